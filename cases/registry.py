@@ -1,0 +1,191 @@
+"""The case record, problem sizes, tolerances and the registry that holds every case."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+DTYPES: dict[str, torch.dtype] = {
+    "float64": torch.float64,
+    "float32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+}
+DEVICES = ("cpu", "cuda")
+HALF = (torch.bfloat16, torch.float16)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Size:
+    """One problem shape: sequence length, batch and feature sizes."""
+
+    seq_len: int
+    batch: int
+    input_size: int
+    hidden_size: int
+    num_layers: int = 1
+    output_size: int = 0  # classes of a model with an output layer
+    vocab_size: int = 0  # rows of an embedding
+
+    @property
+    def label(self) -> str:
+        """A stable, file-name-safe label, e.g. ``T25_B16_I512_H512_L1``."""
+        return f"T{self.seq_len}_B{self.batch}_I{self.input_size}_H{self.hidden_size}_L{self.num_layers}"
+
+
+@dataclass(frozen=True)
+class Tol:
+    """Pass where ``|actual - expected| <= atol + rtol * |expected|``."""
+
+    rtol: float
+    atol: float
+    reason: str = ""
+
+    def for_length(self, steps: int) -> Tol:
+        """Widen for ``steps`` chained recurrent steps: rounding accumulates like a random walk.
+
+        The growth is ``sqrt(steps)``, capped at 10 (100 steps): a contractive recurrence
+        forgets old rounding, so the error stops growing (the largest errors seen here stay
+        well inside the cap; see docs/tolerances.md).
+        """
+        g = min(math.sqrt(max(steps, 1)), 10.0)
+        return replace(self, rtol=self.rtol * g, atol=self.atol * g)
+
+
+# torch.testing.assert_close's defaults for rtol. The atol of the half types is raised to their
+# rtol: an RNN value near zero is a sum of O(1) terms, so its error scales with the terms,
+# not with the value (assert_close's 1e-5 is meant for one elementwise op).
+DEFAULT_TOL: dict[torch.dtype, Tol] = {
+    torch.float64: Tol(1e-7, 1e-7, "torch.testing.assert_close default"),
+    torch.float32: Tol(1.3e-6, 1e-5, "torch.testing.assert_close default"),
+    torch.bfloat16: Tol(1.6e-2, 1.6e-2, "assert_close rtol; atol raised to rtol"),
+    torch.float16: Tol(1e-3, 1e-3, "assert_close rtol; atol raised to rtol"),
+}
+
+
+@dataclass
+class Instance:
+    """A built model with named inputs, on one device and dtype."""
+
+    model: nn.Module
+    inputs: dict[str, Tensor]
+
+    def to(self, device: str, dtype: torch.dtype) -> Instance:
+        """A copy on ``device``; floating parameters and inputs cast to ``dtype``."""
+        model = _copy_module(self.model).to(device=device, dtype=dtype)
+        inputs = {
+            k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype)
+            for k, v in self.inputs.items()
+        }
+        return Instance(model, inputs)
+
+    def numpy_params(self) -> dict[str, np.ndarray]:
+        """Parameters as float64 NumPy arrays, by ``named_parameters`` name."""
+        return {k: p.detach().cpu().double().numpy() for k, p in self.model.named_parameters()}
+
+    def numpy_inputs(self) -> dict[str, np.ndarray]:
+        """Inputs as NumPy arrays (floating ones in float64)."""
+        return {
+            k: (v.detach().cpu().double() if v.is_floating_point() else v.cpu()).numpy()
+            for k, v in self.inputs.items()
+        }
+
+
+def _copy_module(model: nn.Module) -> nn.Module:
+    """A deep copy of a module (parameters included)."""
+    import copy
+
+    return copy.deepcopy(model)
+
+
+Arrays = Mapping[str, np.ndarray]
+Builder = Callable[[Size, torch.Generator], Instance]
+Forward = Callable[[nn.Module, Mapping[str, Tensor]], dict[str, Tensor]]
+Reference = Callable[[Arrays, Arrays], dict[str, np.ndarray]]
+ReferenceGrad = Callable[[Arrays, Arrays, Arrays], dict[str, np.ndarray]]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Case:
+    """One model under test: how to build and run it, and what it must compute.
+
+    Args:
+        name: stable id (test id, report row).
+        summary: one line for the README and reports.
+        family: "rnn", "lstm", "gru" or "other"; built-in cases of a family are the
+            baseline for its hand-written cells.
+        build: ``(size, generator) -> Instance`` on the CPU in float64; all randomness
+            comes from the generator.
+        forward: runs the model on its inputs, returns named outputs.
+        reference: independent NumPy float64 forward, ``(params, inputs) -> outputs``.
+        reference_grad: NumPy backward, ``(params, inputs, output cotangents) -> gradients``
+            by parameter and input name; None where only gradcheck covers the case.
+        golden: values printed in the chapter, by output name, where it printed some.
+        out_shapes: expected output shapes for a size.
+        sizes: size presets by name: "tiny" (gradcheck), "seed" (the chapter's), "deepbench",
+            "sweep".
+        flops: forward matrix FLOPs for a size (a multiply-add counts 2).
+        time_axis: the time axis of each output that has one, for naming the bad step.
+        builtin: name of the built-in case this hand-written model is measured against.
+        tol: per-dtype overrides of DEFAULT_TOL, each with a reason.
+    """
+
+    name: str
+    summary: str
+    family: str
+    build: Builder
+    forward: Forward
+    reference: Reference
+    reference_grad: ReferenceGrad | None
+    out_shapes: Callable[[Size], dict[str, tuple[int, ...]]]
+    sizes: Mapping[str, tuple[Size, ...]]
+    flops: Callable[[Size], int]
+    time_axis: Mapping[str, int] = field(default_factory=dict)
+    golden: Mapping[str, np.ndarray] | None = None
+    builtin: str | None = None
+    devices: tuple[str, ...] = DEVICES
+    dtypes: tuple[torch.dtype, ...] = tuple(DTYPES.values())
+    tol: Mapping[torch.dtype, Tol] = field(default_factory=dict)
+
+    def tolerance(self, dtype: torch.dtype, size: Size) -> Tol:
+        """The tolerance for ``dtype``: the case's override or the length-aware default."""
+        if dtype in self.tol:
+            return self.tol[dtype]
+        return DEFAULT_TOL[dtype].for_length(size.seq_len * size.num_layers)
+
+    def size(self, preset: str = "seed") -> Size:
+        """The first size of a preset."""
+        return self.sizes[preset][0]
+
+
+CASES: dict[str, Case] = {}
+
+
+def register(case: Case) -> Case:
+    """Add a case to the registry; a duplicate name is an error."""
+    if case.name in CASES:
+        raise ValueError(f"duplicate case name {case.name!r}")
+    for dtype, tol in case.tol.items():
+        if not tol.reason:
+            raise ValueError(f"case {case.name!r}: tolerance override for {dtype} has no reason")
+    CASES[case.name] = case
+    return case
+
+
+def uniform_(model: nn.Module, gen: torch.Generator, bound: float | None = None) -> nn.Module:
+    """Re-draw every parameter from U(-k, k) with ``gen`` (k = 1/sqrt(fan_in) by default)."""
+    with torch.no_grad():
+        for p in model.parameters():
+            k = bound if bound is not None else 1.0 / math.sqrt(p.shape[-1])
+            p.uniform_(-k, k, generator=gen)
+    return model
+
+
+def randn(gen: torch.Generator, *shape: int) -> Tensor:
+    """Standard normal float64 CPU tensor from ``gen``."""
+    return torch.randn(*shape, generator=gen, dtype=torch.float64)

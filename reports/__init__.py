@@ -1,0 +1,1 @@
+"""Reports: load run files into pandas, render CSV / HTML / markdown, compare two runs."""

@@ -1,0 +1,94 @@
+"""Load and validate run files (pytest-benchmark JSON with the suite's fields); see docs/run-file.md."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = 1
+REQUIRED_EXTRA = ("key", "case", "device", "dtype", "pass", "backend", "size", "flops")
+
+
+class RunFileError(Exception):
+    """A run file that cannot be used; the message is one line naming the file."""
+
+
+@dataclass(frozen=True)
+class RunFile:
+    """A loaded run file."""
+
+    path: Path
+    label: str
+    data: dict[str, Any]
+
+    @property
+    def benchmarks(self) -> list[dict[str, Any]]:
+        """The benchmark entries (each with ``extra_info`` and ``stats``)."""
+        return list(self.data.get("benchmarks", []))
+
+    @property
+    def machine(self) -> dict[str, Any]:
+        """``machine_info.rnnsuite`` (empty for foreign files)."""
+        return dict(self.data.get("machine_info", {}).get("rnnsuite", {}))
+
+    @property
+    def correctness(self) -> list[dict[str, Any]]:
+        """The correctness records of the run."""
+        return list(self.data.get("rnnsuite", {}).get("correctness", []))
+
+    @property
+    def peaks(self) -> list[dict[str, Any]]:
+        """The matmul peaks measured in the run."""
+        return list(self.data.get("rnnsuite", {}).get("peaks", []))
+
+
+def load_run(path: str | Path, label: str | None = None) -> RunFile:
+    """Read and validate a run file.
+
+    Args:
+        path: the JSON file.
+        label: the run's name in reports; default: the file's ``rnnsuite.label`` or its stem.
+
+    Returns:
+        The run.
+
+    Raises:
+        RunFileError: missing, empty, truncated or not a run file of a known schema.
+    """
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RunFileError(f"{p}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RunFileError(f"{p}: cannot read: {exc}") from None
+    if not text.strip():
+        raise RunFileError(f"{p}: empty file")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RunFileError(f"{p}: not valid JSON (truncated?): {exc.msg} at line {exc.lineno}") from None
+    _validate(p, data)
+    return RunFile(p, label or data.get("rnnsuite", {}).get("label") or p.stem, data)
+
+
+def _validate(p: Path, data: Any) -> None:
+    if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
+        raise RunFileError(f"{p}: not a pytest-benchmark run file (no 'benchmarks' list)")
+    schema = data.get("rnnsuite", {}).get("schema") if isinstance(data.get("rnnsuite"), dict) else None
+    if schema is None:
+        raise RunFileError(f"{p}: not a run file of this suite (no 'rnnsuite.schema'); run pytest suite --benchmark-json")
+    if not isinstance(schema, int) or schema > SCHEMA:
+        raise RunFileError(f"{p}: run-file schema {schema!r} is newer than this reader ({SCHEMA}); upgrade")
+    for i, bench in enumerate(data["benchmarks"]):
+        extra = bench.get("extra_info") if isinstance(bench, dict) else None
+        stats = bench.get("stats") if isinstance(bench, dict) else None
+        if not isinstance(extra, dict) or not isinstance(stats, dict):
+            raise RunFileError(f"{p}: benchmark {i} has no extra_info/stats")
+        missing = [k for k in REQUIRED_EXTRA if k not in extra]
+        if missing:
+            raise RunFileError(f"{p}: benchmark {bench.get('name', i)} lacks {', '.join(missing)}")
+        if not isinstance(stats.get("median"), (int, float)):
+            raise RunFileError(f"{p}: benchmark {bench.get('name', i)} has no median")
