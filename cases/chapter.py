@@ -11,7 +11,7 @@ import torch
 from torch import Tensor, nn
 
 from cases import reference_chapter as ref
-from cases.models import CharRNN, LSTMTagger, SeedGRUCell, SeedLSTMCell
+from cases.models import CharRNN, SeedGRUCell, SeedLSTMCell
 from cases.reference import linear_backward, sequence_backward, sequence_forward
 from cases.registry import Arrays, Case, Instance, Size, Tol, randn, register, uniform_
 from cases.sizes import DEEPBENCH, GATE_BLOCKS, TINY_CELL
@@ -54,6 +54,7 @@ def _chapter_build(size: Size, gen: torch.Generator) -> Instance:
 
 
 def _chapter_forward(model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    assert isinstance(model, ChapterRNN)
     h, states, outs = inputs["h0"], [], []
     for x_t in inputs["x"]:
         h = model.cell(x_t, h)
@@ -76,7 +77,9 @@ def _chapter_reference(params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
     """Run the chapter's own NumPy loop on the model's weights."""
     w = np.vstack([params["cell.weight_hh"].T, params["cell.weight_ih"].T])
     b = params["cell.bias_ih"] + params["cell.bias_hh"]
-    states, outs = ref.chapter_rnn(w, b, params["out.weight"].T, params["out.bias"][0], list(inputs["x"][:, 0, 0]))
+    states, outs = ref.chapter_rnn(
+        w, b, params["out.weight"].T, params["out.bias"][0], list(inputs["x"][:, 0, 0]), inputs["h0"][0]
+    )
     return {"state": np.stack(states)[:, None, :], "output": np.stack(outs)[:, None, :]}
 
 
@@ -123,7 +126,9 @@ def _one_hot(gen: torch.Generator, size: Size) -> Tensor:
 
 def _char_build(size: Size, gen: torch.Generator) -> Instance:
     model = uniform_(CharRNN(size.input_size, size.hidden_size, size.output_size).double(), gen)
-    return Instance(model, {"x": _one_hot(gen, size), "h0": torch.zeros(size.batch, size.hidden_size, dtype=torch.float64)})
+    return Instance(
+        model, {"x": _one_hot(gen, size), "h0": torch.zeros(size.batch, size.hidden_size, dtype=torch.float64)}
+    )
 
 
 def _char_forward(model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -153,7 +158,10 @@ register(
         forward=_char_forward,
         reference=lambda p, i: ref.char_rnn_forward(p, i["x"], i["h0"])[0],
         reference_grad=_char_grad,
-        out_shapes=lambda s: {"output": (s.seq_len, s.batch, s.output_size), "hidden": (s.seq_len, s.batch, s.hidden_size)},
+        out_shapes=lambda s: {
+            "output": (s.seq_len, s.batch, s.output_size),
+            "hidden": (s.seq_len, s.batch, s.hidden_size),
+        },
         sizes={
             "tiny": (Size(seq_len=4, batch=2, input_size=5, hidden_size=6, output_size=3),),
             "seed": (CHAR_SEED,),

@@ -17,9 +17,7 @@ Params = Mapping[str, Array]
 # A cell step: (layer params, x_t, state) -> (new state, cache for the backward step).
 StepFwd = Callable[[Params, Array, tuple[Array, ...]], tuple[tuple[Array, ...], Any]]
 # Its backward: (layer params, cache, d new state) -> (dx_t, d old state, d layer params).
-StepBwd = Callable[
-    [Params, Any, tuple[Array, ...]], tuple[Array, tuple[Array, ...], dict[str, Array]]
-]
+StepBwd = Callable[[Params, Any, tuple[Array, ...]], tuple[Array, tuple[Array, ...], dict[str, Array]]]
 
 
 def sigmoid(a: Array) -> Array:
@@ -93,7 +91,9 @@ def rnn_step(p: Params, x: Array, state: tuple[Array, ...]) -> tuple[tuple[Array
     return (h_new,), (x, h, h_new)
 
 
-def rnn_step_backward(p: Params, cache: Any, d_state: tuple[Array, ...]) -> tuple[Array, tuple[Array, ...], dict[str, Array]]:
+def rnn_step_backward(
+    p: Params, cache: Any, d_state: tuple[Array, ...]
+) -> tuple[Array, tuple[Array, ...], dict[str, Array]]:
     """Backward of :func:`rnn_step`."""
     x, h, h_new = cache
     da = d_state[0] * (1.0 - h_new**2)
@@ -116,7 +116,9 @@ def lstm_step(p: Params, x: Array, state: tuple[Array, ...]) -> tuple[tuple[Arra
     return (o * tc, c_new), (x, h, c, i, f, g, o, tc)
 
 
-def lstm_step_backward(p: Params, cache: Any, d_state: tuple[Array, ...]) -> tuple[Array, tuple[Array, ...], dict[str, Array]]:
+def lstm_step_backward(
+    p: Params, cache: Any, d_state: tuple[Array, ...]
+) -> tuple[Array, tuple[Array, ...], dict[str, Array]]:
     """Backward of :func:`lstm_step`."""
     x, h, c, i, f, g, o, tc = cache
     dh_new, dc_new = d_state
@@ -144,7 +146,9 @@ def gru_step(p: Params, x: Array, state: tuple[Array, ...]) -> tuple[tuple[Array
     return ((1.0 - z) * n + z * h,), (x, h, r, z, n, gh_n)
 
 
-def gru_step_backward(p: Params, cache: Any, d_state: tuple[Array, ...]) -> tuple[Array, tuple[Array, ...], dict[str, Array]]:
+def gru_step_backward(
+    p: Params, cache: Any, d_state: tuple[Array, ...]
+) -> tuple[Array, tuple[Array, ...], dict[str, Array]]:
     """Backward of :func:`gru_step`."""
     x, h, r, z, n, gh_n = cache
     dh_new = d_state[0]

@@ -26,13 +26,15 @@ from cases.reference import (
 )
 
 
-def chapter_rnn(w_cell_state: Array, b_cell: Array, w_output: Array, b_output: float, xs: list[float]) -> tuple[list[Array], list[Array]]:
-    """The chapter's two-step NumPy loop, verbatim in its arithmetic.
+def chapter_rnn(
+    w_cell_state: Array, b_cell: Array, w_output: Array, b_output: float, xs: list[float], state0: Array | None = None
+) -> tuple[list[Array], list[Array]]:
+    """The chapter's two-step NumPy loop, verbatim in its arithmetic (from ``state0``, zeros as printed).
 
     Returns:
         ``(states, outputs)``: one ``(2,)`` state and one ``(1,)`` output per input.
     """
-    state = np.array([0.0, 0.0])
+    state = np.array([0.0, 0.0]) if state0 is None else state0
     states, outputs = [], []
     for x in xs:
         state = np.append(state, x)

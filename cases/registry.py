@@ -79,8 +79,7 @@ class Instance:
         """A copy on ``device``; floating parameters and inputs cast to ``dtype``."""
         model = _copy_module(self.model).to(device=device, dtype=dtype)
         inputs = {
-            k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype)
-            for k, v in self.inputs.items()
+            k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype) for k, v in self.inputs.items()
         }
         return Instance(model, inputs)
 
@@ -91,8 +90,7 @@ class Instance:
     def numpy_inputs(self) -> dict[str, np.ndarray]:
         """Inputs as NumPy arrays (floating ones in float64)."""
         return {
-            k: (v.detach().cpu().double() if v.is_floating_point() else v.cpu()).numpy()
-            for k, v in self.inputs.items()
+            k: (v.detach().cpu().double() if v.is_floating_point() else v.cpu()).numpy() for k, v in self.inputs.items()
         }
 
 

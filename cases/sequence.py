@@ -58,8 +58,8 @@ def _run_layer(mode: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dic
 
 
 def _layer_shapes(mode: str, size: Size) -> dict[str, tuple[int, ...]]:
-    state = (size.num_layers, size.batch, size.hidden_size)
-    shapes = {"output": (size.seq_len, size.batch, size.hidden_size), "h_n": state}
+    state: tuple[int, ...] = (size.num_layers, size.batch, size.hidden_size)
+    shapes: dict[str, tuple[int, ...]] = {"output": (size.seq_len, size.batch, size.hidden_size), "h_n": state}
     return shapes | ({"c_n": state} if mode == "lstm" else {})
 
 
@@ -162,7 +162,9 @@ def _cell_shapes(mode: str, size: Size) -> dict[str, tuple[int, ...]]:
     return {k: (v if k == "output" else v[1:]) for k, v in _layer_shapes(mode, size).items()}
 
 
-def _cell_case(name: str, summary: str, mode: str, make: Callable[[int, int], nn.Module], to_fused: ToFused, from_fused: FromFused) -> Case:
+def _cell_case(
+    name: str, summary: str, mode: str, make: Callable[[int, int], nn.Module], to_fused: ToFused, from_fused: FromFused
+) -> Case:
     return register(
         Case(
             name=name,
@@ -185,6 +187,15 @@ def _gated(cls: type[_GatedCell]) -> tuple[ToFused, FromFused]:
     return partial(_gated_to_fused, cls.gates), partial(_gated_from_fused, cls.gates)
 
 
-_cell_case("rnn_cell_loop", "nn.RNNCell stepped over the sequence (the chapter's unfinished loop)", "rnn", nn.RNNCell, _suffix_to_fused, _suffix_from_fused)
-_cell_case("lstm_cell", "corrected hand-written LSTM cell, a weight per gate, stepped", "lstm", LSTMCell, *_gated(LSTMCell))
+_cell_case(
+    "rnn_cell_loop",
+    "nn.RNNCell stepped over the sequence (the chapter's unfinished loop)",
+    "rnn",
+    nn.RNNCell,
+    _suffix_to_fused,
+    _suffix_from_fused,
+)
+_cell_case(
+    "lstm_cell", "corrected hand-written LSTM cell, a weight per gate, stepped", "lstm", LSTMCell, *_gated(LSTMCell)
+)
 _cell_case("gru_cell", "corrected hand-written GRU cell, a weight per gate, stepped", "gru", GRUCell, *_gated(GRUCell))

@@ -79,7 +79,9 @@ def _validate(p: Path, data: Any) -> None:
         raise RunFileError(f"{p}: not a pytest-benchmark run file (no 'benchmarks' list)")
     schema = data.get("rnnsuite", {}).get("schema") if isinstance(data.get("rnnsuite"), dict) else None
     if schema is None:
-        raise RunFileError(f"{p}: not a run file of this suite (no 'rnnsuite.schema'); run pytest suite --benchmark-json")
+        raise RunFileError(
+            f"{p}: not a run file of this suite (no 'rnnsuite.schema'); run pytest suite --benchmark-json"
+        )
     if not isinstance(schema, int) or schema > SCHEMA:
         raise RunFileError(f"{p}: run-file schema {schema!r} is newer than this reader ({SCHEMA}); upgrade")
     for i, bench in enumerate(data["benchmarks"]):

@@ -1,0 +1,25 @@
+"""Command-line options of the suite (the hooks that use them live in suite/plugin.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("rnnsuite", "RNN suite")
+    group.addoption("--device", default="cpu,cuda", help="comma list of devices: cpu, cuda (default: both)")
+    group.addoption(
+        "--dtype", default="float64,float32,bfloat16,float16", help="comma list of dtypes (default: all four)"
+    )
+    group.addoption("--size", default="seed", help="comma list of size presets: seed, deepbench, sweep")
+    group.addoption("--backend", default="eager", help="comma list of backends: eager, compile")
+    group.addoption("--pass", dest="passes", default="fwd,fwd_bwd", help="comma list of timed passes: fwd, fwd_bwd")
+    group.addoption("--threads", type=int, default=None, help="torch threads (default: all CPUs)")
+    group.addoption("--seed", type=int, default=0, help="seed of the input and weight generator")
+    group.addoption("--min-time", type=float, default=0.5, help="seconds of timed rounds per benchmark")
+    group.addoption("--run-label", default=None, help="the run's name in reports (default: torch version)")
+    group.addoption(
+        "--inject-slowdown",
+        default=None,
+        help="CASE=FACTOR: make CASE's timed calls FACTOR times slower (gate studies only)",
+    )

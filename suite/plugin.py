@@ -1,0 +1,205 @@
+"""The suite's pytest plugin: validates options, builds the matrix, records errors into the run file."""
+
+from __future__ import annotations
+
+import os
+import platform
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from cases import CASES, DTYPES
+from suite.harness import Point, dtype_of
+
+SIZES = ("seed", "deepbench", "sweep")
+BACKENDS = ("eager", "compile")
+PASSES = ("fwd", "fwd_bwd")
+DEVICES = ("cpu", "cuda")
+
+
+@dataclass
+class Options:
+    """The validated command-line options."""
+
+    devices: tuple[str, ...]
+    dtypes: tuple[torch.dtype, ...]
+    sizes: tuple[str, ...]
+    backends: tuple[str, ...]
+    passes: tuple[str, ...]
+    threads: int
+    seed: int
+    min_time: float
+    label: str
+    slowdown: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class Records:
+    """What the run file gets besides the timings."""
+
+    correctness: list[dict[str, Any]] = field(default_factory=list)
+    peaks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+
+def _choices(config: pytest.Config, opt: str, flag: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in str(config.getoption(opt)).split(",") if v.strip())
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        raise pytest.UsageError(
+            f"{flag}: unknown value {', '.join(unknown) or '(empty)'!r}; choose from {', '.join(allowed)}"
+        )
+    return values
+
+
+def _slowdown(spec: str | None) -> dict[str, float]:
+    if not spec:
+        return {}
+    case, _, factor = spec.partition("=")
+    try:
+        value = float(factor)
+    except ValueError:
+        value = 0.0
+    if case not in CASES or value < 1.0:
+        raise pytest.UsageError(
+            f"--inject-slowdown: expected CASE=FACTOR with a known case and FACTOR >= 1, got {spec!r}"
+        )
+    return {case: value}
+
+
+def parse_options(config: pytest.Config) -> Options:
+    """Validate the options; a bad value stops pytest with a one-line usage error."""
+    threads = config.getoption("threads")
+    threads = (os.cpu_count() or 1) if threads is None else threads
+    if threads < 1:
+        raise pytest.UsageError(f"--threads: must be at least 1, got {threads}")
+    if config.getoption("min_time") <= 0:
+        raise pytest.UsageError("--min-time: must be positive")
+    return Options(
+        devices=_choices(config, "device", "--device", DEVICES),
+        dtypes=tuple(dtype_of(d) for d in _choices(config, "dtype", "--dtype", tuple(DTYPES))),
+        sizes=_choices(config, "size", "--size", SIZES),
+        backends=_choices(config, "backend", "--backend", BACKENDS),
+        passes=_choices(config, "passes", "--pass", PASSES),
+        threads=threads,
+        seed=config.getoption("seed"),
+        min_time=config.getoption("min_time"),
+        label=config.getoption("run_label") or f"torch{torch.__version__}",
+        slowdown=_slowdown(config.getoption("inject_slowdown")),
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    opts = parse_options(config)
+    config.stash[OPTIONS] = opts
+    config.stash[RECORDS] = Records()
+    torch.set_num_threads(opts.threads)
+    # float32 means IEEE float32 here: TF32 would be another precision (PyTorch's RNN tests
+    # run both ways; the suite pins it off so that float32 tolerances mean what they say).
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+
+
+OPTIONS = pytest.StashKey[Options]()
+RECORDS = pytest.StashKey[Records]()
+
+
+def _device_marks(device: str) -> list[pytest.MarkDecorator]:
+    if device == "cuda" and not torch.cuda.is_available():
+        return [pytest.mark.skip(reason="CUDA not available on this machine")]
+    return []
+
+
+def matrix(
+    opts: Options, *, only_dtypes: tuple[torch.dtype, ...] | None = None, only_cases: tuple[str, ...] | None = None
+) -> list[Any]:
+    """``pytest.param(Point)`` for every case x device x dtype the options and the cases allow."""
+    params = []
+    for case in (c for c in CASES.values() if only_cases is None or c.name in only_cases):
+        for device in (d for d in opts.devices if d in case.devices):
+            for dtype in (t for t in opts.dtypes if t in case.dtypes and (only_dtypes is None or t in only_dtypes)):
+                point = Point(case, device, dtype)
+                params.append(pytest.param(point, id=point.id, marks=_device_marks(device)))
+    return params
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    opts = metafunc.config.stash[OPTIONS]
+    marker = metafunc.definition.get_closest_marker("cases")  # @pytest.mark.cases("name", ...)
+    only = tuple(marker.args) if marker else None
+    if "point" in metafunc.fixturenames:
+        metafunc.parametrize("point", matrix(opts, only_cases=only))
+    if "point64" in metafunc.fixturenames:  # float64-only checks (gradcheck)
+        metafunc.parametrize("point64", matrix(opts, only_dtypes=(torch.float64,), only_cases=only))
+    if "bench_point" in metafunc.fixturenames:
+        from suite.timing import bench_params
+
+        metafunc.parametrize("bench_point", bench_params(opts, _device_marks))
+
+
+@pytest.fixture
+def options(request: pytest.FixtureRequest) -> Options:
+    """The validated suite options."""
+    return request.config.stash[OPTIONS]
+
+
+@pytest.fixture
+def records(request: pytest.FixtureRequest) -> Records:
+    """The session's correctness records and matmul peaks."""
+    return request.config.stash[RECORDS]
+
+
+def record_check(records: Records, point: Point, check: str, outcome: str, **fields: Any) -> None:
+    """Add one correctness record (see docs/run-file.md)."""
+    rec = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
+    rec |= {"check": check, "outcome": outcome, "max_abs": None, "max_rel": None, "rtol": None}
+    rec |= {"atol": None, "tensor": None, "sample": {}}
+    records.correctness.append(rec | fields)
+
+
+def describe_machine() -> dict[str, Any]:
+    """Versions and hardware facts for the run file (``machine_info.rnnsuite``)."""
+    cfg = torch.__config__.show()
+    onednn = next((line.split("v", 1)[1].split()[0] for line in cfg.splitlines() if "MKL-DNN v" in line), None)
+    blas = next((line.split("BLAS_INFO=")[1].split(",")[0] for line in cfg.splitlines() if "BLAS_INFO=" in line), None)
+    cuda = torch.cuda.is_available()
+    return {
+        "cpu_model": _cpu_model(),
+        "cores": os.cpu_count(),
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda if cuda else None,
+        "cudnn": torch.backends.cudnn.version() if cuda else None,
+        "gpu": torch.cuda.get_device_name(0) if cuda else None,
+        "blas": blas,
+        "onednn": onednn,
+        "numpy": np.__version__,
+        "tf32": False,
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+    machine_info["rnnsuite"] = describe_machine()
+
+
+def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_json: dict[str, Any]) -> None:
+    recs = config.stash[RECORDS]
+    output_json["rnnsuite"] = {
+        "schema": 1,
+        "label": config.stash[OPTIONS].label,
+        "peaks": list(recs.peaks.values()),
+        "correctness": recs.correctness,
+    }

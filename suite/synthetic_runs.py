@@ -1,0 +1,169 @@
+"""Synthetic run files for the reports' and the gate's tests (no timing, no torch)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def bench(
+    case: str = "nn_lstm",
+    *,
+    samples: Sequence[float],
+    device: str = "cpu",
+    dtype: str = "float32",
+    pass_: str = "fwd",
+    backend: str = "eager",
+    size: str = "seed",
+    shape: tuple[int, int, int, int, int] = (100, 32, 10, 20, 1),
+    flops: int = 10_000_000,
+    family: str = "lstm",
+    builtin: str | None = None,
+    peak_gflops: float | None = 100.0,
+) -> dict[str, Any]:
+    """One benchmark entry with the given raw per-iteration samples (seconds)."""
+    t, b, i, h, n_layers = shape
+    label = f"T{t}_B{b}_I{i}_H{h}_L{n_layers}"
+    key = f"{case}-{device}-{dtype}-{pass_}-{backend}-{size}-{label}"
+    data = [float(s) for s in samples]
+    q1, _, q3 = np.percentile(data, [25, 50, 75]) if len(data) > 1 else (data[0],) * 3
+    return {
+        "group": None,
+        "name": f"test_speed[{key}]",
+        "fullname": f"suite/test_speed.py::test_speed[{key}]",
+        "params": None,
+        "param": key,
+        "extra_info": {
+            "schema": 1,
+            "key": key,
+            "case": case,
+            "family": family,
+            "builtin": builtin,
+            "device": device,
+            "dtype": dtype,
+            "pass": pass_,
+            "backend": backend,
+            "size": size,
+            "shape": label,
+            "seq_len": t,
+            "batch": b,
+            "input_size": i,
+            "hidden_size": h,
+            "num_layers": n_layers,
+            "output_size": 0,
+            "flops": flops,
+            "tokens": t * b,
+            "torch": "2.13.0",
+            "threads": 2,
+            "peak_gflops": peak_gflops,
+            "peak_mem_bytes": None,
+            "peak_mem_note": "not measured on CPU",
+            "compile_s": None,
+            "label": "synthetic",
+        },
+        "stats": {
+            "min": min(data),
+            "max": max(data),
+            "mean": statistics.fmean(data),
+            "stddev": statistics.stdev(data) if len(data) > 1 else 0.0,
+            "rounds": len(data),
+            "median": statistics.median(data),
+            "iqr": float(q3 - q1),
+            "q1": float(q1),
+            "q3": float(q3),
+            "iqr_outliers": 0,
+            "stddev_outliers": 0,
+            "outliers": "0;0",
+            "ld15iqr": min(data),
+            "hd15iqr": max(data),
+            "ops": 1 / statistics.fmean(data),
+            "total": sum(data),
+            "iterations": 1,
+            "data": data,
+        },
+        "options": {},
+    }
+
+
+def correctness(
+    case: str = "nn_lstm",
+    *,
+    device: str = "cpu",
+    dtype: str = "float32",
+    check: str = "forward",
+    outcome: str = "passed",
+    max_abs: float | None = 1e-6,
+    max_rel: float | None = 1e-6,
+    sample: dict[str, list[float]] | None = None,
+) -> dict[str, Any]:
+    """One correctness record."""
+    return {
+        "key": f"{case}-{device}-{dtype}",
+        "case": case,
+        "device": device,
+        "dtype": dtype,
+        "check": check,
+        "outcome": outcome,
+        "max_abs": max_abs,
+        "max_rel": max_rel,
+        "rtol": 1.3e-5,
+        "atol": 1e-4,
+        "tensor": "output",
+        "sample": sample or {},
+    }
+
+
+def run(
+    benchmarks: Sequence[dict[str, Any]],
+    checks: Sequence[dict[str, Any]] = (),
+    *,
+    label: str = "synthetic",
+    torch_version: str = "2.13.0",
+) -> dict[str, Any]:
+    """A whole run file."""
+    return {
+        "machine_info": {
+            "node": "test",
+            "processor": "x86_64",
+            "python_version": "3.11.7",
+            "rnnsuite": {
+                "cpu_model": "Synthetic CPU",
+                "cores": 2,
+                "threads": 2,
+                "torch": torch_version,
+                "cuda": None,
+                "cudnn": None,
+                "gpu": None,
+                "blas": "mkl",
+                "onednn": "3.12",
+                "numpy": "2.4",
+            },
+        },
+        "commit_info": {"id": "0" * 40, "dirty": False, "branch": "main"},
+        "benchmarks": list(benchmarks),
+        "datetime": "2026-11-26T00:00:00",
+        "version": "5.3.1",
+        "rnnsuite": {
+            "schema": 1,
+            "label": label,
+            "peaks": [{"device": "cpu", "dtype": "float32", "threads": 2, "gflops": 100.0, "n": 1024}],
+            "correctness": list(checks),
+        },
+    }
+
+
+def write(path: Path, data: dict[str, Any]) -> Path:
+    """Write a run file; returns its path."""
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def noisy(median: float, n: int = 15, spread: float = 0.01, seed: int = 0) -> list[float]:
+    """``n`` samples around ``median`` with relative log-normal spread ``spread``."""
+    rng = np.random.default_rng(seed)
+    return list(median * np.exp(rng.normal(0.0, spread, n)))

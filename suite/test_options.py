@@ -1,0 +1,43 @@
+"""Bad option values stop pytest with a one-line usage error, not a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "pytest", "suite/test_registry.py", "-q", "-p", "no:cacheprovider", *args]
+    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--dtype", "float8"), "--dtype: unknown value 'float8'"),
+        (("--device", "tpu"), "--device: unknown value 'tpu'"),
+        (("--size", "huge"), "--size: unknown value 'huge'"),
+        (("--backend", "jit"), "--backend: unknown value 'jit'"),
+        (("--inject-slowdown", "nope=2"), "--inject-slowdown"),
+        (("--threads", "0"), "--threads"),
+    ],
+)
+def test_bad_option_is_a_one_line_usage_error(args: tuple[str, ...], needle: str) -> None:
+    proc = _pytest(*args)
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert len(lines) == 1, lines
+    assert needle in lines[0]
+    assert "Traceback" not in proc.stderr
+
+
+def test_narrowing_options_select_the_matrix() -> None:
+    proc = _pytest("--collect-only", "suite/test_correctness.py", "--device", "cpu", "--dtype", "float32")
+    ids = [line for line in proc.stdout.splitlines() if "::test_forward[" in line]
+    assert ids
+    assert all(line.endswith("-cpu-float32]") for line in ids), proc.stdout[-2000:]

@@ -1,0 +1,69 @@
+"""The benchmark tier: every case x device x dtype x pass x backend x size, timed by suite.timing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import torch
+
+from suite.plugin import Options, Records
+from suite.timing import BenchPoint, make_call, matmul_peak, measure
+
+
+def _peak(records: Records, device: str, dtype: torch.dtype, threads: int) -> float:
+    key = (device, str(dtype))
+    if key not in records.peaks:
+        records.peaks[key] = matmul_peak(device, dtype, threads)
+    return float(records.peaks[key]["gflops"])
+
+
+def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, records: Records) -> None:
+    """Time one benchmark and describe it in ``extra_info`` (docs/run-file.md)."""
+    bp, size = bench_point, bench_point.size
+    try:
+        call, compile_s = make_call(bp, options.seed)
+    except Exception as exc:  # torch.compile needs a working compiler toolchain
+        if bp.backend == "compile":
+            pytest.skip(f"torch.compile unavailable here: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+        raise
+    if bp.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    timing = measure(benchmark, call, bp.device, options.min_time, options.slowdown.get(bp.case.name, 1.0))
+    fwd_flops = bp.case.flops(size)
+    benchmark.extra_info.update(
+        {
+            "schema": 1,
+            "key": bp.id,
+            "case": bp.case.name,
+            "family": bp.case.family,
+            "builtin": bp.case.builtin,
+            "device": bp.device,
+            "dtype": bp.dtype_name,
+            "pass": bp.pass_,
+            "backend": bp.backend,
+            "size": bp.preset,
+            "shape": size.label,
+            "seq_len": size.seq_len,
+            "batch": size.batch,
+            "input_size": size.input_size,
+            "hidden_size": size.hidden_size,
+            "num_layers": size.num_layers,
+            "output_size": size.output_size,
+            # The backward pass costs about two forwards in matrix FLOPs (two products per product).
+            "flops": fwd_flops if bp.pass_ == "fwd" else 3 * fwd_flops,
+            "tokens": size.seq_len * size.batch,
+            "torch": torch.__version__,
+            "threads": torch.get_num_threads(),
+            "peak_gflops": None if benchmark.disabled else _peak(records, bp.device, bp.dtype, options.threads),
+            "peak_mem_bytes": torch.cuda.max_memory_allocated() if bp.device == "cuda" else None,
+            "peak_mem_note": "torch.cuda.max_memory_allocated during timing"
+            if bp.device == "cuda"
+            else "not measured: the CPU allocator keeps no peak counter",
+            "compile_s": compile_s,
+            "label": options.label,
+            "injected_slowdown": options.slowdown.get(bp.case.name, 1.0),
+        }
+        | timing
+    )
+    assert benchmark.disabled or benchmark.stats.stats.median > 0

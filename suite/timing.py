@@ -1,0 +1,196 @@
+"""All timing: one calibrated block timer, the matmul peak, and the benchmark entry point.
+
+Following torch.utils.benchmark: a block of N calls is timed as one and CUDA is synchronised at
+block boundaries only, never per call; N grows until a block is long enough for the timer's own
+cost to vanish. pytest-benchmark then times rounds of such blocks and keeps every round's time.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import torch
+
+from cases import CASES, Case, Size
+from suite.harness import build
+
+MIN_BLOCK_S = 0.01  # a timed block lasts at least this long
+MIN_ROUNDS, MAX_ROUNDS = 10, 1000
+
+
+@dataclass(frozen=True)
+class BenchPoint:
+    """One benchmark: a case at a device, dtype, pass, backend and size."""
+
+    case: Case
+    device: str
+    dtype: torch.dtype
+    pass_: str
+    backend: str
+    preset: str
+    size: Size
+
+    @property
+    def dtype_name(self) -> str:
+        return str(self.dtype).removeprefix("torch.")
+
+    @property
+    def id(self) -> str:
+        """``case-device-dtype-pass-backend-size-shape``: the benchmark's key across runs."""
+        return f"{self.case.name}-{self.device}-{self.dtype_name}-{self.pass_}-{self.backend}-{self.preset}-{self.size.label}"
+
+
+def bench_params(opts: Any, device_marks: Callable[[str], list[Any]]) -> list[Any]:
+    """Every benchmark the options select (cases without a size of the preset have none)."""
+    params = []
+    for case in CASES.values():
+        for preset in (p for p in opts.sizes if p in case.sizes):
+            for size in case.sizes[preset]:
+                for device in (d for d in opts.devices if d in case.devices):
+                    for dtype in (t for t in opts.dtypes if t in case.dtypes):
+                        for pass_ in opts.passes:
+                            for backend in opts.backends:
+                                bp = BenchPoint(case, device, dtype, pass_, backend, preset, size)
+                                params.append(pytest.param(bp, id=bp.id, marks=device_marks(device)))
+    return params
+
+
+def synchronizer(device: str) -> Callable[[], None]:
+    """What waits for the device: ``torch.cuda.synchronize`` on CUDA, nothing on the CPU."""
+    return torch.cuda.synchronize if device == "cuda" else (lambda: None)
+
+
+def time_block(fn: Callable[[], object], sync: Callable[[], None], n: int) -> float:
+    """Seconds per call of ``n`` back-to-back calls, synchronised once at the end."""
+    sync()
+    start = time.perf_counter()
+    for _ in range(n):
+        fn()
+    sync()
+    return (time.perf_counter() - start) / n
+
+
+def calibrate(fn: Callable[[], object], sync: Callable[[], None], min_time: float) -> tuple[int, int, float]:
+    """Warm up, then choose calls per block and rounds.
+
+    Returns:
+        ``(calls per block, rounds, seconds per call)``.
+    """
+    warm_until = time.perf_counter() + 0.05
+    for _ in range(3):
+        fn()
+    while time.perf_counter() < warm_until:
+        fn()
+    n = 1
+    per_call = time_block(fn, sync, n)
+    while per_call * n < MIN_BLOCK_S:
+        n = max(n * 2, int(MIN_BLOCK_S / max(per_call, 1e-9)) + 1)
+        per_call = time_block(fn, sync, n)
+    rounds = int(min(MAX_ROUNDS, max(MIN_ROUNDS, min_time / (per_call * n))))
+    return n, rounds, per_call
+
+
+def spin(seconds: float) -> None:
+    """Busy-wait (the gate studies' injected slowdown)."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def measure(
+    benchmark: Any, fn: Callable[[], object], device: str, min_time: float, slowdown: float = 1.0
+) -> dict[str, Any]:
+    """Time ``fn`` with pytest-benchmark: calibrated blocks, one sync per block, raw rounds kept.
+
+    Args:
+        benchmark: the pytest-benchmark fixture.
+        fn: one call of the work.
+        device: "cpu" or "cuda".
+        min_time: seconds of timed rounds to aim for.
+        slowdown: >= 1; each call is followed by a busy wait of (slowdown - 1) x the calibrated
+            call time (gate studies only).
+
+    Returns:
+        ``{"block": calls per round, "rounds": rounds}``.
+    """
+    sync = synchronizer(device)
+    n, rounds, per_call = calibrate(fn, sync, min_time)
+    extra = (slowdown - 1.0) * per_call
+    count = 0
+
+    def target() -> None:
+        nonlocal count
+        fn()
+        if extra > 0:
+            spin(extra)
+        count += 1
+        if count % n == 0:  # the last call of a block: wait for the device once
+            sync()
+
+    benchmark.pedantic(target, iterations=n, rounds=rounds, warmup_rounds=1)
+    return {"block": n, "rounds": rounds}
+
+
+def matmul_peak(device: str, dtype: torch.dtype, threads: int) -> dict[str, Any]:
+    """Dense matmul GFLOP/s of this device and dtype: the best of growing square sizes.
+
+    Sizes double from 256 until one product takes 0.1 s or the size reaches 2048 (8192 on CUDA).
+    """
+    sync, best, best_n = synchronizer(device), 0.0, 0
+    gen = torch.Generator().manual_seed(0)
+    n = 256
+    while n <= (8192 if device == "cuda" else 2048):
+        a, b = (torch.randn(n, n, generator=gen).to(device, dtype) for _ in range(2))
+        block, _, per_call = calibrate(lambda: a @ b, sync, 0.1)  # noqa: B023
+        per_call = min(time_block(lambda: a @ b, sync, block) for _ in range(5))  # noqa: B023
+        gflops = 2 * n**3 / per_call / 1e9
+        if gflops > best:
+            best, best_n = gflops, n
+        if per_call > 0.1:
+            break
+        n *= 2
+    return {
+        "device": device,
+        "dtype": str(dtype).removeprefix("torch."),
+        "threads": threads,
+        "gflops": best,
+        "n": best_n,
+    }
+
+
+def make_call(bp: BenchPoint, seed: int) -> tuple[Callable[[], object], float | None]:
+    """The timed call of a benchmark, and the compile time (first call) for the compile backend."""
+    case = bp.case
+    inst = build(case, bp.size, seed, bp.device, bp.dtype)
+    model, inputs = inst.model, inst.inputs
+    forward: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] = lambda i: case.forward(model, i)  # noqa: E731
+    if bp.backend == "compile":
+        forward = torch.compile(forward)
+    if bp.pass_ == "fwd":
+
+        def call() -> object:
+            with torch.no_grad():
+                return forward(inputs)
+    else:
+        for v in inputs.values():
+            if v.is_floating_point():
+                v.requires_grad_(True)
+
+        def call() -> object:
+            outs = list(forward(inputs).values())
+            torch.autograd.backward(outs, [torch.ones_like(o) for o in outs])
+            for t in (*model.parameters(), *inputs.values()):
+                t.grad = None
+            return None
+
+    compile_s = None
+    if bp.backend == "compile":
+        start = time.perf_counter()
+        call()
+        synchronizer(bp.device)()
+        compile_s = time.perf_counter() - start
+    return call, compile_s
