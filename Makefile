@@ -31,5 +31,36 @@ test: lint
 correctness: $(STAMP)
 	$(PY) -m pytest suite --benchmark-skip -n auto -q
 
+# The main job: correctness tier and seed-size benchmarks in one serial run (one run file that
+# holds both the timings and the errors seen), then the report. A failed check still gets its
+# report; make exits with pytest's status afterwards. Run files are never overwritten.
+RUN = $(OUT)/runs/run-$(shell date +%Y%m%d-%H%M%S).json
+PYTEST_REPORT_ARGS ?= --size seed
+
+report: $(STAMP)
+	@mkdir -p $(OUT)/runs
+	@run=$(RUN); status=0; \
+	$(PY) -m pytest suite -m "correctness or speed" -q -p no:cacheprovider --benchmark-quiet \
+		--benchmark-columns=median,iqr,rounds --benchmark-sort=fullname \
+		--benchmark-json=$$run $(PYTEST_REPORT_ARGS) || status=$$?; \
+	test -s $$run || { echo "error: no run file was written ($$run)" >&2; exit 2; }; \
+	$(PY) -m reports build $$run --out $(OUT)/report --force || exit $$?; \
+	exit $$status
+
+# The torch-version matrix (tox.ini): each version's run file, an interleaved A/B of the two
+# newest, and one report with the versions side by side.
+MATRIX_ENVS ?= py311-torch2.13,py311-torch2.14
+MATRIX_A ?= py311-torch2.13
+MATRIX_B ?= py311-torch2.14
+AB_ARGS ?= -m speed --device cpu --size seed --dtype float32,bfloat16 --min-time 0.2
+
+matrix: $(STAMP)
+	$(PY) -m tox -e $(MATRIX_ENVS)
+	$(PY) -m suite.ab --a .tox/$(MATRIX_A)/bin/python --b .tox/$(MATRIX_B)/bin/python \
+		--out $(OUT)/matrix/ab --rounds 4 $(AB_ARGS) || test $$? -eq 1
+	$(PY) -m reports build $(OUT)/matrix/$(MATRIX_A).json $(OUT)/matrix/$(MATRIX_B).json \
+		--compare-a $(OUT)/matrix/ab/a.json --compare-b $(OUT)/matrix/ab/b.json \
+		--out $(OUT)/matrix/report --force
+
 clean:
 	rm -rf $(VENV) .tox .pytest_cache .mypy_cache .ruff_cache

@@ -10,6 +10,8 @@ import torch
 from suite.plugin import Options, Records
 from suite.timing import BenchPoint, make_call, matmul_peak, measure
 
+pytestmark = pytest.mark.speed
+
 
 def _peak(records: Records, device: str, dtype: torch.dtype, threads: int) -> float:
     key = (device, str(dtype))

@@ -1,0 +1,473 @@
+"""``python -m reports compare BASE CAND``: the regression gate between two run files (see docs/gate.md)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from reports import stats
+from reports.runfile import RunFile, RunFileError, load_run
+from reports.stats import ALPHA, MAX_NOISE, THRESHOLD, sample_diff
+
+VERDICTS = ("slower", "faster", "unchanged", "inconclusive")
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One benchmark found in both runs."""
+
+    key: str
+    base_median: float
+    cand_median: float
+    n_base: int
+    n_cand: int
+    ratio: float
+    ci: tuple[float, float] | None  # 95% bootstrap interval of the ratio; None without raw samples
+    p_slower: float  # one-sided U test, Holm-adjusted over all benchmarks compared
+    p_faster: float
+    threshold: float  # the fraction that applied (depends on the base median)
+    verdict: str  # one of VERDICTS
+    reason: str = ""
+
+    @property
+    def p(self) -> float:
+        """The adjusted p-value in the direction of the observed change."""
+        return self.p_slower if self.ratio >= 1 else self.p_faster
+
+
+@dataclass(frozen=True)
+class DriftRow:
+    """One correctness check, matched by (key, check), found in both runs."""
+
+    key: str
+    check: str
+    base_outcome: str
+    cand_outcome: str
+    base_max_abs: float | None
+    cand_max_abs: float | None
+    sample_diff: float | None  # largest |cand - base| over the forward samples; None if not comparable
+
+    @property
+    def factor(self) -> float | None:
+        """``cand max_abs / base max_abs``, or None when it is not defined."""
+        if self.base_max_abs is None or self.cand_max_abs is None or self.base_max_abs == 0:
+            return None
+        return self.cand_max_abs / self.base_max_abs
+
+    @property
+    def status(self) -> str:
+        """``regression`` (passed -> failed), ``failed in both``, ``fixed``, else the candidate's outcome."""
+        if self.cand_outcome == "failed":
+            return "regression" if self.base_outcome == "passed" else "failed in both"
+        if self.base_outcome == "failed" and self.cand_outcome == "passed":
+            return "fixed"
+        return self.cand_outcome
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """Everything the gate decided about two runs."""
+
+    base_label: str
+    cand_label: str
+    alpha: float
+    threshold: float
+    sub_ms_threshold: float
+    rows: tuple[BenchRow, ...]
+    only_base: tuple[str, ...]
+    only_cand: tuple[str, ...]
+    drift: tuple[DriftRow, ...]
+    drift_only_base: tuple[str, ...]
+    drift_only_cand: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    def counts(self) -> dict[str, int]:
+        """Benchmarks per verdict, in the order of ``VERDICTS``."""
+        return {v: sum(r.verdict == v for r in self.rows) for v in VERDICTS}
+
+    @property
+    def failures(self) -> tuple[DriftRow, ...]:
+        """Checks that passed in the base and failed in the candidate."""
+        return tuple(d for d in self.drift if d.status == "regression")
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a benchmark is significantly slower or a check regressed, else 0."""
+        return int(any(r.verdict == "slower" for r in self.rows) or bool(self.failures))
+
+    def headline(self) -> str:
+        """``N slower / N faster / N unchanged / N inconclusive`` (+ correctness regressions)."""
+        text = " / ".join(f"{n} {v}" for v, n in self.counts().items())
+        return text + (f"; {len(self.failures)} correctness regression(s)" if self.failures else "")
+
+
+def compare_runs(
+    base: RunFile,
+    cand: RunFile,
+    threshold: float = THRESHOLD,
+    alpha: float = ALPHA,
+    sub_ms_threshold: float | None = None,
+) -> ComparisonResult:
+    """Compare a candidate run with a base run.
+
+    Args:
+        base: the reference run.
+        cand: the run under test.
+        threshold: smallest relative change that counts, for base medians >= 1 ms (0.05 = 5%).
+        alpha: family-wise significance level of each one-sided family (Holm-Bonferroni).
+        sub_ms_threshold: the same for base medians below 1 ms; default ``2 * threshold``.
+
+    Returns:
+        The verdict of every benchmark and the numerical drift of every correctness check.
+
+    Raises:
+        RunFileError: a run holds the same benchmark key twice or malformed samples.
+    """
+    sub_ms = stats.SUB_MS_FACTOR * threshold if sub_ms_threshold is None else sub_ms_threshold
+    b_index, c_index = _index(base), _index(cand)
+    common = [k for k in b_index if k in c_index]
+    rows = _bench_rows([(k, b_index[k], c_index[k]) for k in common], threshold, sub_ms, alpha, (base, cand))
+    b_checks, c_checks = _checks(base), _checks(cand)
+    drift = tuple(_drift_row(b_checks[k], c_checks[k]) for k in b_checks if k in c_checks)
+    return ComparisonResult(
+        base.label,
+        cand.label,
+        alpha,
+        threshold,
+        sub_ms,
+        rows,
+        tuple(k for k in b_index if k not in c_index),
+        tuple(k for k in c_index if k not in b_index),
+        drift,
+        tuple(" ".join(k) for k in b_checks if k not in c_checks),
+        tuple(" ".join(k) for k in c_checks if k not in b_checks),
+        _machine_notes(base, cand),
+    )
+
+
+def _index(run: RunFile) -> dict[str, dict[str, Any]]:
+    index: dict[str, dict[str, Any]] = {}
+    for bench in run.benchmarks:
+        key = str(bench["extra_info"]["key"])
+        if key in index:
+            raise RunFileError(f"{run.path}: benchmark key {key} appears twice")
+        index[key] = bench
+    return index
+
+
+def _samples(run: RunFile, bench: dict[str, Any]) -> np.ndarray:
+    data = bench["stats"].get("data")
+    if data is None:
+        return np.array([float(bench["stats"]["median"])])
+    try:
+        arr = np.asarray(data, dtype=float)
+    except (TypeError, ValueError):
+        raise RunFileError(f"{run.path}: benchmark {bench['extra_info']['key']}: stats.data is not numbers") from None
+    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.median(arr) <= 0:
+        raise RunFileError(f"{run.path}: benchmark {bench['extra_info']['key']}: stats.data is empty or not positive")
+    return arr
+
+
+def _noise(bench: dict[str, Any], samples: np.ndarray) -> float:
+    """IQR/median as the run file records it (pytest-benchmark's quartiles); from the samples if absent."""
+    st = bench["stats"]
+    iqr = st.get("iqr")
+    if not isinstance(iqr, (int, float)):
+        q1, q3 = np.percentile(samples, [25, 75])
+        iqr = q3 - q1
+    return float(iqr) / float(st["median"]) if st["median"] else float("inf")
+
+
+def _bench_rows(
+    triples: Sequence[tuple[str, dict[str, Any], dict[str, Any]]],
+    threshold: float,
+    sub_ms: float,
+    alpha: float,
+    runs: tuple[RunFile, RunFile],
+) -> tuple[BenchRow, ...]:
+    samples = [(_samples(runs[0], b), _samples(runs[1], c)) for _, b, c in triples]
+    raw = [stats.u_test(x, y) for x, y in samples]
+    p_slow, p_fast = stats.holm([p[0] for p in raw]), stats.holm([p[1] for p in raw])
+    rows = []
+    for i, (key, b, c) in enumerate(triples):
+        x, y = samples[i]
+        ratio = stats.median_ratio(x, y)
+        thr = threshold if float(np.median(x)) >= stats.SUB_MS else sub_ms
+        ci = stats.ratio_interval(x, y) if min(x.size, y.size) > 1 else None
+        noise = (_noise(b, x), _noise(c, y))
+        verdict, reason = stats.verdict((x.size, y.size), noise, ratio, (p_slow[i], p_fast[i]), thr, alpha)
+        rows.append(
+            BenchRow(
+                key,
+                float(np.median(x)),
+                float(np.median(y)),
+                x.size,
+                y.size,
+                ratio,
+                ci,
+                p_slow[i],
+                p_fast[i],
+                thr,
+                verdict,
+                reason,
+            )
+        )
+    return tuple(rows)
+
+
+def _checks(run: RunFile) -> dict[tuple[str, str], dict[str, Any]]:
+    """Correctness records by (key, check); of duplicates a failed one wins, so none is hidden."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for rec in run.correctness:
+        if not isinstance(rec, dict) or "key" not in rec or "check" not in rec:
+            raise RunFileError(f"{run.path}: a correctness record lacks key/check")
+        k = (str(rec["key"]), str(rec["check"]))
+        if k not in out or rec.get("outcome") == "failed":
+            out[k] = rec
+    return out
+
+
+def _drift_row(b: dict[str, Any], c: dict[str, Any]) -> DriftRow:
+    return DriftRow(
+        str(b["key"]),
+        str(b["check"]),
+        str(b.get("outcome")),
+        str(c.get("outcome")),
+        _num(b.get("max_abs")),
+        _num(c.get("max_abs")),
+        sample_diff(b.get("sample"), c.get("sample")),
+    )
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _machine_notes(base: RunFile, cand: RunFile) -> tuple[str, ...]:
+    fields = ("cpu_model", "cores", "threads", "gpu")
+    diffs = [
+        f"{f} {base.machine.get(f)!r} vs {cand.machine.get(f)!r}"
+        for f in fields
+        if base.machine.get(f) != cand.machine.get(f)
+    ]
+    if not diffs:
+        return ()
+    return (f"the runs differ in {', '.join(diffs)}: timings from different machines are not comparable",)
+
+
+# ---- rendering
+
+
+def fmt_time(seconds: float) -> str:
+    """A duration with a unit chosen for it (``1.23 ms``).
+
+    Args:
+        seconds: the duration.
+
+    Returns:
+        The text.
+    """
+    units = (("s", 1.0), ("ms", 1e-3), ("us", 1e-6))
+    unit, scale = next(((u, sc) for u, sc in units if seconds >= sc), ("ns", 1e-9))
+    value = seconds / scale
+    digits = max(0, 2 - math.floor(math.log10(value))) if value > 0 else 0
+    return f"{value:.{digits}f} {unit}"
+
+
+def _fmt_p(p: float) -> str:
+    return f"{p:.1e}" if p < 0.001 else f"{p:.3f}"
+
+
+def _fmt_opt(v: float | None, spec: str) -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def _bench_cells(r: BenchRow) -> list[str]:
+    ci = "-" if r.ci is None else f"[{r.ci[0]:.3f}, {r.ci[1]:.3f}]"
+    verdict = r.verdict + (f" (> {r.threshold:.0%})" if r.verdict in ("slower", "faster") else "")
+    return [
+        r.key,
+        fmt_time(r.base_median),
+        fmt_time(r.cand_median),
+        stats.ratio_text(r.ratio),
+        ci,
+        _fmt_p(r.p),
+        verdict,
+        r.reason,
+    ]
+
+
+def _drift_cells(d: DriftRow) -> list[str]:
+    factor = "-" if d.factor is None else f"{d.factor:.3g}x"
+    return [
+        d.key,
+        d.check,
+        f"{d.base_outcome} -> {d.cand_outcome}",
+        _fmt_opt(d.base_max_abs, ".2e"),
+        _fmt_opt(d.cand_max_abs, ".2e"),
+        factor,
+        _fmt_opt(d.sample_diff, ".2e"),
+        d.status,
+    ]
+
+
+BENCH_HEAD = ["benchmark", "base", "cand", "ratio", "95% CI of ratio", "p (Holm)", "verdict", "note"]
+DRIFT_HEAD = ["key", "check", "outcome", "base max_abs", "cand max_abs", "change", "sample diff", "status"]
+
+
+def _rules(res: ComparisonResult) -> str:
+    return (
+        f"rules: slower/faster when one-sided Mann-Whitney U p < {res.alpha:g} (Holm over {len(res.rows)}) "
+        f"and median ratio beyond {res.threshold:.0%} (base median >= 1 ms) or {res.sub_ms_threshold:.0%} "
+        f"(< 1 ms); inconclusive when IQR/median > {MAX_NOISE:.0%} or too few samples"
+    )
+
+
+def _text_table(head: list[str], rows: Iterable[list[str]]) -> list[str]:
+    body = [head, *rows]
+    widths = [max(len(r[i]) for r in body) for i in range(len(head))]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in body]
+    return [lines[0], "  ".join("-" * w for w in widths), *lines[1:]]
+
+
+def to_text(res: ComparisonResult) -> str:
+    """The comparison as a plain-text report for a terminal.
+
+    Args:
+        res: the comparison.
+
+    Returns:
+        The text, ending with the headline.
+    """
+    out = [f"base: {res.base_label}  candidate: {res.cand_label}", _rules(res), *(f"note: {n}" for n in res.notes)]
+    out += ["", *_text_table(BENCH_HEAD, (_bench_cells(r) for r in res.rows))] if res.rows else ["no common benchmarks"]
+    out += [f"only in base: {k}" for k in res.only_base] + [f"only in candidate: {k}" for k in res.only_cand]
+    if res.drift or res.drift_only_base or res.drift_only_cand:
+        out += ["", "numerical drift (correctness checks):", *_text_table(DRIFT_HEAD, map(_drift_cells, res.drift))]
+        out += [f"only in base: {k}" for k in res.drift_only_base]
+        out += [f"only in candidate: {k}" for k in res.drift_only_cand]
+    out += [f"FAILED in candidate, passed in base: {d.key} {d.check}" for d in res.failures]
+    return "\n".join([*out, "", res.headline()]) + "\n"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _md_table(head: list[str], rows: Iterable[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return lines + ["| " + " | ".join(_md_escape(c) for c in r) + " |" for r in rows]
+
+
+def to_markdown(res: ComparisonResult) -> str:
+    """The comparison as markdown for a GitHub job summary: headline, table, drift section.
+
+    Args:
+        res: the comparison.
+
+    Returns:
+        The document.
+    """
+    out = [f"## Benchmark comparison: `{res.base_label}` -> `{res.cand_label}`", "", f"**{res.headline()}**", ""]
+    out += [f"> note: {n}" for n in res.notes] + ([""] if res.notes else []) + [_rules(res), ""]
+    out += _md_table(BENCH_HEAD, (_bench_cells(r) for r in res.rows)) if res.rows else ["No common benchmarks."]
+    out += (
+        [""]
+        + [f"- only in base: `{k}`" for k in res.only_base]
+        + [f"- only in candidate: `{k}`" for k in res.only_cand]
+    )
+    out += ["", "### Numerical drift", ""]
+    out += _md_table(DRIFT_HEAD, map(_drift_cells, res.drift)) if res.drift else ["No correctness checks in both runs."]
+    out += [""] + [f"- only in base: `{k}`" for k in res.drift_only_base]
+    out += [f"- only in candidate: `{k}`" for k in res.drift_only_cand]
+    out += [f"- **FAILED in candidate, passed in base: `{d.key}` {d.check}**" for d in res.failures]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write a text file through a temporary file and ``os.replace``, so readers never see half of it.
+
+    Args:
+        path: the destination.
+        text: the content.
+    """
+    dest = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# ---- command line
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line on stderr, not argparse's usage block
+        raise _UsageError(f"{message} (see --help)")
+
+
+THRESHOLD_HELP = (
+    "smallest change that counts, in percent, for base medians >= 1 ms (default {}); below 1 ms twice this "
+    "(default {}), as timer and per-call overhead weigh more there"
+)
+ALPHA_HELP = "family-wise level of the one-sided Mann-Whitney U tests, Holm-corrected over the benchmarks (default {})"
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="python -m reports compare", description="The regression gate between two run files.")
+    p.add_argument("base", help="the reference run file (pytest-benchmark JSON of this suite)")
+    p.add_argument("cand", help="the candidate run file")
+    thr, sub = f"{THRESHOLD * 100:g}", f"{THRESHOLD * stats.SUB_MS_FACTOR * 100:g}"
+    p.add_argument(
+        "--threshold", type=float, default=THRESHOLD * 100, metavar="PCT", help=THRESHOLD_HELP.format(thr, sub)
+    )
+    p.add_argument("--alpha", type=float, default=ALPHA, metavar="A", help=ALPHA_HELP.format(ALPHA))
+    p.add_argument("--markdown", metavar="FILE", help="also write a markdown report (e.g. for $GITHUB_STEP_SUMMARY)")
+    p.epilog = "exit codes: 0 no regression, 1 a significant slowdown or a check passed -> failed, 2 unusable input"
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """Run the gate from the command line.
+
+    Args:
+        argv: the arguments after ``compare``.
+
+    Returns:
+        0 when nothing regressed, 1 on a significant slowdown or a newly failing check, 2 on unusable input.
+    """
+    try:
+        args = _parser().parse_args(argv)
+        if args.threshold < 0 or not 0 < args.alpha < 1:
+            raise _UsageError("--threshold must be >= 0 and --alpha between 0 and 1")
+        result = compare_runs(load_run(args.base), load_run(args.cand), args.threshold / 100, args.alpha)
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    except (_UsageError, RunFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.markdown:
+        try:
+            write_atomic(args.markdown, to_markdown(result))
+        except OSError as exc:
+            print(f"error: cannot write {args.markdown}: {exc.strerror or exc}", file=sys.stderr)
+            return 2
+    print(to_text(result), end="")
+    return result.exit_code

@@ -1,0 +1,199 @@
+"""The numbers behind the gate: median ratio and its bootstrap interval, one-sided U tests, Holm, the verdict."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+from scipy import stats
+
+ALPHA = 0.001  # family-wise; one-sided U p < 0.001 gave 0 false alarms in 450 alternating A/A trials
+THRESHOLD = 0.05  # median ratio beyond which a significant change counts, for medians >= 1 ms
+SUB_MS = 1e-3  # below this base median the timer and per-call overhead make medians noisier ...
+SUB_MS_FACTOR = 2.0  # ... so the threshold there is twice the main one (10% by default)
+MAX_NOISE = 0.10  # IQR/median above this on either side: inconclusive (torch.utils.benchmark, pyperf)
+MIN_SAMPLES = 5  # per side, below which a median is not a summary
+SEED = 20240601  # fixed, so that two runs of the gate print the same intervals
+N_RESAMPLES = 2000  # plenty for a 95% percentile interval; keeps large sample sets fast
+BATCH_ELEMENTS = 5_000_000  # resampled values held in memory at once
+
+
+def median_ratio(base: ArrayLike, cand: ArrayLike) -> float:
+    """The candidate's median over the base's median.
+
+    Args:
+        base: raw samples of the base run (seconds).
+        cand: raw samples of the candidate run (seconds).
+
+    Returns:
+        ``median(cand) / median(base)``; above 1 means the candidate is slower.
+    """
+    return float(np.median(np.asarray(cand, dtype=float)) / np.median(np.asarray(base, dtype=float)))
+
+
+def _ratio_statistic(base: np.ndarray, cand: np.ndarray, axis: int = -1) -> np.ndarray:
+    return np.median(cand, axis=axis) / np.median(base, axis=axis)
+
+
+def ratio_interval(base: ArrayLike, cand: ArrayLike, level: float = 0.95) -> tuple[float, float]:
+    """Bootstrap confidence interval of the median ratio, resampling each side independently.
+
+    The percentile method is used rather than BCa: BCa's jackknife is unstable for medians of
+    samples with ties and undefined when a side is constant, where the percentile interval just
+    collapses to the point estimate.
+
+    Args:
+        base: raw samples of the base run.
+        cand: raw samples of the candidate run.
+        level: the confidence level.
+
+    Returns:
+        ``(low, high)`` of the ratio ``median(cand) / median(base)``.
+    """
+    b, c = np.asarray(base, dtype=float), np.asarray(cand, dtype=float)
+    batch = max(1, BATCH_ELEMENTS // (b.size + c.size))
+    res = stats.bootstrap(
+        (b, c),
+        _ratio_statistic,
+        n_resamples=N_RESAMPLES,
+        batch=batch,
+        vectorized=True,
+        confidence_level=level,
+        method="percentile",
+        rng=np.random.default_rng(SEED),
+    )
+    return float(res.confidence_interval.low), float(res.confidence_interval.high)
+
+
+def u_test(base: ArrayLike, cand: ArrayLike) -> tuple[float, float]:
+    """One-sided Mann-Whitney U tests of the candidate against the base.
+
+    Args:
+        base: raw samples of the base run.
+        cand: raw samples of the candidate run.
+
+    Returns:
+        ``(p_slower, p_faster)``: p-values for "the candidate's times are stochastically greater"
+        and "... smaller" (uncorrected).
+    """
+    slower = stats.mannwhitneyu(cand, base, alternative="greater")
+    faster = stats.mannwhitneyu(cand, base, alternative="less")
+    return float(slower.pvalue), float(faster.pvalue)
+
+
+@lru_cache(maxsize=256)
+def smallest_p(n_base: int, n_cand: int) -> float:
+    """The smallest one-sided p-value the U test can give for these sample counts.
+
+    It is the p-value of two completely separated samples (no ties), computed by the same
+    scipy call the gate uses, so it matches its choice of exact or asymptotic method.
+
+    Args:
+        n_base: samples in the base run.
+        n_cand: samples in the candidate run.
+
+    Returns:
+        The p-value; when it is not below alpha, no data of these sizes can be significant.
+    """
+    base = np.arange(n_base, dtype=float)
+    cand = np.arange(n_base, n_base + n_cand, dtype=float)
+    return float(stats.mannwhitneyu(cand, base, alternative="greater").pvalue)
+
+
+def holm(pvalues: Sequence[float]) -> list[float]:
+    """Holm-Bonferroni adjusted p-values (step-down, family-wise error control).
+
+    Args:
+        pvalues: the raw p-values of one family of tests.
+
+    Returns:
+        Adjusted p-values in the same order; reject where adjusted p < alpha.
+    """
+    k = len(pvalues)
+    order = sorted(range(k), key=lambda i: pvalues[i])
+    adjusted = [0.0] * k
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (k - rank) * pvalues[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def ratio_text(ratio: float) -> str:
+    """A ratio as pyperf prints it.
+
+    Args:
+        ratio: ``median(cand) / median(base)``.
+
+    Returns:
+        ``"1.23x slower"``, ``"1.10x faster"`` or ``"1.00x"`` when it rounds to no change.
+    """
+    if not np.isfinite(ratio) or ratio <= 0:
+        return f"{ratio:.2f}x"
+    if ratio > 1 and f"{ratio:.2f}" != "1.00":
+        return f"{ratio:.2f}x slower"
+    if ratio < 1 and f"{1 / ratio:.2f}" != "1.00":
+        return f"{1 / ratio:.2f}x faster"
+    return "1.00x"
+
+
+def verdict(
+    n: tuple[int, int], noise: tuple[float, float], ratio: float, p: tuple[float, float], thr: float, alpha: float
+) -> tuple[str, str]:
+    """One benchmark's verdict by the rules of docs/gate.md: enough samples, low noise, then significance and size.
+
+    Args:
+        n: samples in (base, cand).
+        noise: IQR/median of (base, cand).
+        ratio: ``median(cand) / median(base)``.
+        p: Holm-adjusted one-sided p-values (slower, faster).
+        thr: the relative threshold that applies (0.05 = 5%).
+        alpha: the family-wise significance level.
+
+    Returns:
+        ``(verdict, reason)``: one of slower, faster, unchanged, inconclusive, and why when not plain.
+    """
+    if min(n) < MIN_SAMPLES:
+        return "inconclusive", f"too few samples ({n[0]} base, {n[1]} cand; need {MIN_SAMPLES} a side)"
+    if smallest_p(*n) >= alpha:
+        return "inconclusive", f"too few samples ({n[0]} base, {n[1]} cand) for p < {alpha:g}"
+    noisy = [f"{side} IQR/median {v:.0%}" for side, v in zip(("base", "cand"), noise, strict=True) if v > MAX_NOISE]
+    if noisy:
+        return "inconclusive", "noisy: " + ", ".join(noisy)
+    if p[0] < alpha and ratio > 1 + thr:
+        return "slower", ""
+    if p[1] < alpha and ratio < 1 / (1 + thr):
+        return "faster", ""
+    if (ratio > 1 + thr or ratio < 1 / (1 + thr)) and min(p) >= alpha:
+        return "unchanged", "beyond threshold but not significant"
+    return "unchanged", ""
+
+
+def sample_diff(base: Any, cand: Any) -> float | None:
+    """Largest absolute difference between two runs' output samples.
+
+    Args:
+        base: the base record's ``sample`` (tensor name -> list of floats).
+        cand: the candidate record's ``sample``.
+
+    Returns:
+        ``max |cand - base|`` over every tensor, or None unless both hold the same non-empty
+        tensor names with lists of the same lengths.
+    """
+    if not isinstance(base, dict) or not isinstance(cand, dict) or not base or base.keys() != cand.keys():
+        return None
+    worst = 0.0
+    for name in base:
+        try:
+            a, b = np.asarray(base[name], dtype=float), np.asarray(cand[name], dtype=float)
+        except (TypeError, ValueError):
+            return None
+        if a.ndim != 1 or a.shape != b.shape:
+            return None
+        if a.size:
+            with np.errstate(invalid="ignore"):
+                worst = max(worst, float(np.max(np.abs(b - a))))
+    return worst

@@ -1,0 +1,291 @@
+"""``python -m suite.ab``: benchmark two interpreters or checkouts in alternating rounds, merge, then gate."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pytest_benchmark.stats import Stats
+
+from reports.compare import compare_runs, to_markdown, to_text, write_atomic
+from reports.runfile import RunFile, RunFileError, load_run
+from reports.stats import ALPHA, THRESHOLD
+
+ROUNDS = 4  # per side; each round is a fresh process, so warm-up and allocator state are sampled too
+TAIL_LINES = 15  # of a failed round's stderr, in the error message
+
+USAGE_EPILOG = """\
+Options this command does not know are passed to pytest as the selection, e.g.
+  python -m suite.ab --a venv-a/bin/python --b venv-b/bin/python --out out/ab -k "nn_lstm and float32" --size seed
+Put them after "--" when one could be mistaken for an option of this command.
+Rounds run in the order ABBA BAAB ... (Thue-Morse), so that neither side always goes first and a
+slow drift of the machine falls on both sides alike.
+exit codes: 0 no regression of B against A, 1 a significant slowdown or a check passed -> failed, 2 a round
+failed or bad arguments."""
+
+
+class AbError(Exception):
+    """A failure of the A/B run; the message starts with one line saying what failed."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Side:
+    """One side of the comparison: an interpreter and the checkout whose tests it runs."""
+
+    name: str  # "a" or "b"
+    python: str
+    cwd: Path
+
+
+def schedule(rounds: int) -> list[str]:
+    """The order of the rounds: the Thue-Morse sequence, ``abbabaab...``.
+
+    Args:
+        rounds: rounds per side.
+
+    Returns:
+        ``2 * rounds`` side names; each consecutive pair holds one of each, and which one
+        goes first alternates (ABBA BAAB ABBA ...).
+    """
+    return ["ab"[bin(i).count("1") % 2] for i in range(2 * rounds)]
+
+
+def pytest_command(side: Side, json_path: Path, selection: Sequence[str]) -> list[str]:
+    """The command line of one round.
+
+    Args:
+        side: the side to run.
+        json_path: where pytest-benchmark writes the round's run file.
+        selection: extra pytest arguments (``-k``, ``--size``, ...).
+
+    Returns:
+        The argument list for ``subprocess.run``.
+    """
+    return [
+        side.python,
+        "-m",
+        "pytest",
+        "suite",
+        "--benchmark-only",
+        f"--benchmark-json={json_path}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *selection,
+    ]
+
+
+def _tail(text: str) -> str:
+    lines = text.rstrip().splitlines()[-TAIL_LINES:]
+    return "\n".join("  " + line for line in lines)
+
+
+def run_round(side: Side, label: str, json_path: Path, selection: Sequence[str]) -> None:
+    """Run one round in its own process; its output goes to ``json_path`` with ``.log`` beside it.
+
+    Args:
+        side: the side to run.
+        label: e.g. ``round 3/8 (B, its 2nd)`` for messages.
+        json_path: the round's run file (removed first, so a stale one is never read).
+        selection: extra pytest arguments.
+
+    Raises:
+        AbError: the process failed or wrote no run file.
+    """
+    json_path.unlink(missing_ok=True)
+    proc = subprocess.run(pytest_command(side, json_path, selection), cwd=side.cwd, capture_output=True, text=True)
+    json_path.with_suffix(".log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    if proc.returncode == 0 and json_path.is_file():
+        return
+    what = f"exit code {proc.returncode}" + (" (no tests selected)" if proc.returncode == 5 else "")
+    if proc.returncode == 0:
+        what = "no run file written"
+    stream, text = ("stderr", proc.stderr) if proc.stderr.strip() else ("output", proc.stdout)
+    raise AbError(f"{label} failed: {what}; last lines of its {stream}:\n{_tail(text)}")
+
+
+def run_rounds(sides: dict[str, Side], rounds: int, out: Path, selection: Sequence[str]) -> dict[str, list[Path]]:
+    """Run all rounds in alternating order, printing progress.
+
+    Args:
+        sides: ``{"a": Side, "b": Side}``.
+        rounds: rounds per side.
+        out: the output folder; round files go to ``out/rounds/<side>-<i>.json``.
+        selection: extra pytest arguments.
+
+    Returns:
+        Each side's round files, in the order they ran.
+    """
+    (out / "rounds").mkdir(parents=True, exist_ok=True)
+    done: dict[str, list[Path]] = {"a": [], "b": []}
+    order = schedule(rounds)
+    for n, name in enumerate(order, start=1):
+        path = out / "rounds" / f"{name}-{len(done[name]) + 1}.json"
+        label = f"round {n}/{len(order)} ({name.upper()}, its round {len(done[name]) + 1})"
+        print(f"round {n}/{len(order)}: {name.upper()} ({sides[name].python} in {sides[name].cwd}) ...", flush=True)
+        start = time.perf_counter()
+        run_round(sides[name], label, path, selection)
+        print(f"round {n}/{len(order)}: {name.upper()} done in {time.perf_counter() - start:.1f} s", flush=True)
+        done[name].append(path)
+    return done
+
+
+def merged_stats(stats: dict[str, Any], data: list[float]) -> dict[str, Any]:
+    """A benchmark's ``stats`` recomputed over the concatenated samples of all rounds.
+
+    pytest-benchmark's own ``Stats`` computes them, so merged files read like native ones
+    (same quartile method). ``iterations`` is the first round's.
+
+    Args:
+        stats: the first round's stats.
+        data: every round's ``stats.data``, concatenated.
+
+    Returns:
+        The new stats, with ``data``.
+    """
+    fresh = Stats()
+    for value in data:
+        fresh.update(value)
+    return {**stats, **fresh.as_dict(), "data": list(data)}
+
+
+def merge_rounds(runs: Sequence[RunFile]) -> dict[str, Any]:
+    """One run file from a side's rounds.
+
+    Args:
+        runs: the side's rounds, loaded.
+
+    Returns:
+        The first round's file, with every benchmark's samples concatenated across rounds (by
+        ``extra_info.key``, in order of first appearance), its stats recomputed, and the
+        correctness records of the first round that has any.
+
+    Raises:
+        RunFileError: a round's benchmark has no raw samples (``stats.data``).
+    """
+    merged = copy.deepcopy(runs[0].data)
+    benches: dict[str, dict[str, Any]] = {}
+    samples: dict[str, list[float]] = {}
+    for run in runs:
+        for bench in run.benchmarks:
+            key = str(bench["extra_info"]["key"])
+            if not isinstance(bench["stats"].get("data"), list):
+                raise RunFileError(f"{run.path}: benchmark {key} has no stats.data to merge")
+            benches.setdefault(key, copy.deepcopy(bench))
+            samples.setdefault(key, []).extend(float(v) for v in bench["stats"]["data"])
+    for key, bench in benches.items():
+        bench["stats"] = merged_stats(bench["stats"], samples[key])
+    merged["benchmarks"] = list(benches.values())
+    merged["rnnsuite"]["correctness"] = next((r.correctness for r in runs if r.correctness), [])
+    return merged
+
+
+class _UsageError(Exception):
+    pass
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # one line on stderr, not argparse's usage block
+        raise _UsageError(f"{message} (see --help)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(
+        prog="python -m suite.ab",
+        allow_abbrev=False,
+        epilog=USAGE_EPILOG,
+        description=__doc__.split(": ", 1)[1],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--a", required=True, metavar="PYTHON_A", help="interpreter of side A (the base)")
+    p.add_argument("--b", required=True, metavar="PYTHON_B", help="interpreter of side B (the candidate)")
+    p.add_argument("--a-dir", default=".", metavar="DIR_A", help="checkout whose suite A runs (default: .)")
+    p.add_argument("--b-dir", default=".", metavar="DIR_B", help="checkout whose suite B runs (default: .)")
+    p.add_argument("--rounds", type=int, default=ROUNDS, metavar="N", help=f"rounds per side (default {ROUNDS})")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder: rounds/, a.json, b.json, compare.md")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=THRESHOLD * 100,
+        metavar="PCT",
+        help="as for python -m reports compare (default 5; twice that below 1 ms)",
+    )
+    p.add_argument("--alpha", type=float, default=ALPHA, metavar="A", help=f"as for reports compare (default {ALPHA})")
+    return p
+
+
+def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
+    """Split the command line into this command's options and the pytest selection.
+
+    Args:
+        argv: the arguments; everything after ``--`` and every unknown option goes to pytest.
+
+    Returns:
+        The options and the pytest arguments.
+    """
+    argv = list(argv)
+    cut = argv.index("--") if "--" in argv else len(argv)
+    args, extra = _parser().parse_known_args(argv[:cut])
+    if args.rounds < 1 or args.threshold < 0 or not 0 < args.alpha < 1:
+        raise _UsageError("--rounds must be >= 1, --threshold >= 0 and --alpha between 0 and 1")
+    return args, extra + argv[cut + 1 :]
+
+
+def _side(name: str, python: str, directory: str) -> Side:
+    found = shutil.which(python)
+    if found is None:
+        raise _UsageError(f"--{name}: interpreter {python!r} not found or not executable")
+    cwd = Path(directory).resolve()
+    if not (cwd / "suite").is_dir():
+        raise _UsageError(f"--{name}-dir: {directory!r} is not a checkout of this project (no suite/ folder)")
+    return Side(name, os.path.abspath(found), cwd)  # abspath, not resolve: a venv's python is a symlink
+
+
+def _load(path: Path, side: str) -> RunFile:
+    run = load_run(path)
+    return dataclasses.replace(run, label=f"{side} {run.label}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the A/B comparison.
+
+    Args:
+        argv: the arguments (default ``sys.argv[1:]``).
+
+    Returns:
+        The gate's exit code (0 or 1), or 2 when a round failed or the arguments are bad.
+    """
+    try:
+        args, selection = parse_args(sys.argv[1:] if argv is None else argv)
+        sides = {"a": _side("a", args.a, args.a_dir), "b": _side("b", args.b, args.b_dir)}
+        out = Path(args.out)
+        rounds = run_rounds(sides, args.rounds, out, selection)
+        for name, paths in rounds.items():
+            write_atomic(out / f"{name}.json", json.dumps(merge_rounds([load_run(p) for p in paths]), indent=1))
+        base, cand = _load(out / "a.json", "A"), _load(out / "b.json", "B")
+        result = compare_runs(base, cand, args.threshold / 100, args.alpha)
+        write_atomic(out / "compare.md", to_markdown(result))
+    except SystemExit as exc:  # --help
+        return exc.code if isinstance(exc.code, int) else 0
+    except (_UsageError, AbError, RunFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(to_text(result), end="")
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,190 @@
+"""The A/B runner (``python -m suite.ab``) with fake interpreters that write synthetic rounds (no timing)."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from suite import ab
+from suite import synthetic_runs as syn
+
+ROOT = Path(__file__).resolve().parents[1]
+ROUNDS = 4
+PER_ROUND = 7
+
+# The fake "python": logs its side, argv and cwd, then copies the next prepared round to --benchmark-json,
+# or fails with exit 3 when no round is prepared.
+FAKE = """#!{python}
+import json, os, shutil, sys
+from pathlib import Path
+log = Path({log!r})
+with log.open("a") as fh:
+    fh.write(json.dumps({{"side": {side!r}, "argv": sys.argv[1:], "cwd": os.getcwd()}}) + "\\n")
+n = sum(json.loads(line)["side"] == {side!r} for line in log.read_text().splitlines())
+src = Path({rounds!r}) / f"{{n}}.json"
+if not src.exists():
+    print("collected 3 items", file=sys.stdout)
+    print("boom: round", n, "crashed", file=sys.stderr)
+    sys.exit(3)
+target = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--benchmark-json="))
+shutil.copy(src, target)
+"""
+
+
+def round_samples(median: float, i: int) -> list[float]:
+    """Round ``i``'s samples: tight around ``median``, shifted a little per round."""
+    return [median * (1 + 0.001 * i) * (1 + 0.002 * (j - 3)) for j in range(PER_ROUND)]
+
+
+def fake_side(tmp_path: Path, side: str, rounds: Sequence[dict[str, Any]]) -> tuple[Path, Path]:
+    """A fake interpreter and a checkout folder for one side; returns (interpreter, checkout)."""
+    folder = tmp_path / f"rounds-{side}"
+    folder.mkdir()
+    for i, data in enumerate(rounds, start=1):
+        syn.write(folder / f"{i}.json", data)
+    checkout = tmp_path / f"checkout-{side}"
+    (checkout / "suite").mkdir(parents=True)
+    python = tmp_path / f"python-{side}"
+    python.write_text(FAKE.format(python=sys.executable, log=str(tmp_path / "log"), side=side, rounds=str(folder)))
+    python.chmod(0o755)
+    return python, checkout
+
+
+def side_rounds(median: float, n: int = ROUNDS, checks_from: int = 2) -> list[dict[str, Any]]:
+    """``n`` rounds of one benchmark; correctness records from round ``checks_from`` on."""
+    return [
+        syn.run(
+            [syn.bench(samples=round_samples(median, i))],
+            [syn.correctness(max_abs=float(i))] if i >= checks_from else [],
+            label=f"r{i}",
+        )
+        for i in range(1, n + 1)
+    ]
+
+
+def log_entries(tmp_path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in (tmp_path / "log").read_text().splitlines()]
+
+
+def ab_args(tmp_path: Path, a: tuple[Path, Path], b: tuple[Path, Path], *extra: str) -> list[str]:
+    return [
+        "--a",
+        str(a[0]),
+        "--a-dir",
+        str(a[1]),
+        "--b",
+        str(b[0]),
+        "--b-dir",
+        str(b[1]),
+        "--out",
+        str(tmp_path / "out"),
+        *extra,
+    ]
+
+
+def test_schedule_alternates_abba_baab() -> None:
+    assert "".join(ab.schedule(4)) == "abbabaab"
+    assert "".join(ab.schedule(2)) == "abba"
+
+
+def test_slower_b_runs_alternating_rounds_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = fake_side(tmp_path, "a", side_rounds(1e-3))
+    b = fake_side(tmp_path, "b", side_rounds(1.3e-3))
+    code = ab.main(ab_args(tmp_path, a, b, "-k", "nn_lstm and float32", "--size", "seed"))
+    out = capsys.readouterr().out
+    assert code == 1
+    log = log_entries(tmp_path)
+    assert "".join(e["side"] for e in log) == "abbabaab"
+    assert all(Path(e["cwd"]) == (a if e["side"] == "a" else b)[1].resolve() for e in log)
+    rounds_dir = tmp_path / "out" / "rounds"
+    assert log[2]["argv"] == [
+        "-m",
+        "pytest",
+        "suite",
+        "--benchmark-only",
+        f"--benchmark-json={rounds_dir / 'b-2.json'}",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "-k",
+        "nn_lstm and float32",
+        "--size",
+        "seed",
+    ]
+    assert "round 3/8: B" in out
+    assert "1.30x slower" in out
+    assert "1 slower / 0 faster" in (tmp_path / "out" / "compare.md").read_text(encoding="utf-8")
+
+
+def test_rounds_are_merged_per_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = fake_side(tmp_path, "a", side_rounds(1e-3))
+    b = fake_side(tmp_path, "b", side_rounds(1e-3))
+    assert ab.main(ab_args(tmp_path, a, b)) == 0
+    capsys.readouterr()
+    merged = json.loads((tmp_path / "out" / "a.json").read_text(encoding="utf-8"))
+    expected = [s for i in range(1, ROUNDS + 1) for s in round_samples(1e-3, i)]
+    (bench,) = merged["benchmarks"]
+    st = bench["stats"]
+    assert st["data"] == pytest.approx(expected)
+    assert st["rounds"] == ROUNDS * PER_ROUND
+    assert st["median"] == pytest.approx(statistics.median(expected))
+    assert st["mean"] == pytest.approx(statistics.fmean(expected))
+    assert st["stddev"] == pytest.approx(statistics.stdev(expected))
+    assert (st["min"], st["max"]) == (pytest.approx(min(expected)), pytest.approx(max(expected)))
+    assert st["q1"] < st["median"] < st["q3"]
+    assert st["iqr"] == pytest.approx(st["q3"] - st["q1"])
+    assert bench["extra_info"]["key"] == syn.bench(samples=[1.0])["extra_info"]["key"]
+    assert merged["rnnsuite"]["label"] == "r1"  # top level from the first round
+    assert [c["max_abs"] for c in merged["rnnsuite"]["correctness"]] == [2.0]  # first round that has records
+
+
+def test_failing_round_exits_2_naming_side_and_round(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = fake_side(tmp_path, "a", side_rounds(1e-3))
+    b = fake_side(tmp_path, "b", side_rounds(1e-3, n=1))  # B's 2nd round, the 3rd overall (a b [b]), fails
+    code = ab.main(ab_args(tmp_path, a, b))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: round 3/8 (B, its round 2) failed: exit code 3")
+    assert "boom: round 2 crashed" in err
+    assert "Traceback" not in err
+
+
+def test_missing_interpreter_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    b = fake_side(tmp_path, "b", side_rounds(1e-3))
+    code = ab.main(ab_args(tmp_path, (tmp_path / "no-python", b[1]), b))
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: --a: interpreter")
+    assert err.count("\n") == 1
+
+
+def test_real_cli_missing_dir_exits_2(tmp_path: Path) -> None:
+    a = fake_side(tmp_path, "a", side_rounds(1e-3))
+    args = ab_args(tmp_path, a, (a[0], tmp_path / "no-such-checkout"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "suite.ab", *args], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: --b-dir")
+    assert len(proc.stderr.splitlines()) == 1
+    assert not (tmp_path / "log").exists()  # nothing ran
+
+
+def test_unknown_options_and_those_after_double_dash_go_to_pytest() -> None:
+    args, selection = ab.parse_args(
+        ["--a", "pa", "--b", "pb", "--out", "o", "-k", "lstm and cpu", "--size", "seed", "--", "--rounds", "9"]
+    )
+    assert (args.a, args.b, args.rounds) == ("pa", "pb", ab.ROUNDS)
+    assert selection == ["-k", "lstm and cpu", "--size", "seed", "--rounds", "9"]
+
+
+def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert ab.main(["--help"]) == 0
+    assert "ABBA BAAB" in capsys.readouterr().out

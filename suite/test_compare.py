@@ -1,0 +1,305 @@
+"""The regression gate (``python -m reports compare``) on synthetic run files: verdicts, drift, exit codes."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reports import compare, stats
+from reports.runfile import load_run
+from suite import synthetic_runs as syn
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tight(median: float, n: int = 15, step: float = 0.002) -> list[float]:
+    """``n`` evenly spaced samples, ``step`` apart relative to ``median``; for odd ``n`` the median is exact."""
+    return [median * (1 + step * (i - (n - 1) / 2)) for i in range(n)]
+
+
+def scaled(samples: Sequence[float], factor: float) -> list[float]:
+    return [s * factor for s in samples]
+
+
+def pair(
+    tmp_path: Path,
+    base: Sequence[dict[str, Any]],
+    cand: Sequence[dict[str, Any]],
+    base_checks: Sequence[dict[str, Any]] = (),
+    cand_checks: Sequence[dict[str, Any]] = (),
+) -> tuple[Path, Path]:
+    b = syn.write(tmp_path / "base.json", syn.run(base, base_checks, label="base"))
+    c = syn.write(tmp_path / "cand.json", syn.run(cand, cand_checks, label="cand"))
+    return b, c
+
+
+def gate(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
+    code = compare.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def result_of(base: Path, cand: Path, **kwargs: float) -> compare.ComparisonResult:
+    return compare.compare_runs(load_run(base), load_run(cand), **kwargs)
+
+
+def row_line(out: str, case: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith(f"{case}-cpu"))
+
+
+def test_identical_samples_are_unchanged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    samples = tight(1e-3)
+    code, out, _ = gate(capsys, *pair(tmp_path, [syn.bench(samples=samples)], [syn.bench(samples=samples)]))
+    assert code == 0
+    assert "1.00x" in row_line(out, "nn_lstm")
+    assert "unchanged" in row_line(out, "nn_lstm")
+    assert "0 slower / 0 faster / 1 unchanged / 0 inconclusive" in out
+
+
+def test_slower_by_25_percent_fails_the_gate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = tight(1e-3)
+    code, out, _ = gate(capsys, *pair(tmp_path, [syn.bench(samples=base)], [syn.bench(samples=scaled(base, 1.25))]))
+    assert code == 1
+    assert "1.25x slower" in row_line(out, "nn_lstm")
+    assert " slower (> 5%)" in row_line(out, "nn_lstm")
+    assert "1 slower / 0 faster / 0 unchanged / 0 inconclusive" in out
+
+
+def test_slower_row_has_interval_around_the_ratio(tmp_path: Path) -> None:
+    base = tight(1e-3)
+    row = result_of(*pair(tmp_path, [syn.bench(samples=base)], [syn.bench(samples=scaled(base, 1.25))])).rows[0]
+    assert row.ratio == pytest.approx(1.25)
+    assert row.ci is not None
+    assert row.ci[0] <= 1.25 <= row.ci[1]
+    assert row.ci[1] - row.ci[0] < 0.1
+
+
+def test_faster_passes_the_gate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = tight(2e-3)
+    code, out, _ = gate(capsys, *pair(tmp_path, [syn.bench(samples=base)], [syn.bench(samples=scaled(base, 0.8))]))
+    assert code == 0
+    assert "1.25x faster" in row_line(out, "nn_lstm")
+    assert "faster (> 5%)" in row_line(out, "nn_lstm")
+
+
+def test_noisy_side_is_inconclusive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cand = syn.bench(samples=syn.noisy(1.3e-3, n=15, spread=0.2, seed=3))
+    assert cand["stats"]["iqr"] / cand["stats"]["median"] > 0.10  # the construction is noisy
+    code, out, _ = gate(capsys, *pair(tmp_path, [syn.bench(samples=tight(1e-3))], [cand]))
+    assert code == 0
+    assert "inconclusive" in row_line(out, "nn_lstm")
+    assert "noisy: cand IQR/median" in row_line(out, "nn_lstm")
+
+
+def test_small_slowdown_within_threshold_is_unchanged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = tight(2e-3)
+    files = pair(tmp_path, [syn.bench(samples=base)], [syn.bench(samples=scaled(base, 1.03))])
+    code, out, _ = gate(capsys, *files)
+    assert code == 0
+    assert "1.03x slower" in row_line(out, "nn_lstm")
+    assert "unchanged" in row_line(out, "nn_lstm")
+    code, out, _ = gate(capsys, *files, "--threshold", "2")
+    assert code == 1
+    assert " slower (> 2%)" in row_line(out, "nn_lstm")
+
+
+@pytest.mark.parametrize(("median", "expected"), [(0.5e-3, 0), (2e-3, 1)])
+def test_sub_ms_benchmarks_use_twice_the_threshold(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], median: float, expected: int
+) -> None:
+    base = tight(median)  # 7% slower: beyond 5% (>= 1 ms), within 10% (< 1 ms)
+    code, _, _ = gate(capsys, *pair(tmp_path, [syn.bench(samples=base)], [syn.bench(samples=scaled(base, 1.07))]))
+    assert code == expected
+
+
+def test_holm_correction_turns_a_borderline_slowdown_unchanged(tmp_path: Path) -> None:
+    n, k = 8, 20
+    raw = 1 / math.comb(2 * n, n)  # exact one-sided U p of two fully separated samples of 8
+    assert raw < compare.ALPHA < k * raw  # significant alone, not after Holm over k tests
+    base = tight(2e-3, n=n)
+    slow = syn.bench("borderline", samples=base), syn.bench("borderline", samples=scaled(base, 1.25))
+    alone = result_of(*pair(tmp_path, [slow[0]], [slow[1]]))
+    assert alone.rows[0].verdict == "slower"
+    assert alone.rows[0].p_slower == pytest.approx(raw)
+    others = [syn.bench(f"case{i}", samples=tight(2e-3, n=n)) for i in range(k - 1)]
+    many = result_of(*pair(tmp_path, [slow[0], *others], [slow[1], *others]))
+    row = next(r for r in many.rows if r.key.startswith("borderline"))
+    assert row.p_slower == pytest.approx(k * raw)
+    assert row.verdict == "unchanged"
+    assert many.exit_code == 0
+
+
+@pytest.mark.parametrize("n", [4, 6])
+def test_too_few_samples_are_inconclusive(tmp_path: Path, capsys: pytest.CaptureFixture[str], n: int) -> None:
+    # 4 < 5 a side; with 6 a side the smallest possible p is 1/C(12, 6) = 1/924 > 0.001
+    base = tight(2e-3, n=n)
+    code, out, _ = gate(capsys, *pair(tmp_path, [syn.bench(samples=base)], [syn.bench(samples=scaled(base, 1.5))]))
+    assert code == 0
+    assert "inconclusive" in row_line(out, "nn_lstm")
+    assert "too few samples" in row_line(out, "nn_lstm")
+
+
+def test_benchmarks_in_one_run_only_are_listed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    common, old, new = (syn.bench(c, samples=tight(1e-3)) for c in ("nn_lstm", "old_case", "new_case"))
+    code, out, _ = gate(capsys, *pair(tmp_path, [common, old], [common, new]))
+    assert code == 0
+    assert f"only in base: {old['extra_info']['key']}" in out
+    assert f"only in candidate: {new['extra_info']['key']}" in out
+
+
+def test_check_passed_then_failed_fails_the_gate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = syn.bench(samples=tight(1e-3))
+    checks = (
+        [syn.correctness("nn_gru", check="backward")],
+        [syn.correctness("nn_gru", check="backward", outcome="failed")],
+    )
+    code, out, _ = gate(capsys, *pair(tmp_path, [bench], [bench], *checks))
+    assert code == 1
+    assert "FAILED in candidate, passed in base: nn_gru-cpu-float32 backward" in out
+
+
+def test_check_failed_in_both_does_not_fail_the_gate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = syn.bench(samples=tight(1e-3))
+    failed = [syn.correctness("nn_gru", outcome="failed", max_abs=0.5)]
+    code, out, _ = gate(capsys, *pair(tmp_path, [bench], [bench], failed, failed))
+    assert code == 0
+    assert "failed in both" in out
+    assert "FAILED in candidate" not in out
+
+
+def test_sample_drift_is_the_largest_difference(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = {"output": [0.1, 0.2, 0.3], "h_n": [1.0, -1.0]}
+    cand = {"output": [0.1, 0.25, 0.3], "h_n": [1.0, -1.3]}  # |(-1.3) - (-1.0)| = 0.3 is the largest
+    checks = [syn.correctness(max_abs=1e-6, sample=base)], [syn.correctness(max_abs=4e-6, sample=cand)]
+    bench = syn.bench(samples=tight(1e-3))
+    b, c = pair(tmp_path, [bench], [bench], *checks)
+    drift = result_of(b, c).drift[0]
+    assert drift.sample_diff == pytest.approx(0.3)
+    assert drift.factor == pytest.approx(4.0)
+    code, out, _ = gate(capsys, b, c)
+    assert code == 0
+    line = next(x for x in out.splitlines() if x.startswith("nn_lstm-cpu-float32 "))
+    assert "3.00e-01" in line
+    assert "4x" in line
+
+
+@pytest.mark.parametrize(
+    "cand", [{"output": [0.1, 0.2]}, {"other": [0.1, 0.2, 0.3]}, {}], ids=["length", "names", "empty"]
+)
+def test_sample_drift_needs_matching_samples(cand: dict[str, list[float]]) -> None:
+    assert compare.sample_diff({"output": [0.1, 0.2, 0.3]}, cand) is None
+
+
+def test_markdown_report_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    base = tight(1e-3)
+    files = pair(tmp_path, [syn.bench(samples=base)], [syn.bench(samples=scaled(base, 1.25))])
+    md = tmp_path / "summary" / "compare.md"
+    md.parent.mkdir()
+    code, _, _ = gate(capsys, *files, "--markdown", md)
+    assert code == 1
+    text = md.read_text(encoding="utf-8")
+    assert "**1 slower / 0 faster / 0 unchanged / 0 inconclusive**" in text
+    assert "| benchmark | base | cand | ratio |" in text
+    assert "1.25x slower" in text
+    assert "### Numerical drift" in text
+    assert [p.name for p in md.parent.iterdir()] == ["compare.md"]  # no temporary file left
+
+
+def test_output_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = pair(tmp_path, [syn.bench(samples=syn.noisy(1e-3, seed=1))], [syn.bench(samples=syn.noisy(1e-3, seed=2))])
+    assert gate(capsys, *files) == gate(capsys, *files)
+
+
+def test_ratio_text_reads_like_pyperf() -> None:
+    assert stats.ratio_text(1.23) == "1.23x slower"
+    assert stats.ratio_text(1 / 1.1) == "1.10x faster"
+    assert stats.ratio_text(1.001) == "1.00x"
+
+
+def test_holm_adjusts_step_down() -> None:
+    # sorted 0.01, 0.03, 0.04 -> 3 * 0.01, 2 * 0.03, max(0.06, 1 * 0.04)
+    assert stats.holm([0.01, 0.04, 0.03]) == pytest.approx([0.03, 0.06, 0.06])
+
+
+def bad_inputs(tmp_path: Path) -> dict[str, Path]:
+    good = syn.run([syn.bench(samples=tight(1e-3))])
+    foreign = {k: v for k, v in good.items() if k != "rnnsuite"}
+    files = {
+        "empty": "",
+        "truncated": json.dumps(good)[:200],
+        "no_benchmarks": json.dumps({"machine_info": {}}),
+        "foreign": json.dumps(foreign),
+        "bad_samples": json.dumps(syn.run([{**good["benchmarks"][0], "stats": {"median": 1.0, "data": ["x"]}}])),
+    }
+    out = {"missing": tmp_path / "missing.json"}
+    for name, text in files.items():
+        out[name] = tmp_path / f"{name}.json"
+        out[name].write_text(text, encoding="utf-8")
+    return out
+
+
+BAD = ["missing", "empty", "truncated", "no_benchmarks", "foreign", "bad_samples"]
+
+
+@pytest.mark.parametrize("bad", BAD)
+def test_unusable_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: str) -> None:
+    good = syn.write(tmp_path / "good.json", syn.run([syn.bench(samples=tight(1e-3))]))
+    code, out, err = gate(capsys, good, bad_inputs(tmp_path)[bad])
+    assert code == 2
+    assert out == ""
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("bad", ["truncated", "foreign"])
+def test_real_cli_reports_unusable_input_in_one_line(tmp_path: Path, bad: str) -> None:
+    good = syn.write(tmp_path / "good.json", syn.run([syn.bench(samples=tight(1e-3))]))
+    cmd = [sys.executable, "-m", "reports", "compare", str(bad_inputs(tmp_path)[bad]), str(good)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1
+    assert proc.stderr.startswith("error: ")
+
+
+@pytest.mark.parametrize(
+    "args", [["--alpha", "2"], ["--threshold", "abc"], ["--no-such-option"], []], ids=["alpha", "pct", "option", "none"]
+)
+def test_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+    good = syn.write(tmp_path / "good.json", syn.run([syn.bench(samples=tight(1e-3))]))
+    code, _, err = gate(capsys, *([good, good] if args else [good]), *args)
+    assert code == 2
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+
+
+def test_help_names_the_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = gate(capsys, "--help")
+    assert code == 0
+    assert "(default 5)" in out
+    assert "(default 10)" in out
+    assert "(default 0.001)" in out
+
+
+def test_real_cli_slowdown_exits_1(tmp_path: Path) -> None:
+    base = tight(1e-3)
+    b, c = pair(tmp_path, [syn.bench(samples=base)], [syn.bench(samples=scaled(base, 1.25))])
+    proc = subprocess.run(
+        [sys.executable, "-m", "reports", "compare", str(b), str(c)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 1
+    assert "1.25x slower" in proc.stdout
+    assert statistics.median(scaled(base, 1.25)) == pytest.approx(1.25e-3)  # the construction
+    assert "1.25 ms" in proc.stdout
