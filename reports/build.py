@@ -1,0 +1,225 @@
+"""``python -m reports build RUN.json ... --out DIR``: results.csv, report.html and summary.md, written atomically."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from reports import page
+from reports import render as r
+from reports import table as tb
+from reports.runfile import RunFile, RunFileError, load_run
+
+OUTPUTS = ("results.csv", "report.html", "summary.md")
+
+
+class BuildError(Exception):
+    """A problem with the command line or the output folder; the message is one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as one ``error:`` line and exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise BuildError(f"{message} (see python -m reports build --help)")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``build``."""
+    p = _Parser(
+        prog="python -m reports build", description="Build results.csv, report.html and summary.md from run files."
+    )
+    p.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN.json",
+        help="run files (pytest --benchmark-json); several are shown side by side",
+    )
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the report (created if missing)")
+    p.add_argument("--force", action="store_true", help="replace a report already in DIR")
+    p.add_argument(
+        "--label",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="a name per run file, in order (default: the run's own label)",
+    )
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """Build the report; returns the exit code (0 done, 2 bad input or output folder).
+
+    Args:
+        argv: the arguments after ``build``.
+
+    Returns:
+        The exit code.
+    """
+    try:
+        args = parser().parse_args(argv)
+    except SystemExit as exc:  # --help
+        return int(exc.code or 0)
+    except BuildError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        out = _check_out(args.out, args.force)
+        runs = load_runs(args.runs, args.label)
+        _check_not_inputs(out, runs)
+        files = render_all(runs)
+        write_atomically(out, files)
+    except (BuildError, RunFileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: cannot write the report to {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(files["_console"])
+    print(f"\nreport: {(out / 'report.html').resolve()}")
+    return 0
+
+
+def load_runs(paths: Sequence[str], labels: Sequence[str]) -> list[RunFile]:
+    """Load the run files and give each a distinct label.
+
+    Args:
+        paths: the run files.
+        labels: names from ``--label`` (none, or one per file).
+
+    Returns:
+        The runs, labels made unique (a repeated one gets `` (2)``).
+    """
+    if labels and len(labels) != len(paths):
+        raise BuildError(f"got {len(labels)} --label name(s) for {len(paths)} run file(s); give one per file or none")
+    runs = [load_run(path, labels[i] if labels else None) for i, path in enumerate(paths)]
+    unique = tb.unique_labels([run.label for run in runs])
+    return [replace(run, label=label) for run, label in zip(runs, unique, strict=True)]
+
+
+def _check_out(out: Path, force: bool) -> Path:
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"--out {out} is a file, not a folder")
+    held = [name for name in ("report.html", "results.csv") if (out / name).exists()]
+    if held and not force:
+        raise BuildError(
+            f"{out} already holds a report ({', '.join(held)}); pass --force to replace it or choose another --out"
+        )
+    return out
+
+
+def _check_not_inputs(out: Path, runs: Sequence[RunFile]) -> None:
+    targets = {(out / name).resolve() for name in OUTPUTS}
+    for run in runs:
+        if run.path.resolve() in targets:
+            raise BuildError(f"{run.path} is a run file; it would be overwritten by the report: choose another --out")
+
+
+def render_all(runs: Sequence[RunFile]) -> dict[str, str]:
+    """Every output's text, in memory (nothing is written).
+
+    Args:
+        runs: the loaded runs.
+
+    Returns:
+        File name -> text for ``OUTPUTS``, plus ``_console``: the summary printed to stdout.
+    """
+    data = page.Data(runs, tb.tidy(runs), tb.checks(runs))
+    return {
+        "results.csv": data.df.to_csv(index=False, float_format="%.6g"),
+        "report.html": page.page(data),
+        "summary.md": summary_markdown(data),
+        "_console": console_summary(data),
+    }
+
+
+def write_atomically(out: Path, files: dict[str, str]) -> None:
+    """Write the files into a temporary folder next to ``out``, then move each into place.
+
+    A failure before the moves leaves the previous report as it was; the temporary folder is removed.
+
+    Args:
+        out: the report folder (created if missing).
+        files: file name -> text; names starting with ``_`` are not files.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.resolve().parent))
+    try:
+        for name in OUTPUTS:
+            (tmp / name).write_text(files[name], encoding="utf-8")
+        for name in OUTPUTS:
+            os.replace(tmp / name, out / name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def summary_markdown(data: page.Data) -> str:
+    """The headline as markdown for ``$GITHUB_STEP_SUMMARY``: a table and the correctness count.
+
+    Args:
+        data: the runs and their tables.
+
+    Returns:
+        The markdown text.
+    """
+    lines = [f"## RNN suite: {', '.join(data.labels)}", ""]
+    for run in data.runs:
+        m = run.machine
+        lines.append(
+            f"- **{run.label}**: torch {m.get('torch', '?')}, {m.get('cpu_model', '?')}, {m.get('threads', '?')} threads, gpu {m.get('gpu') or 'none'}"
+        )
+    head = tb.headline(data.df, data.checks)
+    cols = ["median (ms)", "GFLOP/s", "% of peak", "tokens/s"]
+    lines.append("")
+    if head.empty:
+        lines.append("No benchmarks in the run file(s).")
+    else:
+        frame = r.headline_frame(head).drop(columns="IQR / median")
+        lines.append(r.markdown_table(frame, {c: r.HEADLINE_FORMATS[c] for c in cols}))
+    counts = data.checks["outcome"].value_counts()
+    lines += [
+        "",
+        f"Correctness: {len(data.checks)} checks, "
+        + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("passed", "failed", "skipped"))
+        + ".",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def console_summary(data: page.Data) -> str:
+    """A short text table: the headline median in ms per case and pass (rows) and dtype (columns).
+
+    Args:
+        data: the runs and their tables.
+
+    Returns:
+        The text.
+    """
+    head = tb.headline(data.df, data.checks)
+    counts = data.checks["outcome"].value_counts()
+    checks = f"correctness: {len(data.checks)} checks, {counts.get('failed', 0)} failed"
+    if head.empty:
+        return f"no benchmarks; {checks}"
+    index = [
+        c
+        for c in ("run", "case", "device", "pass", "backend")
+        if head[c].nunique(dropna=False) > 1 or c in ("case", "pass")
+    ]
+    wide = head.groupby([*index, "dtype"], dropna=False, sort=False)["median_s"].first().unstack("dtype")
+    wide = wide.reindex(
+        columns=[d for d in ("float64", "float32", "bfloat16", "float16") if d in wide]
+        + sorted(set(wide) - {"float64", "float32", "bfloat16", "float16"})
+    )
+    text = wide.map(r.fmt_ms).to_string()
+    return f"median time (ms) by dtype:\n{text}\n{checks}"
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

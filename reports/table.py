@@ -1,0 +1,338 @@
+"""Run files as tidy pandas tables (one row per benchmark per run), and the tables derived from them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from reports.runfile import RunFile
+
+TEXT = ("key", "case", "family", "builtin", "device", "dtype", "pass", "backend", "size", "shape", "torch")
+INTS = ("seq_len", "batch", "input_size", "hidden_size", "num_layers", "flops", "tokens", "threads", "peak_mem_bytes")
+STATS = {
+    "median_s": "median",
+    "iqr_s": "iqr",
+    "q1_s": "q1",
+    "q3_s": "q3",
+    "rounds": "rounds",
+    "iterations": "iterations",
+}
+COLUMNS = [
+    "run", "key", "case", "family", "builtin", "device", "dtype", "pass", "backend", "size", "shape",
+    "seq_len", "batch", "input_size", "hidden_size", "num_layers", "median_s", "iqr_s", "q1_s", "q3_s",
+    "rounds", "iterations", "flops", "tokens", "gflops", "peak_gflops", "peak_fraction", "tokens_per_s",
+    "peak_mem_bytes", "compile_s", "torch", "threads",
+]  # fmt: skip
+CHECK_COLUMNS = [
+    "run",
+    "key",
+    "case",
+    "device",
+    "dtype",
+    "check",
+    "outcome",
+    "max_abs",
+    "max_rel",
+    "rtol",
+    "atol",
+    "tensor",
+]
+# What identifies one measurement within a run; the columns that group a case's rows.
+POINT = ["case", "device", "dtype", "pass", "backend", "size", "shape"]
+GROUP = ["run", "case", "device", "dtype", "pass", "backend"]
+
+
+def tidy(runs: Sequence[RunFile]) -> pd.DataFrame:
+    """One row per benchmark per run, with the derived columns of docs/run-file.md.
+
+    Args:
+        runs: loaded run files; each one's ``label`` fills the ``run`` column.
+
+    Returns:
+        A frame with the columns of ``COLUMNS``; fields an old or partial file lacks are NaN.
+    """
+    rows = [_bench_row(run, bench) for run in runs for bench in run.benchmarks]
+    df = pd.DataFrame.from_records(rows, columns=COLUMNS)
+    for col in (*INTS, "rounds", "iterations"):
+        df[col] = _as_int(df[col])
+    for col in ("median_s", "iqr_s", "q1_s", "q3_s", "peak_gflops", "compile_s"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    df["tokens"] = df["tokens"].fillna(df["seq_len"] * df["batch"])
+    median = df["median_s"].where(df["median_s"] > 0)
+    df["gflops"] = _float(df["flops"]) / median / 1e9
+    df["peak_fraction"] = df["gflops"] / df["peak_gflops"].where(df["peak_gflops"] > 0)
+    df["tokens_per_s"] = _float(df["tokens"]) / median
+    return df
+
+
+def checks(runs: Sequence[RunFile]) -> pd.DataFrame:
+    """The correctness records of the runs, one row per check.
+
+    Args:
+        runs: loaded run files.
+
+    Returns:
+        A frame with the columns of ``CHECK_COLUMNS``; missing fields are NaN.
+    """
+    rows = [{"run": run.label} | {c: rec.get(c) for c in CHECK_COLUMNS[1:]} for run in runs for rec in run.correctness]
+    df = pd.DataFrame.from_records(rows, columns=CHECK_COLUMNS)
+    for col in ("max_abs", "max_rel", "rtol", "atol"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    return df
+
+
+def _bench_row(run: RunFile, bench: dict[str, Any]) -> dict[str, Any]:
+    extra, stats = bench.get("extra_info", {}), bench.get("stats", {})
+    row: dict[str, Any] = {"run": run.label} | {k: extra.get(k) for k in (*TEXT, *INTS)}
+    row |= {col: stats.get(k) for col, k in STATS.items()}
+    row["compile_s"] = extra.get("compile_s")
+    row["peak_gflops"] = extra.get("peak_gflops")
+    if row["peak_gflops"] is None:  # older files: look the peak up in the run's own list
+        row["peak_gflops"] = _run_peak(run, extra.get("device"), extra.get("dtype"))
+    return row
+
+
+def _run_peak(run: RunFile, device: Any, dtype: Any) -> float | None:
+    found = [p.get("gflops") for p in run.peaks if p.get("device") == device and p.get("dtype") == dtype]
+    return found[0] if found else None
+
+
+def _as_int(col: pd.Series) -> pd.Series:
+    """Integers with missing values (``Int64``); a value that is not a whole number becomes missing."""
+    num = pd.to_numeric(col, errors="coerce").astype("float64")
+    return num.where(num == num.round()).astype("Int64")
+
+
+def _float(col: pd.Series) -> pd.Series:
+    return col.astype("float64")
+
+
+# ----------------------------------------------------------------------------------- derived tables
+
+
+def outcomes(check_df: pd.DataFrame) -> pd.DataFrame:
+    """One verdict per run, case, device and dtype over all its checks.
+
+    Args:
+        check_df: the frame of ``checks``.
+
+    Returns:
+        Columns ``run, case, device, dtype, correctness``: ``failed (check, ...)`` when a check failed,
+        ``passed`` when one passed and none failed, else ``skipped``.
+    """
+    keys = ["run", "case", "device", "dtype"]
+    if check_df.empty:
+        return pd.DataFrame(columns=[*keys, "correctness"])
+    verdict = check_df.groupby(keys, dropna=False, sort=False).apply(_verdict, include_groups=False)
+    return verdict.rename("correctness").reset_index()
+
+
+def _verdict(group: pd.DataFrame) -> str:
+    failed = group.loc[group["outcome"] == "failed", "check"].astype(str).tolist()
+    if failed:
+        return f"failed ({', '.join(failed)})"
+    return "passed" if (group["outcome"] == "passed").any() else "skipped"
+
+
+def headline(df: pd.DataFrame, check_df: pd.DataFrame) -> pd.DataFrame:
+    """The headline rows: the seed size (else every non-sweep size), with each case's correctness.
+
+    Args:
+        df: the tidy frame.
+        check_df: the frame of ``checks``.
+
+    Returns:
+        The selected rows of ``df`` with a ``correctness`` column, the runs of one benchmark next to each other.
+    """
+    rows = df[df["size"] == "seed"]
+    if rows.empty:
+        rows = df[df["size"] != "sweep"] if (df["size"] != "sweep").any() else df
+    merged = rows.merge(outcomes(check_df), on=["run", "case", "device", "dtype"], how="left")
+    merged["correctness"] = merged["correctness"].fillna("not checked")
+    return first_seen_sort(merged, ["case", "device", "dtype", "pass", "backend", "size", "shape", "run"])
+
+
+def first_seen_sort(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
+    """Rows sorted by ``cols``, each column's values ranked by first appearance (runs of one benchmark together).
+
+    Args:
+        df: any frame.
+        cols: the sort keys, most significant first.
+
+    Returns:
+        The sorted rows, index reset.
+    """
+    if df.empty:
+        return df.reset_index(drop=True)
+    codes = [pd.factorize(df[c], use_na_sentinel=False)[0] for c in reversed(cols)]
+    return df.iloc[np.lexsort(codes)].reset_index(drop=True)
+
+
+def builtin_pairs(df: pd.DataFrame) -> pd.DataFrame:
+    """Each hand-written benchmark next to its built-in counterpart at the same shape.
+
+    Args:
+        df: the tidy frame.
+
+    Returns:
+        One row per pair: the hand-written row's ``GROUP``, ``size``, ``shape``, ``builtin``, ``median_s``,
+        the built-in's ``builtin_s`` and ``ratio`` (hand-written / built-in: above 1 is slower).
+    """
+    on = ["run", "device", "dtype", "pass", "backend", "shape"]
+    hand = df.loc[df["builtin"].notna(), [*GROUP, "size", "shape", "builtin", "median_s"]]
+    base = df.loc[:, [*on, "case", "median_s"]].rename(columns={"case": "builtin", "median_s": "builtin_s"})
+    pairs = hand.merge(base.drop_duplicates([*on, "builtin"]), on=[*on, "builtin"], how="inner")
+    pairs["ratio"] = pairs["median_s"] / pairs["builtin_s"]
+    return pairs.reset_index(drop=True)
+
+
+def ratio_summary(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Pairs from ``builtin_pairs`` summarised per case, device, dtype, pass and backend.
+
+    Args:
+        pairs: the frame of ``builtin_pairs``.
+
+    Returns:
+        Columns ``GROUP, builtin, shapes, ratio`` (geometric mean over shapes), ``ratio_min``, ``ratio_max``.
+    """
+    cols = [*GROUP, "builtin", "shapes", "ratio", "ratio_min", "ratio_max"]
+    if pairs.empty:
+        return pd.DataFrame(columns=cols)
+    log = pairs.assign(log_ratio=np.log(pairs["ratio"]))
+    agg = log.groupby([*GROUP, "builtin"], dropna=False, sort=False).agg(
+        shapes=("shape", "nunique"),
+        log_ratio=("log_ratio", "mean"),
+        ratio_min=("ratio", "min"),
+        ratio_max=("ratio", "max"),
+    )
+    agg["ratio"] = np.exp(agg.pop("log_ratio"))
+    return agg.reset_index()[cols]
+
+
+def fit_exponent(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
+    """The slope of ``log y`` against ``log x`` by least squares (``y ~ x**slope``).
+
+    Args:
+        x: the sizes (positive, at least two distinct).
+        y: the times (positive).
+
+    Returns:
+        The fitted exponent, or NaN when fewer than two distinct sizes are given.
+    """
+    lx, ly = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
+    if len(np.unique(lx)) < 2:
+        return float("nan")
+    slope, _ = np.polyfit(lx, ly, 1)
+    return float(slope)
+
+
+def sweep_series(rows: pd.DataFrame, axis: str) -> pd.DataFrame:
+    """The longest one-variable series of one case's sweep rows along ``seq_len`` or ``hidden_size``.
+
+    Args:
+        rows: one case's sweep rows (one run, device, dtype, pass, backend).
+        axis: ``seq_len`` (others fixed) or ``hidden_size`` (seq_len, batch and layers fixed).
+
+    Returns:
+        The rows of the series sorted by ``axis``; empty when no series has two sizes.
+    """
+    fixed = (
+        ["hidden_size", "input_size", "batch", "num_layers"]
+        if axis == "seq_len"
+        else ["seq_len", "batch", "num_layers"]
+    )
+    ok = rows[(rows["median_s"] > 0) & rows[axis].notna()]
+    best = ok.iloc[:0]
+    for _, group in ok.groupby(fixed, dropna=False, sort=True):
+        if group[axis].nunique() >= 2 and group[axis].nunique() > best[axis].nunique():
+            best = group
+    return best.sort_values(axis)
+
+
+def sweep_fits(df: pd.DataFrame) -> pd.DataFrame:
+    """Fitted exponents of time in sequence length and in hidden size, from the sweep rows.
+
+    Args:
+        df: the tidy frame.
+
+    Returns:
+        One row per ``GROUP`` with ``t_exponent, t_points, t_at_hidden, h_exponent, h_points, h_at_seq_len``.
+    """
+    out = []
+    for key, rows in df[df["size"] == "sweep"].groupby(GROUP, dropna=False, sort=False):
+        t, h = sweep_series(rows, "seq_len"), sweep_series(rows, "hidden_size")
+        out.append(
+            dict(zip(GROUP, key, strict=True))
+            | {
+                "t_exponent": fit_exponent(_float(t["seq_len"]), t["median_s"]) if len(t) else np.nan,
+                "t_points": len(t),
+                "t_at_hidden": t["hidden_size"].iloc[0] if len(t) else pd.NA,
+                "h_exponent": fit_exponent(_float(h["hidden_size"]), h["median_s"]) if len(h) else np.nan,
+                "h_points": len(h),
+                "h_at_seq_len": h["seq_len"].iloc[0] if len(h) else pd.NA,
+            }
+        )
+    cols = [*GROUP, "t_exponent", "t_points", "t_at_hidden", "h_exponent", "h_points", "h_at_seq_len"]
+    return pd.DataFrame(out, columns=cols)
+
+
+def best_efficiency(df: pd.DataFrame) -> pd.DataFrame:
+    """Each case's best achieved GFLOP/s over its shapes, with the fraction of the matmul peak there.
+
+    Args:
+        df: the tidy frame.
+
+    Returns:
+        One row per ``GROUP``: ``size, shape, gflops, peak_gflops, peak_fraction`` of the fastest shape.
+    """
+    ok = df[df["gflops"].notna()]
+    if ok.empty:
+        return pd.DataFrame(columns=[*GROUP, "size", "shape", "gflops", "peak_gflops", "peak_fraction"])
+    best = ok.loc[ok.groupby(GROUP, dropna=False, sort=False)["gflops"].idxmax()]
+    return best[[*GROUP, "size", "shape", "gflops", "peak_gflops", "peak_fraction"]].reset_index(drop=True)
+
+
+def side_by_side(df: pd.DataFrame, labels: Sequence[str]) -> pd.DataFrame:
+    """The median of each benchmark key in every run, and each run's ratio to the first.
+
+    Args:
+        df: the tidy frame of several runs.
+        labels: the runs in order; the first is the baseline.
+
+    Returns:
+        One row per key (in first-seen order) with ``POINT`` columns, ``median_s[<run>]`` per run and
+        ``ratio[<run>]`` for each run after the first (its median / the first's; NaN where either is missing).
+    """
+    first = df.drop_duplicates(["key"])[["key", *POINT]]
+    medians = df.drop_duplicates(["run", "key"]).pivot(index="key", columns="run", values="median_s")
+    medians = medians.reindex(columns=list(labels))
+    out = first.set_index("key")
+    for label in labels:
+        out[f"median_s[{label}]"] = medians[label]
+    for label in labels[1:]:
+        out[f"ratio[{label}]"] = medians[label] / medians[labels[0]]
+    return out.reset_index()
+
+
+def unique_labels(labels: Sequence[str]) -> list[str]:
+    """The labels made unique: a repeated label gets `` (2)``, `` (3)``, ... in order.
+
+    Args:
+        labels: run labels, possibly repeated.
+
+    Returns:
+        The labels, each distinct.
+    """
+    seen: set[str] = set()
+    out = []
+    for label in labels:
+        name, n = label, 1
+        while name in seen:
+            n += 1
+            name = f"{label} ({n})"
+        seen.add(name)
+        out.append(name)
+    return out
