@@ -26,7 +26,7 @@ lint: $(STAMP)
 	$(PY) -m mypy
 
 test: lint
-	$(PY) -m pytest suite -n auto --benchmark-disable -q
+	$(PY) -m pytest suite -n auto --benchmark-disable -q --durations=15
 
 correctness: $(STAMP)
 	$(PY) -m pytest suite --benchmark-skip -n auto -q
@@ -59,8 +59,7 @@ matrix: $(STAMP)
 	$(PY) -m suite.ab --a .tox/$(MATRIX_A)/bin/python --b .tox/$(MATRIX_B)/bin/python \
 		--out $(OUT)/matrix/ab --rounds 4 $(AB_ARGS) || test $$? -eq 1
 	$(PY) -m reports build $(OUT)/matrix/$(MATRIX_A).json $(OUT)/matrix/$(MATRIX_B).json \
-		--compare-a $(OUT)/matrix/ab/a.json --compare-b $(OUT)/matrix/ab/b.json \
-		--out $(OUT)/matrix/report --force
+		--ab $(OUT)/matrix/ab/a.json $(OUT)/matrix/ab/b.json --out $(OUT)/matrix/report --force
 
 clean:
 	rm -rf $(VENV) .tox .pytest_cache .mypy_cache .ruff_cache

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from reports import page
+from reports import matrix, page
 from reports import render as r
 from reports import table as tb
 from reports.runfile import RunFile, RunFileError, load_run
@@ -51,6 +51,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="a name per run file, in order (default: the run's own label)",
     )
+    p.add_argument(
+        "--ab",
+        nargs=2,
+        metavar=("A.json", "B.json"),
+        help="two run files of python -m suite.ab (e.g. out/ab/a.json out/ab/b.json): adds the gate's verdicts, B vs A",
+    )
     return p
 
 
@@ -73,8 +79,9 @@ def main(argv: list[str]) -> int:
     try:
         out = _check_out(args.out, args.force)
         runs = load_runs(args.runs, args.label)
-        _check_not_inputs(out, runs)
-        files = render_all(runs)
+        _check_not_inputs(out, [run.path for run in runs] + [Path(p) for p in args.ab or ()])
+        ab = matrix.load_ab(args.ab) if args.ab else None
+        files = render_all(runs, ab)
         write_atomically(out, files)
     except (BuildError, RunFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -115,23 +122,24 @@ def _check_out(out: Path, force: bool) -> Path:
     return out
 
 
-def _check_not_inputs(out: Path, runs: Sequence[RunFile]) -> None:
+def _check_not_inputs(out: Path, inputs: Sequence[Path]) -> None:
     targets = {(out / name).resolve() for name in OUTPUTS}
-    for run in runs:
-        if run.path.resolve() in targets:
-            raise BuildError(f"{run.path} is a run file; it would be overwritten by the report: choose another --out")
+    for path in inputs:
+        if path.resolve() in targets:
+            raise BuildError(f"{path} is a run file; it would be overwritten by the report: choose another --out")
 
 
-def render_all(runs: Sequence[RunFile]) -> dict[str, str]:
+def render_all(runs: Sequence[RunFile], ab: matrix.AB | None = None) -> dict[str, str]:
     """Every output's text, in memory (nothing is written).
 
     Args:
         runs: the loaded runs.
+        ab: the gate's comparison of the ``--ab`` files (``matrix.load_ab``), if any.
 
     Returns:
         File name -> text for ``OUTPUTS``, plus ``_console``: the summary printed to stdout.
     """
-    data = page.Data(runs, tb.tidy(runs), tb.checks(runs))
+    data = page.Data(runs, tb.tidy(runs), tb.checks(runs), ab)
     return {
         "results.csv": data.df.to_csv(index=False, float_format="%.6g"),
         "report.html": page.page(data),
@@ -161,7 +169,7 @@ def write_atomically(out: Path, files: dict[str, str]) -> None:
 
 
 def summary_markdown(data: page.Data) -> str:
-    """The headline as markdown for ``$GITHUB_STEP_SUMMARY``: a table and the correctness count.
+    """The headline as markdown for ``$GITHUB_STEP_SUMMARY``: a table, the correctness count, A/B and drift.
 
     Args:
         data: the runs and their tables.
@@ -190,11 +198,15 @@ def summary_markdown(data: page.Data) -> str:
         + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("passed", "failed", "skipped"))
         + ".",
     ]
+    if data.ab is not None:
+        lines += ["", matrix.ab_markdown(data.ab)]
+    if not data.drift.empty:
+        lines += ["", matrix.drift_markdown(data.drift)]
     return "\n".join(lines) + "\n"
 
 
 def console_summary(data: page.Data) -> str:
-    """A short text table: the headline median in ms per case and pass (rows) and dtype (columns).
+    """A short text table: the headline median in ms per case and pass (rows) and dtype (columns); the A/B headline.
 
     Args:
         data: the runs and their tables.
@@ -205,6 +217,8 @@ def console_summary(data: page.Data) -> str:
     head = tb.headline(data.df, data.checks)
     counts = data.checks["outcome"].value_counts()
     checks = f"correctness: {len(data.checks)} checks, {counts.get('failed', 0)} failed"
+    if data.ab is not None:
+        checks += f"\n{data.ab.title}: {data.ab.result.headline()}"
     if head.empty:
         return f"no benchmarks; {checks}"
     index = [

@@ -6,11 +6,12 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 
-from reports import plots
+from reports import matrix, plots
 from reports import render as r
 from reports import table as tb
 from reports.runfile import RunFile
@@ -40,11 +41,17 @@ class Data:
     runs: Sequence[RunFile]
     df: pd.DataFrame  # table.tidy
     checks: pd.DataFrame  # table.checks
+    ab: matrix.AB | None = None  # --ab: two interleaved run files judged by the gate
 
     @property
     def labels(self) -> list[str]:
         """The run labels in order."""
         return [run.label for run in self.runs]
+
+    @cached_property
+    def drift(self) -> pd.DataFrame:
+        """The numerical drift between the runs (``matrix.drift_frame``; empty unless 2+ runs have checks)."""
+        return matrix.drift_frame(self.runs)
 
 
 def page(data: Data, built: datetime | None = None) -> str:
@@ -57,15 +64,19 @@ def page(data: Data, built: datetime | None = None) -> str:
     Returns:
         One HTML document.
     """
-    sections = [
-        ("headline", "Headline", headline(data)),
+    sections = [("headline", "Headline", headline(data))]
+    if data.ab is not None:
+        sections.append(("ab", data.ab.title, matrix.ab_section(data.ab)))
+    sections += [
         ("time", "(a) Time per case by dtype", time_section(data)),
         ("builtin", "(b) Hand-written vs built-in", builtin_section(data)),
         ("sweep", "(c) Scaling sweep", sweep_section(data)),
         ("efficiency", "(d) Efficiency", efficiency_section(data)),
         ("correctness", "(e) Correctness", correctness_section(data)),
-        ("runs", "(f) Runs side by side", compare_section(data)),
     ]
+    if not data.drift.empty:
+        sections.append(("drift", "Numerical drift between runs", matrix.drift_section(data.drift)))
+    sections.append(("runs", "(f) Runs side by side", compare_section(data)))
     nav = " ".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title, _ in sections)
     body = "\n".join(f'<h2 id="{sid}">{html.escape(title)}</h2>\n{text}' for sid, title, text in sections)
     title = "RNN suite report: " + ", ".join(data.labels)
@@ -76,12 +87,7 @@ def page(data: Data, built: datetime | None = None) -> str:
     )
 
 
-def _how(text: str) -> str:
-    return f'<p class="how">How to read this: {html.escape(text)}</p>'
-
-
-def _none(text: str) -> str:
-    return f'<p class="none">{html.escape(text)}</p>'
+_how, _none = r.how_html, r.none_html
 
 
 def _img(uri: str | None, caption: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -82,6 +83,16 @@ def ratio_text(ratio: Any) -> str:
     if abs(r - 1) < 0.005:
         return "1.00x (same)"
     return f"{r:.2f}x slower" if r > 1 else f"{1 / r:.2f}x faster"
+
+
+def how_html(text: str) -> str:
+    """The "How to read this" line that opens a section of the HTML page."""
+    return f'<p class="how">How to read this: {html.escape(text)}</p>'
+
+
+def none_html(text: str) -> str:
+    """A one-line note standing in for a section that has no data."""
+    return f'<p class="none">{html.escape(text)}</p>'
 
 
 def outcome_css(text: Any) -> str:
@@ -172,13 +183,13 @@ def styled(
         The table's HTML (with its own <style> block).
     """
     sty = df.style.hide(axis="index").set_uuid(uid).set_table_attributes('class="data"')
-    sty = sty.format(escape="html", na_rep="—").format(dict(formats), na_rep="—")
+    sty = sty.format(dict(formats), escape="html", na_rep="—")  # one call: a second one would drop the escaping
     for col, shade in (shades or {}).items():
         sty = sty.apply(lambda s, shade=shade: shade_css(s, shade), subset=[col], axis=0)
     for col, func in (css or {}).items():
         sty = sty.map(func, subset=[col])
-    html = sty.to_html()
-    return f'<div class="scroll">{html}</div>' if len(df) > scroll_rows else html
+    table = sty.to_html()
+    return f'<div class="scroll">{table}</div>' if len(df) > scroll_rows else table
 
 
 HEADLINE = {

@@ -72,7 +72,9 @@ def _slowdown(spec: str | None) -> dict[str, float]:
 def parse_options(config: pytest.Config) -> Options:
     """Validate the options; a bad value stops pytest with a one-line usage error."""
     threads = config.getoption("threads")
-    threads = (os.cpu_count() or 1) if threads is None else threads
+    if threads is None:  # all CPUs, shared among xdist workers (oversubscribed OpenMP threads crawl)
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        threads = max(1, (os.cpu_count() or 1) // workers)
     if threads < 1:
         raise pytest.UsageError(f"--threads: must be at least 1, got {threads}")
     if config.getoption("min_time") <= 0:

@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
-from reports import build, page, render, table
+from reports import build, matrix, page, render, table
 from reports.runfile import RunFile, load_run
 from suite.synthetic_runs import bench, correctness, noisy, run, write
 
@@ -365,6 +366,127 @@ BAD_INPUTS = {
     "a list": "[1, 2, 3]",
     "pytest-benchmark without rnnsuite": json.dumps(_pytest_benchmark_only()),
 }
+
+
+def _ab_files(tmp_path: Path) -> tuple[Path, Path]:
+    """A/B run files: float32 25% slower in B (tight samples, 20 a side), float64 the same in both."""
+    base = noisy(0.010, n=20, seed=1)
+    same = noisy(0.004, n=20, seed=2)
+    a = run([bench(samples=base), bench(samples=same, dtype="float64")], label="torch2.13")
+    b = run([bench(samples=[1.25 * x for x in base]), bench(samples=same[::-1], dtype="float64")], label="torch2.14")
+    return write(tmp_path / "a.json", a), write(tmp_path / "b.json", b)
+
+
+def test_ab_section_has_the_gate_verdicts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = _ab_files(tmp_path)
+    out = tmp_path / "out"
+    code, stdout, err = _build([str(a), "--ab", str(a), str(b), "--out", str(out)], capsys)
+    assert (code, err) == (0, "")
+    headline = "1 slower / 0 faster / 1 unchanged / 0 inconclusive"
+    assert f"A/B: torch2.13 vs torch2.14: {headline}" in stdout
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert "A/B: torch2.13 vs torch2.14</h2>" in text
+    assert text.index('<h2 id="headline">') < text.index('<h2 id="ab">') < text.index('<h2 id="time">')
+    section = text[text.index('<h2 id="ab">') : text.index('<h2 id="time">')]
+    assert headline in section
+    assert "1.25x slower" in section
+    assert "slower (&gt; 5%)" in section
+    frame = matrix.ab_frame(matrix.load_ab([str(a), str(b)]))
+    assert frame[["dtype", "ratio", "verdict"]].values.tolist() == [
+        ["float32", "1.25x slower", "slower (> 5%)"],
+        ["float64", "1.00x", "unchanged"],
+    ]
+    summary = (out / "summary.md").read_text(encoding="utf-8")
+    assert "### A/B: torch2.13 vs torch2.14" in summary
+    assert f"**{headline}**" in summary
+    assert any("1.25x slower" in line and "slower (> 5%)" in line for line in summary.splitlines())
+    assert "Numerical drift" not in summary  # one positional run
+
+
+def test_drift_section_shows_the_largest_output_difference(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = {"output": [0.1, 0.2, 0.3, -0.4], "h_n": [1.0, 2.0], "c_n": [5.0, 5.0, 5.0]}
+    second = {"output": [0.1, 0.23, 0.3, -0.41], "h_n": [1.0, 2.02], "c_n": [9.0, 9.0]}  # c_n: other length
+    third = {"output": [0.1, 0.2, 0.3, -0.4], "h_n": [1.5, 2.0], "extra": [100.0]}  # extra: only in this run
+    samples = [first, second, third]
+    runs = [
+        run(
+            [bench(samples=_flat(0.002))],
+            [correctness(sample=sample, max_abs=(i + 1) * 1e-6), correctness(check="backward", max_abs=2e-5)],
+            label=f"r{i}",
+        )
+        for i, sample in enumerate(samples)
+    ]
+
+    def expected(other: dict[str, list[float]]) -> float:
+        same = [n for n in first if n in other and len(first[n]) == len(other[n])]
+        return max(abs(x - y) for n in same for x, y in zip(first[n], other[n], strict=True))
+
+    assert expected(second) == pytest.approx(0.03)  # output[1], not c_n (skipped) nor h_n (0.02)
+    paths = [write(tmp_path / f"r{i}.json", data) for i, data in enumerate(runs)]
+    frame = matrix.drift_frame([load_run(p) for p in paths])
+    assert frame[["check", "max_abs r0", "max_abs r1", "max_abs r2"]].values.tolist() == [
+        ["forward", 1e-6, 2e-6, 3e-6],
+        ["backward", 2e-5, 2e-5, 2e-5],
+    ]
+    for other, label in ((second, "r1"), (third, "r2")):
+        diff = frame[f"sample diff {label} vs r0"]
+        assert diff[0] == pytest.approx(expected(other))
+        assert math.isnan(diff[1])  # backward records carry no sample
+    code, _, _ = _build([*map(str, paths), "--out", str(tmp_path / "out")], capsys)  # no --ab
+    assert code == 0
+    text = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    section = text[text.index('<h2 id="drift">Numerical drift between runs</h2>') : text.index('<h2 id="runs">')]
+    assert f"{expected(second):.1e}" in section
+    assert f"{expected(third):.1e}" in section
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    row = next(line for line in summary.splitlines() if "| forward |" in line)
+    assert row.split("|")[-3:-1] == [f" {expected(second):.1e} ", f" {expected(third):.1e} "]
+
+
+def test_table_text_is_html_escaped() -> None:
+    frame = pd.DataFrame({"verdict": ["slower (> 5%)", "<b>"], "median (ms)": [0.002, None]})
+    text = render.styled(frame, "esc", {"median (ms)": render.fmt_ms})
+    assert "slower (&gt; 5%)" in text
+    assert "&lt;b&gt;" in text
+    assert "<b>" not in text
+    assert ">2.00<" in text
+    assert ">—<" in text
+
+
+def test_no_ab_or_drift_section_for_one_run(report: Path) -> None:
+    text = (report / "report.html").read_text(encoding="utf-8")
+    assert 'id="ab"' not in text
+    assert 'id="drift"' not in text
+
+
+def _duplicate_key() -> str:
+    entry = bench(samples=noisy(0.001, n=20))
+    return json.dumps(run([entry, entry]))
+
+
+BAD_AB = {
+    "missing": None,
+    "empty": "",
+    "truncated": json.dumps(run([bench(samples=_flat(0.001))]))[:200],
+    "pytest-benchmark without rnnsuite": json.dumps(_pytest_benchmark_only()),
+    "a benchmark key twice": _duplicate_key(),
+}
+
+
+@pytest.mark.parametrize("kind", [*BAD_AB, "one file"])
+def test_bad_ab_file_is_one_line_and_exit_2(kind: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good, _ = _ab_files(tmp_path)
+    bad = tmp_path / "bad.json"
+    if BAD_AB.get(kind) is not None:
+        bad.write_text(BAD_AB[kind] or "", encoding="utf-8")
+    ab = [str(good)] if kind == "one file" else [str(good), str(bad)]
+    code, out, err = _build([str(good), "--out", str(tmp_path / "out"), "--ab", *ab], capsys)
+    assert code == 2
+    assert err.startswith("error: "), err
+    assert err.count("\n") == 1, err
+    assert "Traceback" not in err + out
+    assert kind == "one file" or str(bad) in err
+    assert not (tmp_path / "out" / "report.html").exists()
 
 
 @pytest.mark.parametrize("kind", list(BAD_INPUTS))

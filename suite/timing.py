@@ -118,6 +118,9 @@ def measure(
         ``{"block": calls per round, "rounds": rounds}``.
     """
     sync = synchronizer(device)
+    if benchmark.disabled:  # --benchmark-disable / xdist: one untimed call, as pytest-benchmark does
+        benchmark.pedantic(fn)
+        return {"block": 1, "rounds": 1}
     n, rounds, per_call = calibrate(fn, sync, min_time)
     extra = (slowdown - 1.0) * per_call
     count = 0
