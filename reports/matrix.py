@@ -103,10 +103,10 @@ def verdict_css(text: Any) -> str:
     """The CSS of a verdict cell: red slower, green faster, grey inconclusive."""
     t = str(text)
     if t.startswith("slower"):
-        return "background-color:#f8d0d0;color:#7a0000;font-weight:600"
+        return r.BAD_CSS
     if t.startswith("faster"):
-        return "background-color:#dff0d8;color:#1e4620;font-weight:600"
-    return "color:#777" if t.startswith("inconclusive") else ""
+        return r.GOOD_CSS + ";font-weight:600"
+    return r.MUTED_CSS if t.startswith("inconclusive") else ""
 
 
 def _ab_how(ab: AB) -> str:

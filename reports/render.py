@@ -95,14 +95,17 @@ def none_html(text: str) -> str:
     return f'<p class="none">{html.escape(text)}</p>'
 
 
+BAD_CSS = "background-color:#f8d0d0;color:#7a0000;font-weight:600"
+GOOD_CSS = "background-color:#dff0d8;color:#1e4620"
+MUTED_CSS = "color:#777"
+
+
 def outcome_css(text: Any) -> str:
     """The CSS of a correctness cell by its text."""
     t = str(text)
     if t.startswith("failed"):
-        return "background-color:#f8d0d0;color:#7a0000;font-weight:600"
-    if t.startswith("passed"):
-        return "background-color:#dff0d8;color:#1e4620"
-    return "color:#777"
+        return BAD_CSS
+    return GOOD_CSS if t.startswith("passed") else MUTED_CSS
 
 
 def noise_css(value: Any) -> str:

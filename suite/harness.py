@@ -13,6 +13,11 @@ from torch import Tensor
 from cases import CASES, DTYPES, Case, Instance, Size, Tol
 
 
+def dtype_name(dtype: torch.dtype) -> str:
+    """``torch.float32`` -> ``"float32"``."""
+    return str(dtype).removeprefix("torch.")
+
+
 @dataclass(frozen=True)
 class Point:
     """One point of the matrix: a case on a device in a dtype."""
@@ -23,7 +28,7 @@ class Point:
 
     @property
     def dtype_name(self) -> str:
-        return str(self.dtype).removeprefix("torch.")
+        return dtype_name(self.dtype)
 
     @property
     def id(self) -> str:

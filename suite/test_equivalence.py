@@ -131,17 +131,22 @@ def test_seed_cells_are_not_lstm_or_gru(kind: str) -> None:
     assert diff > 0.05, f"the chapter's {kind} cell matched the built-in cell (max diff {diff:.3g})"
 
 
+@torch.no_grad()
+def _tie_gates(seed: nn.Module, ref: nn.Module, blocks: int) -> None:
+    """Copy the seed cell's one gate Linear into every gate block of the built-in cell."""
+    w, b = seed.gate.weight, seed.gate.bias
+    ref.weight_ih.copy_(w[:, :I].repeat(blocks, 1))
+    ref.weight_hh.copy_(w[:, I:].repeat(blocks, 1))
+    ref.bias_ih.copy_(b.repeat(blocks))
+    ref.bias_hh.zero_()
+
+
 def test_seed_lstm_is_an_lstm_with_tied_gates() -> None:
     """What the defect means: the chapter's LSTMCell is exactly an nn.LSTMCell whose four gate blocks
     are tied to one (i = f = o, and g uses the same pre-activation)."""
     gen = torch.Generator().manual_seed(3)
     seed, ref = _seed_and_builtin("lstm", gen)
-    w, b = seed.gate.weight.detach(), seed.gate.bias.detach()
-    with torch.no_grad():
-        ref.weight_ih.copy_(w[:, :I].repeat(4, 1))
-        ref.weight_hh.copy_(w[:, I:].repeat(4, 1))
-        ref.bias_ih.copy_(b.repeat(4))
-        ref.bias_hh.zero_()
+    _tie_gates(seed, ref, 4)
     assert _step_both("lstm", seed, ref, gen) < 1e-12
 
 
@@ -150,12 +155,7 @@ def test_seed_gru_is_not_even_a_tied_gru() -> None:
     (Cho et al.'s form, not PyTorch's r * (W_hn h + b_hn)) and swaps the roles of z and 1 - z."""
     gen = torch.Generator().manual_seed(3)
     seed, ref = _seed_and_builtin("gru", gen)
-    w, b = seed.gate.weight.detach(), seed.gate.bias.detach()
-    with torch.no_grad():
-        ref.weight_ih.copy_(w[:, :I].repeat(3, 1))
-        ref.weight_hh.copy_(w[:, I:].repeat(3, 1))
-        ref.bias_ih.copy_(b.repeat(3))
-        ref.bias_hh.zero_()
+    _tie_gates(seed, ref, 3)
     assert _step_both("gru", seed, ref, gen) > 0.05
 
 

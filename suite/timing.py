@@ -16,7 +16,7 @@ import pytest
 import torch
 
 from cases import CASES, Case, Size
-from suite.harness import build
+from suite.harness import build, dtype_name
 
 MIN_BLOCK_S = 0.01  # a timed block lasts at least this long
 MIN_ROUNDS, MAX_ROUNDS = 10, 1000
@@ -36,7 +36,7 @@ class BenchPoint:
 
     @property
     def dtype_name(self) -> str:
-        return str(self.dtype).removeprefix("torch.")
+        return dtype_name(self.dtype)
 
     @property
     def id(self) -> str:
