@@ -52,7 +52,7 @@ report: $(STAMP)
 MATRIX_ENVS ?= py311-torch2.13,py311-torch2.14
 MATRIX_A ?= py311-torch2.13
 MATRIX_B ?= py311-torch2.14
-AB_ARGS ?= -m speed --device cpu --size seed --dtype float32,bfloat16 --min-time 0.2
+AB_ARGS ?= -m speed --device cpu --size seed --dtype float32,bfloat16 --min-time 0.2 --threads 1
 
 matrix: $(STAMP)
 	$(PY) -m tox -e $(MATRIX_ENVS)
