@@ -115,13 +115,13 @@ def _gated_from_fused(gates: tuple[str, ...], params: Arrays, grads: Arrays) -> 
     return out
 
 
-def _cell_inputs(inputs: Arrays, mode: str) -> dict[str, np.ndarray]:
+def _cell_inputs(inputs: Arrays) -> dict[str, np.ndarray]:
     """Cell inputs (states (B, H)) -> layer inputs (states (1, B, H))."""
     return {k: (v if k == "x" else v[None]) for k, v in inputs.items()}
 
 
 def _cell_reference(mode: str, to_fused: ToFused, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
-    out = _layer_reference(mode, to_fused(params), _cell_inputs(inputs, mode))
+    out = _layer_reference(mode, to_fused(params), _cell_inputs(inputs))
     return {k: (v if k == "output" else v[0]) for k, v in out.items()}
 
 
@@ -129,7 +129,7 @@ def _cell_reference_grad(
     mode: str, to_fused: ToFused, from_fused: FromFused, params: Arrays, inputs: Arrays, cot: Arrays
 ) -> dict[str, np.ndarray]:
     cot_l = {k: (v if k == "output" else v[None]) for k, v in cot.items()}
-    g = _layer_reference_grad(mode, to_fused(params), _cell_inputs(inputs, mode), cot_l)
+    g = _layer_reference_grad(mode, to_fused(params), _cell_inputs(inputs), cot_l)
     return from_fused(params, g) | {k: g[k] if k == "x" else g[k][0] for k in inputs}
 
 

@@ -204,7 +204,9 @@ def _bench_rows(
         thr = threshold if float(np.median(x)) >= stats.SUB_MS else sub_ms
         ci = stats.ratio_interval(x, y) if min(x.size, y.size) > 1 else None
         noise = (_noise(b, x), _noise(c, y))
-        verdict, reason = stats.verdict((x.size, y.size), noise, ratio, (p_slow[i], p_fast[i]), thr, alpha)
+        verdict, reason = stats.verdict(
+            (x.size, y.size), noise, ratio, (p_slow[i], p_fast[i]), thr, alpha, len(triples)
+        )
         rows.append(
             BenchRow(
                 key,

@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 
+from reports import stats
+
 Formatter = Callable[[Any], str]
 
 
@@ -79,10 +81,7 @@ def ratio_text(ratio: Any) -> str:
     """
     if _missing(ratio) or not float(ratio) > 0:
         return "—"
-    r = float(ratio)
-    if abs(r - 1) < 0.005:
-        return "1.00x (same)"
-    return f"{r:.2f}x slower" if r > 1 else f"{1 / r:.2f}x faster"
+    return stats.ratio_text(float(ratio))
 
 
 def how_html(text: str) -> str:

@@ -94,3 +94,9 @@ def _validate(p: Path, data: Any) -> None:
             raise RunFileError(f"{p}: benchmark {bench.get('name', i)} lacks {', '.join(missing)}")
         if not isinstance(stats.get("median"), (int, float)):
             raise RunFileError(f"{p}: benchmark {bench.get('name', i)} has no median")
+    checks = data["rnnsuite"].get("correctness", [])
+    if not isinstance(checks, list) or not all(isinstance(c, dict) and "key" in c and "check" in c for c in checks):
+        raise RunFileError(f"{p}: rnnsuite.correctness is not a list of check records")
+    peaks = data["rnnsuite"].get("peaks", [])
+    if not isinstance(peaks, list) or not all(isinstance(x, dict) for x in peaks):
+        raise RunFileError(f"{p}: rnnsuite.peaks is not a list of records")

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-ALPHA = 0.001  # family-wise; one-sided U p < 0.001 gave 0 false alarms in 450 alternating A/A trials
+ALPHA = 0.001  # family-wise; REFERENCES: one-sided U p < 0.001 gave 0 false alarms in 450 alternating A/A trials
 THRESHOLD = 0.05  # median ratio beyond which a significant change counts, for medians >= 1 ms
 SUB_MS = 1e-3  # below this base median the timer and per-call overhead make medians noisier ...
 SUB_MS_FACTOR = 2.0  # ... so the threshold there is twice the main one (10% by default)
@@ -141,7 +141,13 @@ def ratio_text(ratio: float) -> str:
 
 
 def verdict(
-    n: tuple[int, int], noise: tuple[float, float], ratio: float, p: tuple[float, float], thr: float, alpha: float
+    n: tuple[int, int],
+    noise: tuple[float, float],
+    ratio: float,
+    p: tuple[float, float],
+    thr: float,
+    alpha: float,
+    family: int = 1,
 ) -> tuple[str, str]:
     """One benchmark's verdict by the rules of docs/gate.md: enough samples, low noise, then significance and size.
 
@@ -152,14 +158,17 @@ def verdict(
         p: Holm-adjusted one-sided p-values (slower, faster).
         thr: the relative threshold that applies (0.05 = 5%).
         alpha: the family-wise significance level.
+        family: how many benchmarks Holm corrects over; no Holm-adjusted p can fall below
+            ``family`` times the smallest raw p these sample counts allow.
 
     Returns:
         ``(verdict, reason)``: one of slower, faster, unchanged, inconclusive, and why when not plain.
     """
     if min(n) < MIN_SAMPLES:
         return "inconclusive", f"too few samples ({n[0]} base, {n[1]} cand; need {MIN_SAMPLES} a side)"
-    if smallest_p(*n) >= alpha:
-        return "inconclusive", f"too few samples ({n[0]} base, {n[1]} cand) for p < {alpha:g}"
+    if smallest_p(*n) * family >= alpha:
+        holm = f" after Holm over {family} benchmarks" if family > 1 else ""
+        return "inconclusive", f"too few samples ({n[0]} base, {n[1]} cand) for p < {alpha:g}{holm}"
     noisy = [f"{side} IQR/median {v:.0%}" for side, v in zip(("base", "cand"), noise, strict=True) if v > MAX_NOISE]
     if noisy:
         return "inconclusive", "noisy: " + ", ".join(noisy)
@@ -194,6 +203,8 @@ def sample_diff(base: Any, cand: Any) -> float | None:
         if a.ndim != 1 or a.shape != b.shape:
             return None
         if a.size:
-            with np.errstate(invalid="ignore"):
-                worst = max(worst, float(np.max(np.abs(b - a))))
+            diff = np.abs(b - a)
+            if np.isnan(diff).any():  # NaN in one run's output: as different as it gets
+                return float("inf")
+            worst = max(worst, float(diff.max()))
     return worst

@@ -85,6 +85,36 @@ def pytest_command(side: Side, json_path: Path, selection: Sequence[str]) -> lis
     ]
 
 
+CHECK_OPTIONS = ("--device", "--dtype", "--seed")  # the selection options that narrow the correctness tier
+
+
+def checks_selection(selection: Sequence[str]) -> list[str]:
+    """The part of the pytest selection that applies to the correctness tier (``--device``, ...)."""
+    kept, it = [], iter(selection)
+    for arg in it:
+        name = arg.split("=", 1)[0]
+        if name in CHECK_OPTIONS:
+            kept += [arg] if "=" in arg else [arg, next(it, "")]
+    return kept
+
+
+def run_checks(side: Side, path: Path, selection: Sequence[str]) -> list[dict[str, Any]]:
+    """Run the correctness tier once under a side; its records (a failed check is data, not an error).
+
+    Raises:
+        AbError: the process crashed or wrote no records.
+    """
+    path.unlink(missing_ok=True)
+    cmd = [side.python, "-m", "pytest", "suite", "-m", "correctness", "--benchmark-skip", "-q", "-p",
+           "no:cacheprovider", f"--checks-json={path}", *checks_selection(selection)]  # fmt: skip
+    proc = subprocess.run(cmd, cwd=side.cwd, capture_output=True, text=True)
+    path.with_suffix(".log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    if proc.returncode in (0, 1) and path.is_file():
+        return list(json.loads(path.read_text(encoding="utf-8")).get("correctness", []))
+    raise AbError(f"correctness checks of side {side.name.upper()} failed: exit code {proc.returncode}; "
+                  f"last lines:\n{_tail(proc.stderr if proc.stderr.strip() else proc.stdout)}")  # fmt: skip
+
+
 def _tail(text: str) -> str:
     lines = text.rstrip().splitlines()[-TAIL_LINES:]
     return "\n".join("  " + line for line in lines)
@@ -221,6 +251,12 @@ def _parser() -> argparse.ArgumentParser:
         help="as for python -m reports compare (default 5; twice that below 1 ms)",
     )
     p.add_argument("--alpha", type=float, default=ALPHA, metavar="A", help=f"as for reports compare (default {ALPHA})")
+    p.add_argument(
+        "--no-checks",
+        dest="checks",
+        action="store_false",
+        help="skip each side's correctness run (numerical drift and passed->failed checks need it)",
+    )
     return p
 
 
@@ -269,9 +305,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         args, selection = parse_args(sys.argv[1:] if argv is None else argv)
         sides = {"a": _side("a", args.a, args.a_dir), "b": _side("b", args.b, args.b_dir)}
         out = Path(args.out)
+        (out / "rounds").mkdir(parents=True, exist_ok=True)
+        checks = {}
+        for name, side in sides.items():
+            if args.checks:
+                print(f"correctness checks: {name.upper()} ...", flush=True)
+                checks[name] = run_checks(side, out / "rounds" / f"{name}-checks.json", selection)
         rounds = run_rounds(sides, args.rounds, out, selection)
         for name, paths in rounds.items():
-            write_atomic(out / f"{name}.json", json.dumps(merge_rounds([load_run(p) for p in paths]), indent=1))
+            merged = merge_rounds([load_run(p) for p in paths])
+            if checks.get(name):  # the side's own correctness run is the record of its numerics
+                merged["rnnsuite"]["correctness"] = checks[name]
+            write_atomic(out / f"{name}.json", json.dumps(merged, indent=1))
         base, cand = _load(out / "a.json", "A"), _load(out / "b.json", "B")
         result = compare_runs(base, cand, args.threshold / 100, args.alpha)
         write_atomic(out / "compare.md", to_markdown(result))

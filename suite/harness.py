@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 import numpy as np
@@ -38,12 +38,13 @@ class Point:
 
 @dataclass(frozen=True)
 class Errors:
-    """The largest errors seen in one comparison."""
+    """The largest errors seen in one comparison, and the tolerance applied to that tensor."""
 
     max_abs: float
     max_rel: float
     tensor: str
-    tol: Tol
+    rtol: float
+    atol: float
 
 
 class NonFiniteError(AssertionError):
@@ -109,8 +110,10 @@ def compare(
         AssertionError: a tensor is out of tolerance (names the tensor, step, errors, tolerance).
     """
     axes = time_axis or {}
-    worst = Errors(0.0, 0.0, "", tol)
+    worst = Errors(0.0, 0.0, "", tol.rtol, tol.atol)
     for name, exp in expected.items():
+        if not np.isfinite(exp).all():
+            raise AssertionError(f"{where}: the reference for {name!r} holds NaN/Inf")
         a = actual[name].detach().to("cpu", torch.float64).numpy()
         if not np.isfinite(a).all():
             step = _first_bad_step(~np.isfinite(a), axes.get(name))
@@ -120,11 +123,11 @@ def compare(
         err = np.abs(a - exp)
         rel = err / np.maximum(np.abs(exp), np.finfo(np.float64).tiny)
         max_abs, max_rel = float(err.max(initial=0.0)), float(rel.max(initial=0.0))
-        if max_abs >= worst.max_abs:
-            worst = Errors(max_abs, max(max_rel, worst.max_rel), name, tol)
-        else:
-            worst = Errors(worst.max_abs, max(max_rel, worst.max_rel), worst.tensor, tol)
         atol = tol.atol * max(1.0, float(np.abs(exp).max(initial=0.0))) if normwise else tol.atol
+        if max_abs >= worst.max_abs:
+            worst = Errors(max_abs, max(max_rel, worst.max_rel), name, tol.rtol, atol)
+        else:
+            worst = replace(worst, max_rel=max(max_rel, worst.max_rel))
         bad = err > atol + tol.rtol * np.abs(exp)
         if bad.any():
             raise AssertionError(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import platform
 from dataclasses import dataclass, field
@@ -62,7 +64,7 @@ def _slowdown(spec: str | None) -> dict[str, float]:
         value = float(factor)
     except ValueError:
         value = 0.0
-    if case not in CASES or value < 1.0:
+    if case not in CASES or not math.isfinite(value) or value < 1.0:
         raise pytest.UsageError(
             f"--inject-slowdown: expected CASE=FACTOR with a known case and FACTOR >= 1, got {spec!r}"
         )
@@ -95,6 +97,8 @@ def parse_options(config: pytest.Config) -> Options:
 
 def pytest_configure(config: pytest.Config) -> None:
     opts = parse_options(config)
+    if config.getoption("checks_json") and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("--checks-json: run without -n (xdist workers keep their own records)")
     config.stash[OPTIONS] = opts
     config.stash[RECORDS] = Records()
     torch.set_num_threads(opts.threads)
@@ -159,6 +163,36 @@ def record_check(records: Records, point: Point, check: str, outcome: str, **fie
     rec |= {"check": check, "outcome": outcome, "max_abs": None, "max_rel": None, "rtol": None}
     rec |= {"atol": None, "tensor": None, "sample": {}}
     records.correctness.append(rec | fields)
+
+
+CHECK_OF_TEST = {"test_forward": "forward", "test_backward": "backward"}
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """A matrix check that failed before it could compare (a shape, an exception) is recorded too."""
+    report = yield
+    check = CHECK_OF_TEST.get(getattr(item, "originalname", ""))
+    point = getattr(item, "callspec", None) and item.callspec.params.get("point")
+    if report.failed and check and isinstance(point, Point):
+        recs = item.config.stash[RECORDS]
+        if not any(r["key"] == point.id and r["check"] == check for r in recs.correctness):
+            crash = getattr(report.longrepr, "reprcrash", None)
+            message = crash.message if crash is not None else str(report.longrepr)
+            record_check(recs, point, check, "failed", message=message.splitlines()[0][:300])
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """``--checks-json PATH``: write the correctness records on their own (no benchmarks needed)."""
+    path = session.config.getoption("checks_json")
+    if path and not hasattr(session.config, "workerinput"):
+        data = {"schema": 1, "label": session.config.stash[OPTIONS].label, "machine": describe_machine()}
+        data["correctness"] = session.config.stash[RECORDS].correctness
+        tmp = f"{path}.tmp"
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh)
+        os.replace(tmp, path)
 
 
 def describe_machine() -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import statistics
 import subprocess
@@ -25,6 +26,13 @@ FAKE = """#!{python}
 import json, os, shutil, sys
 from pathlib import Path
 log = Path({log!r})
+checks = next((a.split("=", 1)[1] for a in sys.argv if a.startswith("--checks-json=")), None)
+if checks:  # the side's correctness run: records from checks.json when prepared
+    prepared = Path({rounds!r}) / "checks.json"
+    Path(checks).write_text(prepared.read_text() if prepared.exists() else '{{"correctness": []}}')
+    with (log.parent / "checks-log").open("a") as fh:
+        fh.write(json.dumps({{"side": {side!r}, "argv": sys.argv[1:]}}) + "\\n")
+    sys.exit(0)
 with log.open("a") as fh:
     fh.write(json.dumps({{"side": {side!r}, "argv": sys.argv[1:], "cwd": os.getcwd()}}) + "\\n")
 n = sum(json.loads(line)["side"] == {side!r} for line in log.read_text().splitlines())
@@ -188,3 +196,22 @@ def test_unknown_options_and_those_after_double_dash_go_to_pytest() -> None:
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert ab.main(["--help"]) == 0
     assert "ABBA BAAB" in capsys.readouterr().out
+
+
+def test_each_side_runs_the_correctness_tier_and_a_new_failure_fails(tmp_path: Path) -> None:
+    """Both sides run ``-m correctness`` once with only the matrix options of the selection; a check
+    that passes under A and fails under B fails the gate even when the timings are equal."""
+    a = fake_side(tmp_path, "a", side_rounds(1e-3, checks_from=99))
+    b = fake_side(tmp_path, "b", side_rounds(1e-3, checks_from=99))
+    syn.write(tmp_path / "rounds-a" / "checks.json", {"correctness": [syn.correctness(outcome="passed")]})
+    syn.write(tmp_path / "rounds-b" / "checks.json", {"correctness": [syn.correctness(outcome="failed")]})
+    code = ab.main(ab_args(tmp_path, a, b, "-k", "nn_lstm", "--device", "cpu", "--dtype=float32", "--size", "seed"))
+    assert code == 1
+    calls = [json.loads(line) for line in (tmp_path / "checks-log").read_text().splitlines()]
+    assert [c["side"] for c in calls] == ["a", "b"]
+    argv = calls[0]["argv"]
+    assert ("-m", "correctness") in set(itertools.pairwise(argv))
+    assert "--device" in argv and "cpu" in argv and "--dtype=float32" in argv  # noqa: PT018
+    assert "-k" not in argv and "--size" not in argv  # noqa: PT018
+    merged = json.loads((tmp_path / "out" / "b.json").read_text())
+    assert [r["outcome"] for r in merged["rnnsuite"]["correctness"]] == ["failed"]

@@ -120,7 +120,7 @@ def test_sub_ms_benchmarks_use_twice_the_threshold(
     assert code == expected
 
 
-def test_holm_correction_turns_a_borderline_slowdown_unchanged(tmp_path: Path) -> None:
+def test_holm_correction_turns_a_borderline_slowdown_inconclusive(tmp_path: Path) -> None:
     n, k = 8, 20
     raw = 1 / math.comb(2 * n, n)  # exact one-sided U p of two fully separated samples of 8
     assert raw < compare.ALPHA < k * raw  # significant alone, not after Holm over k tests
@@ -133,7 +133,9 @@ def test_holm_correction_turns_a_borderline_slowdown_unchanged(tmp_path: Path) -
     many = result_of(*pair(tmp_path, [slow[0], *others], [slow[1], *others]))
     row = next(r for r in many.rows if r.key.startswith("borderline"))
     assert row.p_slower == pytest.approx(k * raw)
-    assert row.verdict == "unchanged"
+    # No benchmark of 8 samples can reach alpha after Holm over 20: not "unchanged", inconclusive.
+    assert row.verdict == "inconclusive"
+    assert "after Holm over 20 benchmarks" in row.reason
     assert many.exit_code == 0
 
 
@@ -303,3 +305,23 @@ def test_real_cli_slowdown_exits_1(tmp_path: Path) -> None:
     assert "1.25x slower" in proc.stdout
     assert statistics.median(scaled(base, 1.25)) == pytest.approx(1.25e-3)  # the construction
     assert "1.25 ms" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("correctness", ["not a record"]), ("correctness", {"key": "x"}), ("peaks", [3.0])],
+)
+def test_malformed_suite_records_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], field: str, value: object
+) -> None:
+    data = syn.run([syn.bench(samples=tight(1e-3))])
+    data["rnnsuite"][field] = value
+    bad = syn.write(tmp_path / "bad.json", data)
+    code, _, err = gate(capsys, bad, bad)
+    assert code == 2
+    assert f"rnnsuite.{field}" in err
+    assert err.count("\n") == 1
+
+
+def test_nan_in_one_runs_output_is_an_infinite_difference() -> None:
+    assert compare.sample_diff({"output": [0.1, 0.2]}, {"output": [0.1, float("nan")]}) == math.inf

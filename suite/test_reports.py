@@ -239,7 +239,7 @@ def test_number_formats() -> None:
     assert render.fmt_pct(0.123) == "12.3%"
     assert render.fmt_rate(1.6e6) == "1.60 M"
     assert render.fmt_num(float("nan")) == "—"
-    assert render.ratio_text(1.001) == "1.00x (same)"
+    assert render.ratio_text(1.001) == "1.00x"
 
 
 def test_missing_values_are_not_shaded() -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import torch
 
+from suite.harness import dtype_name
 from suite.plugin import Options, Records
 from suite.timing import BenchPoint, make_call, matmul_peak, measure
 
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.speed
 
 
 def _peak(records: Records, device: str, dtype: torch.dtype, threads: int) -> float:
-    key = (device, str(dtype))
+    key = (device, dtype_name(dtype))
     if key not in records.peaks:
         records.peaks[key] = matmul_peak(device, dtype, threads)
     return float(records.peaks[key]["gflops"])
@@ -31,7 +32,9 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
         raise
     if bp.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
+        held = torch.cuda.memory_allocated()  # the model, its inputs and whatever else is alive
     timing = measure(benchmark, call, bp.device, options.min_time, options.slowdown.get(bp.case.name, 1.0))
+    peak_mem = torch.cuda.max_memory_allocated() - held if bp.device == "cuda" else None
     fwd_flops = bp.case.flops(size)
     benchmark.extra_info.update(
         {
@@ -58,8 +61,8 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
             "peak_gflops": None if benchmark.disabled else _peak(records, bp.device, bp.dtype, options.threads),
-            "peak_mem_bytes": torch.cuda.max_memory_allocated() if bp.device == "cuda" else None,
-            "peak_mem_note": "torch.cuda.max_memory_allocated during timing"
+            "peak_mem_bytes": peak_mem,
+            "peak_mem_note": "torch.cuda.max_memory_allocated during timing, less what was allocated before"
             if bp.device == "cuda"
             else "not measured: the CPU allocator keeps no peak counter",
             "compile_s": compile_s,

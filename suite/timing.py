@@ -129,6 +129,7 @@ def measure(
         nonlocal count
         fn()
         if extra > 0:
+            sync()  # the injected wait must not overlap the device's work
             spin(extra)
         count += 1
         if count % n == 0:  # the last call of a block: wait for the device once
@@ -158,7 +159,7 @@ def matmul_peak(device: str, dtype: torch.dtype, threads: int) -> dict[str, Any]
         n *= 2
     return {
         "device": device,
-        "dtype": str(dtype).removeprefix("torch."),
+        "dtype": dtype_name(dtype),
         "threads": threads,
         "gflops": best,
         "n": best_n,
@@ -179,14 +180,13 @@ def make_call(bp: BenchPoint, seed: int) -> tuple[Callable[[], object], float | 
             with torch.no_grad():
                 return forward(inputs)
     else:
-        for v in inputs.values():
-            if v.is_floating_point():
-                v.requires_grad_(True)
+        leaves = [*model.parameters(), *(v.requires_grad_(True) for v in inputs.values() if v.is_floating_point())]
+        with torch.no_grad():  # output gradients, made once outside the timed call
+            ones = [torch.ones_like(o) for o in forward(inputs).values()]
 
         def call() -> object:
-            outs = list(forward(inputs).values())
-            torch.autograd.backward(outs, [torch.ones_like(o) for o in outs])
-            for t in (*model.parameters(), *inputs.values()):
+            torch.autograd.backward(list(forward(inputs).values()), ones)
+            for t in leaves:
                 t.grad = None
             return None
 
