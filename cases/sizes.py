@@ -1,6 +1,6 @@
 """Size presets: the chapter's sizes, DeepBench training shapes and a scaling sweep.
 
-DeepBench shapes come from ``code/kernels/rnn_problems.h`` (see docs/sizes.md); only those that
+DeepBench shapes come from ``code/kernels/rnn_problems.h`` (see docs/benchmarks.md); only those that
 run in seconds on two CPU cores are kept, and long GRU sequences are cut to T = 25.
 """
 

@@ -129,7 +129,7 @@ def test_suite_catches_broken_implementation(mutation: str, dtype: torch.dtype) 
 
 
 def test_default_tolerances_start_from_assert_close() -> None:
-    """The rtol column is torch.testing.assert_close's (REFERENCES.md)."""
+    """The rtol column is torch.testing.assert_close's defaults (torch/testing/_comparison.py)."""
     assert {str(k): v.rtol for k, v in DEFAULT_TOL.items()} == {
         "torch.float64": 1e-7,
         "torch.float32": 1.3e-6,
