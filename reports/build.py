@@ -14,6 +14,7 @@ from pathlib import Path
 from reports import matrix, page
 from reports import render as r
 from reports import table as tb
+from reports.cli import OneLineParser, UsageError
 from reports.runfile import RunFile, RunFileError, load_run
 
 OUTPUTS = ("results.csv", "report.html", "summary.md")
@@ -23,16 +24,9 @@ class BuildError(Exception):
     """A problem with the command line or the output folder; the message is one line."""
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad command line as one ``error:`` line and exit code 2."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise BuildError(f"{message} (see python -m reports build --help)")
-
-
 def parser() -> argparse.ArgumentParser:
     """The command line of ``build``."""
-    p = _Parser(
+    p = OneLineParser(
         prog="python -m reports build", description="Build results.csv, report.html and summary.md from run files."
     )
     p.add_argument(
@@ -73,7 +67,7 @@ def main(argv: list[str]) -> int:
         args = parser().parse_args(argv)
     except SystemExit as exc:  # --help
         return int(exc.code or 0)
-    except BuildError as exc:
+    except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from reports import stats
+from reports.cli import OneLineParser, UsageError
 from reports.runfile import RunFile, RunFileError, load_run
 from reports.stats import ALPHA, MAX_NOISE, THRESHOLD, sample_diff
 
@@ -416,15 +417,6 @@ def write_atomic(path: str | Path, text: str) -> None:
 # ---- command line
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # one line on stderr, not argparse's usage block
-        raise _UsageError(f"{message} (see --help)")
-
-
 THRESHOLD_HELP = (
     "smallest change that counts, in percent, for base medians >= 1 ms (default {}); below 1 ms twice this "
     "(default {}), as timer and per-call overhead weigh more there"
@@ -433,7 +425,7 @@ ALPHA_HELP = "family-wise level of the one-sided Mann-Whitney U tests, Holm-corr
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m reports compare", description="The regression gate between two run files.")
+    p = OneLineParser(prog="python -m reports compare", description="The regression gate between two run files.")
     p.add_argument("base", help="the reference run file (pytest-benchmark JSON of this suite)")
     p.add_argument("cand", help="the candidate run file")
     thr, sub = f"{THRESHOLD * 100:g}", f"{THRESHOLD * stats.SUB_MS_FACTOR * 100:g}"
@@ -458,11 +450,11 @@ def main(argv: list[str]) -> int:
     try:
         args = _parser().parse_args(argv)
         if args.threshold < 0 or not 0 < args.alpha < 1:
-            raise _UsageError("--threshold must be >= 0 and --alpha between 0 and 1")
+            raise UsageError("--threshold must be >= 0 and --alpha between 0 and 1")
         result = compare_runs(load_run(args.base), load_run(args.cand), args.threshold / 100, args.alpha)
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
-    except (_UsageError, RunFileError) as exc:
+    except (UsageError, RunFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.markdown:

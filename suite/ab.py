@@ -17,6 +17,7 @@ from typing import Any
 
 from pytest_benchmark.stats import Stats
 
+from reports.cli import OneLineParser, UsageError
 from reports.compare import compare_runs, to_markdown, to_text, write_atomic
 from reports.runfile import RunFile, RunFileError, load_run
 from reports.stats import ALPHA, THRESHOLD
@@ -220,17 +221,8 @@ def merge_rounds(runs: Sequence[RunFile]) -> dict[str, Any]:
     return merged
 
 
-class _UsageError(Exception):
-    pass
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # one line on stderr, not argparse's usage block
-        raise _UsageError(f"{message} (see --help)")
-
-
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(
+    p = OneLineParser(
         prog="python -m suite.ab",
         allow_abbrev=False,
         epilog=USAGE_EPILOG,
@@ -273,17 +265,17 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     cut = argv.index("--") if "--" in argv else len(argv)
     args, extra = _parser().parse_known_args(argv[:cut])
     if args.rounds < 1 or args.threshold < 0 or not 0 < args.alpha < 1:
-        raise _UsageError("--rounds must be >= 1, --threshold >= 0 and --alpha between 0 and 1")
+        raise UsageError("--rounds must be >= 1, --threshold >= 0 and --alpha between 0 and 1")
     return args, extra + argv[cut + 1 :]
 
 
 def _side(name: str, python: str, directory: str) -> Side:
     found = shutil.which(python)
     if found is None:
-        raise _UsageError(f"--{name}: interpreter {python!r} not found or not executable")
+        raise UsageError(f"--{name}: interpreter {python!r} not found or not executable")
     cwd = Path(directory).resolve()
     if not (cwd / "suite").is_dir():
-        raise _UsageError(f"--{name}-dir: {directory!r} is not a checkout of this project (no suite/ folder)")
+        raise UsageError(f"--{name}-dir: {directory!r} is not a checkout of this project (no suite/ folder)")
     return Side(name, os.path.abspath(found), cwd)  # abspath, not resolve: a venv's python is a symlink
 
 
@@ -322,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_atomic(out / "compare.md", to_markdown(result))
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
-    except (_UsageError, AbError, RunFileError) as exc:
+    except (UsageError, AbError, RunFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
