@@ -17,6 +17,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--threads", type=int, default=None, help="torch threads (default: all CPUs)")
     group.addoption("--seed", type=int, default=0, help="seed of the input and weight generator")
     group.addoption("--min-time", type=float, default=0.5, help="seconds of timed rounds per benchmark")
+    group.addoption("--no-peak", action="store_true", help="skip the matmul peak (no peak_fraction; faster A/B rounds)")
     group.addoption("--run-label", default=None, help="the run's name in reports (default: torch version)")
     group.addoption("--checks-json", default=None, help="write the correctness records to this JSON file")
     group.addoption(

@@ -36,6 +36,7 @@ class Options:
     min_time: float
     label: str
     slowdown: dict[str, float] = field(default_factory=dict)
+    peak: bool = True
 
 
 @dataclass
@@ -92,6 +93,7 @@ def parse_options(config: pytest.Config) -> Options:
         min_time=config.getoption("min_time"),
         label=config.getoption("run_label") or f"torch{torch.__version__}",
         slowdown=_slowdown(config.getoption("inject_slowdown")),
+        peak=not config.getoption("no_peak"),
     )
 
 

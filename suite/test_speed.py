@@ -60,7 +60,9 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
             "tokens": size.seq_len * size.batch,
             "torch": torch.__version__,
             "threads": torch.get_num_threads(),
-            "peak_gflops": None if benchmark.disabled else _peak(records, bp.device, bp.dtype, options.threads),
+            "peak_gflops": _peak(records, bp.device, bp.dtype, options.threads)
+            if options.peak and not benchmark.disabled
+            else None,
             "peak_mem_bytes": peak_mem,
             "peak_mem_note": "torch.cuda.max_memory_allocated during timing, less what was allocated before"
             if bp.device == "cuda"
