@@ -99,8 +99,11 @@ def parse_options(config: pytest.Config) -> Options:
 
 def pytest_configure(config: pytest.Config) -> None:
     opts = parse_options(config)
-    if config.getoption("checks_json") and getattr(config.option, "numprocesses", None):
+    checks_json = config.getoption("checks_json")
+    if checks_json and getattr(config.option, "numprocesses", None):
         raise pytest.UsageError("--checks-json: run without -n (xdist workers keep their own records)")
+    if checks_json and not os.path.isdir(os.path.dirname(os.path.abspath(checks_json))):
+        raise pytest.UsageError(f"--checks-json: no folder for {checks_json!r}")
     config.stash[OPTIONS] = opts
     config.stash[RECORDS] = Records()
     torch.set_num_threads(opts.threads)

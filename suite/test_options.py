@@ -25,6 +25,7 @@ def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
         (("--backend", "jit"), "--backend: unknown value 'jit'"),
         (("--inject-slowdown", "nope=2"), "--inject-slowdown"),
         (("--threads", "0"), "--threads"),
+        (("--checks-json", "/nonexistent/dir/c.json"), "--checks-json: no folder"),
     ],
 )
 def test_bad_option_is_a_one_line_usage_error(args: tuple[str, ...], needle: str) -> None:
