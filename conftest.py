@@ -23,5 +23,5 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--inject-slowdown",
         default=None,
-        help="CASE=FACTOR: make CASE's timed calls FACTOR times slower (gate studies only)",
+        help="CASE=FACTOR: scale the work of CASE's timed calls by FACTOR (gate studies only)",
     )

@@ -115,7 +115,7 @@ def test_slower_b_runs_alternating_rounds_and_fails(tmp_path: Path, capsys: pyte
     assert log[2]["argv"] == [
         "-m",
         "pytest",
-        "suite",
+        "suite/test_speed.py",
         "--benchmark-only",
         f"--benchmark-json={rounds_dir / 'b-2.json'}",
         "-q",

@@ -94,11 +94,29 @@ def calibrate(fn: Callable[[], object], sync: Callable[[], None], min_time: floa
     return n, rounds, per_call
 
 
-def spin(seconds: float) -> None:
-    """Busy-wait (the gate studies' injected slowdown)."""
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
-        pass
+def scaled(fn: Callable[[], object], factor: float) -> Callable[[], object]:
+    """``fn`` with its work scaled by ``factor`` >= 1: the gate studies' injected slowdown.
+
+    Each call runs ``fn`` once, plus one more time whenever the accumulated fraction
+    ``factor - 1`` reaches a whole call (error diffusion), so that over ``N`` calls ``fn`` runs
+    ``round(N * factor)`` times, up to one. The slowdown is real work on the device and in the
+    interpreter, and follows the machine's speed as the real work does; a busy wait sized once
+    would not (it was calibrated when calls were still slow and overshot: x1.25 measured 1.31-1.64).
+    """
+    if factor == 1.0:
+        return fn
+    owed = 0.0
+
+    def call() -> object:
+        nonlocal owed
+        out = fn()
+        owed += factor - 1.0
+        while owed >= 1.0 - 1e-9:
+            owed -= 1.0
+            out = fn()
+        return out
+
+    return call
 
 
 def measure(
@@ -111,8 +129,8 @@ def measure(
         fn: one call of the work.
         device: "cpu" or "cuda".
         min_time: seconds of timed rounds to aim for.
-        slowdown: >= 1; each call is followed by a busy wait of (slowdown - 1) x the calibrated
-            call time (gate studies only).
+        slowdown: >= 1; the work of each call is scaled by it (see ``scaled``; gate studies only).
+            Calibration sees the unscaled call, so blocks hold as many calls as without it.
 
     Returns:
         ``{"block": calls per round, "rounds": rounds}``.
@@ -121,16 +139,13 @@ def measure(
     if benchmark.disabled:  # --benchmark-disable / xdist: one untimed call, as pytest-benchmark does
         benchmark.pedantic(fn)
         return {"block": 1, "rounds": 1}
-    n, rounds, per_call = calibrate(fn, sync, min_time)
-    extra = (slowdown - 1.0) * per_call
+    n, rounds, _ = calibrate(fn, sync, min_time)
+    work = scaled(fn, slowdown)
     count = 0
 
     def target() -> None:
         nonlocal count
-        fn()
-        if extra > 0:
-            sync()  # the injected wait must not overlap the device's work
-            spin(extra)
+        work()
         count += 1
         if count % n == 0:  # the last call of a block: wait for the device once
             sync()
