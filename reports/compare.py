@@ -38,6 +38,8 @@ class BenchRow:
     threshold: float  # the fraction that applied (depends on the base median)
     verdict: str  # one of VERDICTS
     reason: str = ""
+    rounds: tuple[int, int] | None = None  # processes a side, when both runs record round medians (suite.ab)
+    p_rounds: tuple[float, float] | None = None  # the same U tests on the round medians, Holm-adjusted
 
     @property
     def p(self) -> float:
@@ -198,6 +200,9 @@ def _bench_rows(
     samples = [(_samples(runs[0], b), _samples(runs[1], c)) for _, b, c in triples]
     raw = [stats.u_test(x, y) for x, y in samples]
     p_slow, p_fast = stats.holm([p[0] for p in raw]), stats.holm([p[1] for p in raw])
+    per_round = [(_round_medians(runs[0], b), _round_medians(runs[1], c)) for _, b, c in triples]
+    raw_r = [stats.u_test(x, y) if x is not None and y is not None else (1.0, 1.0) for x, y in per_round]
+    pr_slow, pr_fast = stats.holm([p[0] for p in raw_r]), stats.holm([p[1] for p in raw_r])
     rows = []
     for i, (key, b, c) in enumerate(triples):
         x, y = samples[i]
@@ -205,8 +210,11 @@ def _bench_rows(
         thr = threshold if float(np.median(x)) >= stats.SUB_MS else sub_ms
         ci = stats.ratio_interval(x, y) if min(x.size, y.size) > 1 else None
         noise = (_noise(b, x), _noise(c, y))
+        rb, rc = per_round[i]
+        rounds = (rb.size, rc.size) if rb is not None and rc is not None else None
+        p_rounds = (pr_slow[i], pr_fast[i]) if rounds else None
         verdict, reason = stats.verdict(
-            (x.size, y.size), noise, ratio, (p_slow[i], p_fast[i]), thr, alpha, len(triples)
+            (x.size, y.size), noise, ratio, (p_slow[i], p_fast[i]), thr, alpha, len(triples), rounds, p_rounds
         )
         rows.append(
             BenchRow(
@@ -222,9 +230,27 @@ def _bench_rows(
                 thr,
                 verdict,
                 reason,
+                rounds,
+                p_rounds,
             )
         )
     return tuple(rows)
+
+
+def _round_medians(run: RunFile, bench: dict[str, Any]) -> np.ndarray | None:
+    """Each round's median (``extra_info.round_medians``, written by ``suite.ab``), or None when absent."""
+    data = bench["extra_info"].get("round_medians")
+    if data is None:
+        return None
+    try:
+        arr = np.asarray(data, dtype=float)
+    except (TypeError, ValueError):
+        arr = np.array([])
+    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise RunFileError(
+            f"{run.path}: benchmark {bench['extra_info']['key']}: extra_info.round_medians is not positive numbers"
+        )
+    return arr
 
 
 def _checks(run: RunFile) -> dict[tuple[str, str], dict[str, Any]]:
@@ -286,7 +312,8 @@ def fmt_time(seconds: float) -> str:
     return f"{value:.{digits}f} {unit}"
 
 
-def _fmt_p(p: float) -> str:
+def fmt_p(p: float) -> str:
+    """A p-value: scientific below 0.001, three decimals above."""
     return f"{p:.1e}" if p < 0.001 else f"{p:.3f}"
 
 
@@ -303,10 +330,19 @@ def _bench_cells(r: BenchRow) -> list[str]:
         fmt_time(r.cand_median),
         stats.ratio_text(r.ratio),
         ci,
-        _fmt_p(r.p),
+        fmt_p(r.p),
+        rounds_cell(r),
         verdict,
         r.reason,
     ]
+
+
+def rounds_cell(r: BenchRow) -> str:
+    """``8/8: 7.8e-05``: rounds a side and the round-level p in the direction of the change."""
+    if r.rounds is None or r.p_rounds is None:
+        return "-"
+    p = r.p_rounds[0] if r.ratio >= 1 else r.p_rounds[1]
+    return f"{r.rounds[0]}/{r.rounds[1]}: {fmt_p(p)}"
 
 
 def _drift_cells(d: DriftRow) -> list[str]:
@@ -323,7 +359,17 @@ def _drift_cells(d: DriftRow) -> list[str]:
     ]
 
 
-BENCH_HEAD = ["benchmark", "base", "cand", "ratio", "95% CI of ratio", "p (Holm)", "verdict", "note"]
+BENCH_HEAD = [
+    "benchmark",
+    "base",
+    "cand",
+    "ratio",
+    "95% CI of ratio",
+    "p (Holm)",
+    "rounds: p (Holm)",
+    "verdict",
+    "note",
+]
 DRIFT_HEAD = ["key", "check", "outcome", "base max_abs", "cand max_abs", "change", "sample diff", "status"]
 
 
@@ -331,7 +377,8 @@ def _rules(res: ComparisonResult) -> str:
     return (
         f"rules: slower/faster when one-sided Mann-Whitney U p < {res.alpha:g} (Holm over {len(res.rows)}) "
         f"and median ratio beyond {res.threshold:.0%} (base median >= 1 ms) or {res.sub_ms_threshold:.0%} "
-        f"(< 1 ms); inconclusive when IQR/median > {MAX_NOISE:.0%} or too few samples"
+        f"(< 1 ms), and, where the runs record rounds (suite.ab), the same test on the round medians "
+        f"p < {res.alpha:g}; inconclusive when IQR/median > {MAX_NOISE:.0%} or too few samples or rounds"
     )
 
 

@@ -13,7 +13,7 @@ import pandas as pd
 from reports import render as r
 from reports import stats
 from reports import table as tb
-from reports.compare import VERDICTS, BenchRow, ComparisonResult, compare_runs
+from reports.compare import BENCH_HEAD, VERDICTS, BenchRow, ComparisonResult, compare_runs, fmt_p, rounds_cell
 from reports.runfile import RunFile, load_run
 
 DRIFT_KEYS = ["case", "device", "dtype", "check"]
@@ -69,7 +69,7 @@ def ab_frame(ab: AB) -> pd.DataFrame:
     res = ab.result
     a_col, b_col = f"{res.base_label} (ms)", f"{res.cand_label} (ms)"
     rows = [_ab_row(row, a_col, b_col) for row in res.rows]
-    cols = ["key", a_col, b_col, "ratio", "95% CI of ratio", "p (Holm)", "verdict", "note", "ratio_value"]
+    cols = ["key", a_col, b_col, *BENCH_HEAD[3:], "ratio_value"]  # the gate's columns after the medians
     df = pd.DataFrame(rows, columns=cols)
     df = ab.points.merge(df, on="key", how="right").drop(columns="key")
     rank = df["verdict"].str.split(" ").str[0].map({v: i for i, v in enumerate(VERDICTS)})
@@ -87,7 +87,8 @@ def _ab_row(row: BenchRow, a_col: str, b_col: str) -> dict[str, Any]:
         b_col: row.cand_median,
         "ratio": stats.ratio_text(row.ratio),
         "95% CI of ratio": ci,
-        "p (Holm)": f"{row.p:.1e}" if row.p < 0.001 else f"{row.p:.3f}",
+        "p (Holm)": fmt_p(row.p),
+        "rounds: p (Holm)": rounds_cell(row),
         "verdict": verdict,
         "note": row.reason,
         "ratio_value": row.ratio,

@@ -148,6 +148,8 @@ def verdict(
     thr: float,
     alpha: float,
     family: int = 1,
+    rounds: tuple[int, int] | None = None,
+    p_rounds: tuple[float, float] | None = None,
 ) -> tuple[str, str]:
     """One benchmark's verdict by the rules of docs/gate.md: enough samples, low noise, then significance and size.
 
@@ -160,6 +162,11 @@ def verdict(
         alpha: the family-wise significance level.
         family: how many benchmarks Holm corrects over; no Holm-adjusted p can fall below
             ``family`` times the smallest raw p these sample counts allow.
+        rounds: processes (rounds) in (base, cand) when both runs record them (``suite.ab``),
+            else None.
+        p_rounds: Holm-adjusted one-sided p-values (slower, faster) of the U test on the round
+            medians; a change must be significant across rounds too, since the samples of one
+            process share its offset and are not independent.
 
     Returns:
         ``(verdict, reason)``: one of slower, faster, unchanged, inconclusive, and why when not plain.
@@ -169,16 +176,43 @@ def verdict(
     if smallest_p(*n) * family >= alpha:
         holm = f" after Holm over {family} benchmarks" if family > 1 else ""
         return "inconclusive", f"too few samples ({n[0]} base, {n[1]} cand) for p < {alpha:g}{holm}"
+    if rounds is not None and smallest_p(*rounds) * family >= alpha:
+        need = rounds_needed(family, alpha)
+        return (
+            "inconclusive",
+            f"too few rounds ({rounds[0]} base, {rounds[1]} cand) for p < {alpha:g}; use {need} a side",
+        )
     noisy = [f"{side} IQR/median {v:.0%}" for side, v in zip(("base", "cand"), noise, strict=True) if v > MAX_NOISE]
     if noisy:
         return "inconclusive", "noisy: " + ", ".join(noisy)
-    if p[0] < alpha and ratio > 1 + thr:
+    pr = p_rounds if p_rounds is not None else (0.0, 0.0)
+    if p[0] < alpha and pr[0] < alpha and ratio > 1 + thr:
         return "slower", ""
-    if p[1] < alpha and ratio < 1 / (1 + thr):
+    if p[1] < alpha and pr[1] < alpha and ratio < 1 / (1 + thr):
         return "faster", ""
-    if (ratio > 1 + thr or ratio < 1 / (1 + thr)) and min(p) >= alpha:
+    beyond = ratio > 1 + thr or ratio < 1 / (1 + thr)
+    if beyond and (p[0] < alpha or p[1] < alpha):
+        return "unchanged", "significant over the samples, not over the rounds (a process offset?)"
+    if beyond:
         return "unchanged", "beyond threshold but not significant"
     return "unchanged", ""
+
+
+def rounds_needed(family: int, alpha: float, limit: int = 100) -> int:
+    """The fewest rounds a side with which two fully separated sets of round medians reach p < alpha after Holm.
+
+    Args:
+        family: how many benchmarks are compared.
+        alpha: the family-wise significance level.
+        limit: the answer is capped here.
+
+    Returns:
+        ``r`` such that ``family * smallest_p(r, r) < alpha``.
+    """
+    r = 2
+    while r < limit and smallest_p(r, r) * family >= alpha:
+        r += 1
+    return r
 
 
 def sample_diff(base: Any, cand: Any) -> float | None:

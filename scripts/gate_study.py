@@ -1,12 +1,16 @@
 """Measure the regression gate on this machine: A/A trials (false alarms) and injected slowdowns.
 
 Usage: python scripts/gate_study.py --out DIR [--aa 30] [--inject 1.05,1.10,1.25] [--trials 10]
-       [--rounds 4] [--case nn_lstm] [-- pytest selection args]
+       [--rounds 8] [--case nn_lstm] [-- pytest selection args]
+       python scripts/gate_study.py --out DIR --rejudge
 
 Each trial is one ``python -m suite.ab`` with the same interpreter on both sides. For an
 injected slowdown, side B is a wrapper interpreter that appends ``--inject-slowdown CASE=F`` to
-pytest's arguments. Results go to DIR/results.csv (one row per trial and benchmark) and a
-summary with the false-alarm rate, its 95% upper bound (Clopper-Pearson) and detection rates.
+pytest's arguments (the case's timed work is scaled by F). Every trial keeps its rounds in
+DIR/<trial>/rounds, and is judged by merging them and running the gate's ``compare_runs``, so
+``--rejudge`` can judge a finished study again with the current rules, measuring nothing.
+Results go to DIR/results.csv (one row per trial and benchmark) and DIR/summary.txt: the
+false-alarm rate with its 95% upper bound (Clopper-Pearson), and the detection rate per level.
 """
 
 from __future__ import annotations
@@ -14,19 +18,25 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import statistics
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from scipy.stats import beta
 
 from reports.compare import compare_runs
-from reports.runfile import load_run
+from reports.runfile import RunFile, load_run
+from suite.ab import merge_rounds
 
 DEFAULT_SELECTION = [
-    "-m", "speed", "-k", "nn_lstm-cpu-float32-fwd-eager-seed or lstm_cell-cpu-float32-fwd-eager-seed",
-    "--device", "cpu", "--dtype", "float32", "--pass", "fwd", "--size", "seed", "--min-time", "0.5",
+    "--no-checks", "--no-peak", "-m", "speed",
+    "-k", "nn_lstm-cpu-float32-fwd-eager-seed or char_rnn-cpu-float32-fwd-eager-seed",
+    "--device", "cpu", "--dtype", "float32", "--pass", "fwd", "--size", "seed", "--min-time", "0.5", "--threads", "1",
 ]  # fmt: skip
+FIELDS = ["trial", "key", "ratio", "p", "p_rounds", "noise_base", "noise_cand", "verdict", "reason", "rc"]
 
 
 def wrapper(out: Path, case: str, factor: float) -> Path:
@@ -37,17 +47,48 @@ def wrapper(out: Path, case: str, factor: float) -> Path:
     return path
 
 
-def trial(out: Path, name: str, b_python: str, rounds: int, selection: list[str]) -> list[dict[str, object]]:
-    """One suite.ab run; one row per benchmark with its verdict and the gate's exit code."""
+def merged(d: Path, side: str) -> RunFile:
+    """A side's rounds of a trial, merged as suite.ab merges them (round medians included)."""
+    paths = sorted((d / "rounds").glob(f"{side}-[0-9]*.json"), key=lambda p: int(p.stem.split("-")[1]))
+    data = merge_rounds([load_run(p) for p in paths])
+    return RunFile(path=d / f"{side}.json", data=data, label=side)
+
+
+def judge(d: Path) -> list[dict[str, Any]]:
+    """One row per benchmark of a finished trial: ratio, p over samples and rounds, noise, verdict."""
+    base, cand = merged(d, "a"), merged(d, "b")
+    res = compare_runs(base, cand)
+    noise = {
+        side: {b["extra_info"]["key"]: b["stats"]["iqr"] / b["stats"]["median"] for b in run.benchmarks}
+        for side, run in (("a", base), ("b", cand))
+    }
+    return [
+        {
+            "trial": d.name,
+            "key": r.key,
+            "ratio": r.ratio,
+            "p": r.p,
+            "p_rounds": "" if r.p_rounds is None else (r.p_rounds[0] if r.ratio >= 1 else r.p_rounds[1]),
+            "noise_base": noise["a"][r.key],
+            "noise_cand": noise["b"][r.key],
+            "verdict": r.verdict,
+            "reason": r.reason,
+            "rc": res.exit_code,
+        }
+        for r in res.rows
+    ]
+
+
+def trial(out: Path, name: str, b_python: str, rounds: int, selection: list[str]) -> list[dict[str, Any]]:
+    """One suite.ab run, then its judgement."""
     d = out / name
     cmd = [sys.executable, "-m", "suite.ab", "--a", sys.executable, "--b", b_python, "--rounds", str(rounds),
            "--out", str(d), *selection]  # fmt: skip
     with open(out / f"{name}.log", "w") as log:
         rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
     if rc == 2:
-        return [{"trial": name, "key": "", "ratio": "", "p": "", "verdict": "error", "rc": rc}]
-    res = compare_runs(load_run(d / "a.json"), load_run(d / "b.json"))
-    return [{"trial": name, "key": r.key, "ratio": r.ratio, "p": r.p, "verdict": r.verdict, "rc": rc} for r in res.rows]
+        return [{"trial": name, "key": "", "verdict": "error", "rc": rc}]
+    return judge(d)
 
 
 def upper95(k: int, n: int) -> float:
@@ -55,42 +96,72 @@ def upper95(k: int, n: int) -> float:
     return 1.0 if k == n else float(beta.ppf(0.95, k + 1, n - k))
 
 
+def summary(rows: list[dict[str, Any]], case: str) -> list[str]:
+    """Per kind of trial (aa, x1.25, ...): false alarms or detections, ratios, noise, verdicts."""
+    lines = []
+    kinds = list(dict.fromkeys(str(r["trial"]).split("-")[0] for r in rows))
+    for kind in kinds:
+        mine = [r for r in rows if str(r["trial"]).split("-")[0] == kind]
+        trials = sorted({r["trial"] for r in mine})
+        target = [r for r in mine if kind != "aa" and str(r["key"]).startswith(case + "-")]
+        others = [r for r in mine if r not in target]
+        alarms = len({r["trial"] for r in others if r["verdict"] == "slower"})
+        noise = [
+            float(r[f"noise_{s}"]) for r in mine if r.get("noise_base") not in (None, "") for s in ("base", "cand")
+        ]
+        noise_text = (
+            f"pooled IQR/median median {statistics.median(noise):.0%} (range {min(noise):.0%}-{max(noise):.0%})"
+            if noise
+            else ""
+        )
+        if kind == "aa":
+            lines.append(f"aa: {alarms}/{len(trials)} trials with a false alarm (any benchmark slower); "
+                         f"95% upper bound {upper95(alarms, len(trials)):.0%}; {noise_text}; "
+                         f"verdicts {dict(Counter(r['verdict'] for r in mine))}")  # fmt: skip
+            continue
+        caught = sum(r["verdict"] == "slower" for r in target)
+        ratios = [float(r["ratio"]) for r in target if r.get("ratio") not in (None, "")]
+        lines.append(
+            f"{kind}: {caught}/{len(trials)} {case} caught as slower (95% upper bound {upper95(caught, len(trials)):.0%}); "
+            f"measured ratios {min(ratios, default=0):.2f}-{max(ratios, default=0):.2f} (median "
+            f"{statistics.median(ratios) if ratios else 0:.2f}); verdicts {dict(Counter(r['verdict'] for r in target))}; "
+            f"false alarms on the other benchmarks {alarms}/{len(trials)}; {noise_text}"
+        )
+    return lines
+
+
 def main() -> int:
-    """Run the study; print and write the summary."""
+    """Run (or re-judge) the study; print and write the summary."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--aa", type=int, default=30)
     ap.add_argument("--inject", default="1.25,1.10,1.05")
     ap.add_argument("--trials", type=int, default=10)
-    ap.add_argument("--rounds", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--case", default="nn_lstm")
+    ap.add_argument("--rejudge", action="store_true", help="judge the trials kept in --out again; measure nothing")
     args, rest = ap.parse_known_args()
     selection = [a for a in rest if a != "--"] or DEFAULT_SELECTION
-    args.out.mkdir(parents=True, exist_ok=True)
-    rows: list[dict[str, object]] = []
-    plan = [("aa", sys.executable, args.aa)] + [
-        (f"x{f}", str(wrapper(args.out, args.case, float(f))), args.trials) for f in args.inject.split(",") if f
-    ]
-    lines = []
-    for kind, b_python, n in plan:
-        alarms = 0
-        for i in range(n):
-            got = trial(args.out, f"{kind}-{i:02d}", b_python, args.rounds, selection)
-            rows += got
-            hit = any(
-                r["verdict"] == "slower" for r in got if kind == "aa" or str(r["key"]).startswith(args.case + "-")
-            )
-            alarms += int(hit)
-            print(
-                f"{kind} {i + 1}/{n}: " + ", ".join(f"{str(r['key']).split('-')[0]}={r['verdict']}" for r in got),
-                flush=True,
-            )
-        what = "false alarms (any benchmark slower)" if kind == "aa" else f"{args.case} caught as slower"
-        lines.append(f"{kind}: {alarms}/{n} {what}; 95% upper bound {upper95(alarms, n):.0%}")
+    rows: list[dict[str, Any]] = []
+    if args.rejudge:
+        for d in sorted(p for p in args.out.iterdir() if (p / "rounds").is_dir()):
+            rows += judge(d)
+    else:
+        args.out.mkdir(parents=True, exist_ok=True)
+        plan = [("aa", sys.executable, args.aa)] + [
+            (f"x{f}", str(wrapper(args.out, args.case, float(f))), args.trials) for f in args.inject.split(",") if f
+        ]
+        for kind, b_python, n in plan:
+            for i in range(n):
+                got = trial(args.out, f"{kind}-{i:02d}", b_python, args.rounds, selection)
+                rows += got
+                verdicts = ", ".join(f"{str(r['key']).split('-')[0]}={r['verdict']}" for r in got)
+                print(f"{kind} {i + 1}/{n}: {verdicts}", flush=True)
     with open(args.out / "results.csv", "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=["trial", "key", "ratio", "p", "verdict", "rc"])
+        w = csv.DictWriter(fh, fieldnames=FIELDS, restval="")
         w.writeheader()
         w.writerows(rows)
+    lines = summary(rows, args.case)
     (args.out / "summary.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

@@ -8,6 +8,7 @@ import dataclasses
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -22,7 +23,9 @@ from reports.compare import compare_runs, to_markdown, to_text, write_atomic
 from reports.runfile import RunFile, RunFileError, load_run
 from reports.stats import ALPHA, THRESHOLD
 
-ROUNDS = 4  # per side; each round is a fresh process, so warm-up and allocator state are sampled too
+# Rounds per side. Each round is a fresh process, so warm-up and allocator state are sampled too;
+# the gate's round-level test needs 7 a side to reach p < 0.001 at all, 8 for up to 12 benchmarks.
+ROUNDS = 8
 TAIL_LINES = 15  # of a failed round's stderr, in the error message
 
 USAGE_EPILOG = """\
@@ -198,7 +201,8 @@ def merge_rounds(runs: Sequence[RunFile]) -> dict[str, Any]:
 
     Returns:
         The first round's file, with every benchmark's samples concatenated across rounds (by
-        ``extra_info.key``, in order of first appearance), its stats recomputed, and the
+        ``extra_info.key``, in order of first appearance), its stats recomputed, each round's
+        median in ``extra_info.round_medians`` (the gate's round-level test), and the
         correctness records of the first round that has any.
 
     Raises:
@@ -207,15 +211,19 @@ def merge_rounds(runs: Sequence[RunFile]) -> dict[str, Any]:
     merged = copy.deepcopy(runs[0].data)
     benches: dict[str, dict[str, Any]] = {}
     samples: dict[str, list[float]] = {}
+    medians: dict[str, list[float]] = {}
     for run in runs:
         for bench in run.benchmarks:
             key = str(bench["extra_info"]["key"])
-            if not isinstance(bench["stats"].get("data"), list):
+            if not isinstance(bench["stats"].get("data"), list) or not bench["stats"]["data"]:
                 raise RunFileError(f"{run.path}: benchmark {key} has no stats.data to merge")
             benches.setdefault(key, copy.deepcopy(bench))
-            samples.setdefault(key, []).extend(float(v) for v in bench["stats"]["data"])
+            data = [float(v) for v in bench["stats"]["data"]]
+            samples.setdefault(key, []).extend(data)
+            medians.setdefault(key, []).append(statistics.median(data))
     for key, bench in benches.items():
         bench["stats"] = merged_stats(bench["stats"], samples[key])
+        bench["extra_info"]["round_medians"] = medians[key]
     merged["benchmarks"] = list(benches.values())
     merged["rnnsuite"]["correctness"] = next((r.correctness for r in runs if r.correctness), [])
     return merged

@@ -17,7 +17,7 @@ from suite import ab
 from suite import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[1]
-ROUNDS = 4
+ROUNDS = 8  # ab.ROUNDS: the fewest with which a slowdown can be significant over rounds too
 PER_ROUND = 7
 
 # The fake "python": logs its side, argv and cwd, then copies the next prepared round to --benchmark-json,
@@ -109,7 +109,7 @@ def test_slower_b_runs_alternating_rounds_and_fails(tmp_path: Path, capsys: pyte
     out = capsys.readouterr().out
     assert code == 1
     log = log_entries(tmp_path)
-    assert "".join(e["side"] for e in log) == "abbabaab"
+    assert "".join(e["side"] for e in log) == "abbabaabbaababba"
     assert all(Path(e["cwd"]) == (a if e["side"] == "a" else b)[1].resolve() for e in log)
     rounds_dir = tmp_path / "out" / "rounds"
     assert log[2]["argv"] == [
@@ -126,7 +126,7 @@ def test_slower_b_runs_alternating_rounds_and_fails(tmp_path: Path, capsys: pyte
         "--size",
         "seed",
     ]
-    assert "round 3/8: B" in out
+    assert "round 3/16: B" in out
     assert "1.30x slower" in out
     assert "1 slower / 0 faster" in (tmp_path / "out" / "compare.md").read_text(encoding="utf-8")
 
@@ -148,6 +148,8 @@ def test_rounds_are_merged_per_side(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert (st["min"], st["max"]) == (pytest.approx(min(expected)), pytest.approx(max(expected)))
     assert st["q1"] < st["median"] < st["q3"]
     assert st["iqr"] == pytest.approx(st["q3"] - st["q1"])
+    # each round's median (its 4th of 7 samples) for the gate's round-level test
+    assert bench["extra_info"]["round_medians"] == pytest.approx([1e-3 * (1 + 0.001 * i) for i in range(1, ROUNDS + 1)])
     assert bench["extra_info"]["key"] == syn.bench(samples=[1.0])["extra_info"]["key"]
     assert merged["rnnsuite"]["label"] == "r1"  # top level from the first round
     assert [c["max_abs"] for c in merged["rnnsuite"]["correctness"]] == [2.0]  # first round that has records
@@ -159,7 +161,7 @@ def test_failing_round_exits_2_naming_side_and_round(tmp_path: Path, capsys: pyt
     code = ab.main(ab_args(tmp_path, a, b))
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("error: round 3/8 (B, its round 2) failed: exit code 3")
+    assert err.startswith("error: round 3/16 (B, its round 2) failed: exit code 3")
     assert "boom: round 2 crashed" in err
     assert "Traceback" not in err
 

@@ -325,3 +325,76 @@ def test_malformed_suite_records_exit_2(
 
 def test_nan_in_one_runs_output_is_an_infinite_difference() -> None:
     assert compare.sample_diff({"output": [0.1, 0.2]}, {"output": [0.1, float("nan")]}) == math.inf
+
+
+def with_rounds(bench: dict[str, Any], medians: Sequence[float]) -> dict[str, Any]:
+    """A benchmark as ``suite.ab`` merges it: each round's median in ``extra_info.round_medians``."""
+    bench["extra_info"]["round_medians"] = list(medians)
+    return bench
+
+
+OFFSETS = [1.00, 1.09, 0.99, 1.08, 1.01, 1.10, 0.98, 1.07]  # 8 processes: the machine's state, not the code
+
+
+def gate_rounds(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    medians: tuple[float, float],
+    rounds: tuple[Sequence[float], Sequence[float]],
+) -> tuple[int, str]:
+    """The gate on one benchmark of 40 tight samples a side around ``medians``, with round medians; (code, row)."""
+    base, cand = (with_rounds(syn.bench(samples=tight(m, n=40)), r) for m, r in zip(medians, rounds, strict=True))
+    code, out, _ = gate(capsys, *pair(tmp_path, [base], [cand]))
+    return code, row_line(out, "nn_lstm")
+
+
+def test_a_process_offset_is_not_a_slowdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # The candidate's processes happened to land on slow phases: its samples are all 8% higher, so
+    # the pooled test is significant, but its round medians interleave with the base's.
+    plain = pair(tmp_path, [syn.bench(samples=tight(2e-3, n=40))], [syn.bench(samples=tight(2.16e-3, n=40))])
+    assert gate(capsys, *plain)[0] == 1  # without round medians the pooled test alone calls it slower
+    rounds = [2e-3 * f for f in OFFSETS], [2e-3 * f * 1.01 for f in reversed(OFFSETS)]
+    code, line = gate_rounds(tmp_path, capsys, (2e-3, 2.16e-3), rounds)
+    assert code == 0
+    assert "1.08x slower" in line
+    assert "unchanged" in line
+    assert "not over the rounds" in line
+    assert "8/8: " in line
+
+
+def test_a_slowdown_in_every_round_fails_the_gate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, line = gate_rounds(
+        tmp_path, capsys, (2e-3, 2.5e-3), ([2e-3 * f for f in OFFSETS], [2.5e-3 * f for f in OFFSETS])
+    )
+    assert code == 1
+    assert "1.25x slower" in line
+    assert " slower (> 5%)" in line
+    assert f"8/8: {1 / math.comb(16, 8):.1e}" in line  # the exact p of two separated sets of 8
+
+
+@pytest.mark.parametrize(("rounds", "need"), [(4, 7), (6, 7)])
+def test_too_few_rounds_are_inconclusive(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rounds: int, need: int
+) -> None:
+    few = [2e-3 * f for f in OFFSETS[:rounds]], [2.5e-3 * f for f in OFFSETS[:rounds]]
+    code, line = gate_rounds(tmp_path, capsys, (2e-3, 2.5e-3), few)
+    assert code == 0
+    assert "inconclusive" in line
+    assert f"too few rounds ({rounds} base, {rounds} cand) for p < 0.001; use {need} a side" in line
+
+
+@pytest.mark.parametrize("bad", [["x"], [], [1e-3, -1.0], "1e-3"])
+def test_malformed_round_medians_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], bad: Any) -> None:
+    base = tight(2e-3)
+    files = pair(tmp_path, [with_rounds(syn.bench(samples=base), bad)], [syn.bench(samples=base)])
+    code, out, err = gate(capsys, *files)
+    assert code == 2
+    assert out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert "round_medians" in err
+
+
+@pytest.mark.parametrize(("family", "rounds"), [(1, 7), (12, 8), (13, 11)])
+def test_rounds_needed_is_the_fewest_that_can_reach_alpha(family: int, rounds: int) -> None:
+    assert stats.rounds_needed(family, 0.001) == rounds
+    assert family * stats.smallest_p(rounds, rounds) < 0.001 <= family * stats.smallest_p(rounds - 1, rounds - 1)
