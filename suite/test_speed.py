@@ -69,7 +69,6 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
             else "not measured: the CPU allocator keeps no peak counter",
             "compile_s": compile_s,
             "label": options.label,
-            "injected_slowdown": options.slowdown.get(bp.case.name, 1.0),
         }
         | timing
     )

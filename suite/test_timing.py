@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from suite.timing import scaled
+from suite.timing import block_for, scaled
 
 
 @pytest.mark.parametrize(
@@ -45,3 +45,28 @@ def test_scaled_by_one_is_the_work_itself() -> None:
         return None
 
     assert scaled(work, 1.0) is work
+
+
+@pytest.mark.parametrize(
+    ("n", "factor", "block"), [(21, 1.05, 40), (21, 1.1, 30), (21, 1.25, 24), (1, 1.25, 4), (7, 1.0, 7), (40, 1.05, 40)]
+)
+def test_blocks_hold_a_whole_number_of_extra_calls(n: int, factor: float, block: int) -> None:
+    assert block_for(n, factor) == block
+
+
+@pytest.mark.parametrize(("n", "factor"), [(21, 1.05), (2, 1.25), (1, 1.1), (33, 1.3)])
+def test_every_block_is_scaled_alike(n: int, factor: float) -> None:
+    ran = 0
+
+    def work() -> None:
+        nonlocal ran
+        ran += 1
+
+    fn, block = scaled(work, factor), block_for(n, factor)
+    per_block = []
+    for _ in range(12):  # as the timed rounds see it: block after block
+        before = ran
+        for _ in range(block):
+            fn()
+        per_block.append(ran - before)
+    assert per_block == [round(block * factor)] * 12  # the same work in every sample: its median is the factor

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -105,7 +106,7 @@ def scaled(fn: Callable[[], object], factor: float) -> Callable[[], object]:
     """
     if factor == 1.0:
         return fn
-    owed = 0.0
+    owed = 0.0  # starts at zero: a block of ``block_for(n, factor)`` calls gets exactly n * (factor - 1) extra
 
     def call() -> object:
         nonlocal owed
@@ -119,6 +120,20 @@ def scaled(fn: Callable[[], object], factor: float) -> Callable[[], object]:
     return call
 
 
+def block_for(n: int, factor: float) -> int:
+    """Calls per block under a scaled work: ``n`` raised to a multiple that makes ``n * (factor - 1)`` whole.
+
+    A sample is one block, and the gate reads block medians: with a fraction of an extra call per
+    block the blocks would alternate between two levels (x1.25 with n = 2: 1.0x and 1.5x), and
+    their median would not be ``factor``. ``factor - 1`` is taken as a fraction with a
+    denominator up to 100 (1.05 -> 1/20: blocks of a multiple of 20 calls).
+    """
+    if factor == 1.0:
+        return n
+    step = Fraction(factor - 1.0).limit_denominator(100).denominator
+    return -(-n // step) * step
+
+
 def measure(
     benchmark: Any, fn: Callable[[], object], device: str, min_time: float, slowdown: float = 1.0
 ) -> dict[str, Any]:
@@ -130,16 +145,19 @@ def measure(
         device: "cpu" or "cuda".
         min_time: seconds of timed rounds to aim for.
         slowdown: >= 1; the work of each call is scaled by it (see ``scaled``; gate studies only).
-            Calibration sees the unscaled call, so blocks hold as many calls as without it.
+            Calibration sees the unscaled call; the block is then raised so that every block runs
+            the same whole number of extra calls (``block_for``).
 
     Returns:
-        ``{"block": calls per round, "rounds": rounds}``.
+        ``{"block": calls per round, "rounds": rounds, "injected_slowdown": the work per call
+        actually timed, relative to one call}``.
     """
     sync = synchronizer(device)
     if benchmark.disabled:  # --benchmark-disable / xdist: one untimed call, as pytest-benchmark does
         benchmark.pedantic(fn)
-        return {"block": 1, "rounds": 1}
+        return {"block": 1, "rounds": 1, "injected_slowdown": 1.0}
     n, rounds, _ = calibrate(fn, sync, min_time)
+    n = block_for(n, slowdown)
     work = scaled(fn, slowdown)
     count = 0
 
@@ -151,7 +169,7 @@ def measure(
             sync()
 
     benchmark.pedantic(target, iterations=n, rounds=rounds, warmup_rounds=1)
-    return {"block": n, "rounds": rounds}
+    return {"block": n, "rounds": rounds, "injected_slowdown": round(n * slowdown) / n}
 
 
 def matmul_peak(device: str, dtype: torch.dtype, threads: int) -> dict[str, Any]:
