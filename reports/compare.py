@@ -153,7 +153,7 @@ def compare_runs(
         drift,
         tuple(" ".join(k) for k in b_checks if k not in c_checks),
         tuple(" ".join(k) for k in c_checks if k not in b_checks),
-        _machine_notes(base, cand),
+        _machine_notes(base, cand) + _rounds_notes(base, cand, common, b_index, c_index),
     )
 
 
@@ -201,7 +201,7 @@ def _bench_rows(
     raw = [stats.u_test(x, y) for x, y in samples]
     p_slow, p_fast = stats.holm([p[0] for p in raw]), stats.holm([p[1] for p in raw])
     per_round = [(_round_medians(runs[0], b), _round_medians(runs[1], c)) for _, b, c in triples]
-    raw_r = [stats.u_test(x, y) if x is not None and y is not None else (1.0, 1.0) for x, y in per_round]
+    raw_r = [stats.u_test(x, y, "exact") if x is not None and y is not None else (1.0, 1.0) for x, y in per_round]
     pr_slow, pr_fast = stats.holm([p[0] for p in raw_r]), stats.holm([p[1] for p in raw_r])
     rows = []
     for i, (key, b, c) in enumerate(triples):
@@ -248,7 +248,8 @@ def _round_medians(run: RunFile, bench: dict[str, Any]) -> np.ndarray | None:
         arr = np.array([])
     if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
         raise RunFileError(
-            f"{run.path}: benchmark {bench['extra_info']['key']}: extra_info.round_medians is not positive numbers"
+            f"{run.path}: benchmark {bench['extra_info']['key']}: extra_info.round_medians must be a non-empty "
+            f"list of positive finite numbers, got {str(data)[:60]}"
         )
     return arr
 
@@ -279,6 +280,17 @@ def _drift_row(b: dict[str, Any], c: dict[str, Any]) -> DriftRow:
 
 def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _rounds_notes(
+    base: RunFile, cand: RunFile, common: list[str], b_index: dict[str, Any], c_index: dict[str, Any]
+) -> tuple[str, ...]:
+    """A note when only one run records round medians: the round-level test cannot run."""
+    has = [any("round_medians" in idx[k]["extra_info"] for k in common) for idx in (b_index, c_index)]
+    if has[0] == has[1]:
+        return ()
+    side = "base" if has[0] else "candidate"
+    return (f"only the {side} records round medians: judged on the pooled samples alone (run both with suite.ab)",)
 
 
 def _machine_notes(base: RunFile, cand: RunFile) -> tuple[str, ...]:

@@ -9,7 +9,8 @@ injected slowdown, side B is a wrapper interpreter that appends ``--inject-slowd
 pytest's arguments (the case's timed work is scaled by F). Every trial keeps its rounds in
 DIR/<trial>/rounds, and is judged by merging them and running the gate's ``compare_runs``, so
 ``--rejudge`` can judge a finished study again with the current rules, measuring nothing.
-Results go to DIR/results.csv (one row per trial and benchmark) and DIR/summary.txt: the
+Results go to DIR/results.csv (one row per trial and benchmark; ``rc`` is the gate's exit code, 2 for
+a trial whose suite.ab run failed) and DIR/summary.txt: the
 false-alarm rate with its 95% upper bound (Clopper-Pearson), and the detection rate per level.
 """
 
@@ -145,7 +146,8 @@ def main() -> int:
     rows: list[dict[str, Any]] = []
     if args.rejudge:
         for d in sorted(p for p in args.out.iterdir() if (p / "rounds").is_dir()):
-            rows += judge(d)
+            finished = (d / "a.json").is_file() and (d / "b.json").is_file()  # a failed trial merged nothing
+            rows += judge(d) if finished else [{"trial": d.name, "key": "", "verdict": "error", "rc": 2}]
     else:
         args.out.mkdir(parents=True, exist_ok=True)
         plan = [("aa", sys.executable, args.aa)] + [

@@ -28,13 +28,29 @@ def trace(key: str, seconds: float, block: float, threads: int) -> list[float]:
     import torch
 
     from cases import CASES
-    from suite.harness import dtype_of
+    from suite.harness import DTYPES, dtype_of
     from suite.timing import BenchPoint, make_call, synchronizer, time_block
 
     torch.set_num_threads(threads)
-    name, device, dtype, pass_, backend, preset, shape = key.split("-")
-    case = CASES[name]
-    size = next(s for s in case.sizes[preset] if s.label == shape)
+    parts = key.split("-")
+    case = CASES.get(parts[0])
+    size = (
+        next((s for s in case.sizes.get(parts[5], ()) if s.label == parts[6]), None)
+        if case and len(parts) == 7
+        else None
+    )
+    if case is None or size is None:
+        raise SystemExit(
+            f"error: {key!r} is not a benchmark key (case-device-dtype-pass-backend-size-shape, as in a run file)"
+        )
+    _, device, dtype, pass_, backend, preset, _ = parts
+    known = {"dtype": DTYPES, "pass": ("fwd", "fwd_bwd"), "backend": ("eager", "compile"), "device": ("cpu", "cuda")}
+    values = {"dtype": dtype, "pass": pass_, "backend": backend, "device": device}
+    bad = [f"{what} {value!r}" for what, value in values.items() if value not in known[what]]
+    if device == "cuda" and not torch.cuda.is_available():
+        bad.append("device 'cuda' (no CUDA device here)")
+    if bad:
+        raise SystemExit(f"error: {key!r}: unknown or unavailable {', '.join(bad)}")
     call, _ = make_call(BenchPoint(case, device, dtype_of(dtype), pass_, backend, preset, size), 0)
     sync = synchronizer(device)
     warm_until = time.perf_counter() + 0.2
@@ -84,8 +100,11 @@ def main() -> int:
         for _ in range(args.processes):
             cmd = [sys.executable, __file__, args.key, "--seconds", "1", "--block", str(args.block),
                    "--threads", str(args.threads), "--json"]  # fmt: skip
-            child = np.array(json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout))
-            meds.append(float(np.median(child)))
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if proc.returncode != 0:
+                last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+                raise SystemExit(f"error: a child process failed (exit code {proc.returncode}): {last}")
+            meds.append(float(np.median(json.loads(proc.stdout))))
         m = np.array(meds)
         print(f"{args.processes} processes of 1 s, medians (ms): " + " ".join(f"{v * 1e3:.2f}" for v in m))
         print(f"between processes: IQR/median {iqr_ratio(m):.1%}, max/min {m.max() / m.min():.2f}")

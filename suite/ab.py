@@ -21,10 +21,11 @@ from pytest_benchmark.stats import Stats
 from reports.cli import OneLineParser, UsageError
 from reports.compare import compare_runs, to_markdown, to_text, write_atomic
 from reports.runfile import RunFile, RunFileError, load_run
-from reports.stats import ALPHA, THRESHOLD
+from reports.stats import ALPHA, THRESHOLD, rounds_needed
 
-# Rounds per side. Each round is a fresh process, so warm-up and allocator state are sampled too;
-# the gate's round-level test needs 7 a side to reach p < 0.001 at all, 8 for up to 12 benchmarks.
+# Rounds per side, at least. Each round is a fresh process, so warm-up and allocator state are
+# sampled too; the gate's round-level test needs 7 a side to reach p < 0.001 at all, 8 for up to 12
+# benchmarks, 9 for up to 48 (stats.rounds_needed), and suite.ab raises the default to that.
 ROUNDS = 8
 TAIL_LINES = 15  # of a failed round's stderr, in the error message
 
@@ -148,29 +149,58 @@ def run_round(side: Side, label: str, json_path: Path, selection: Sequence[str])
     raise AbError(f"{label} failed: {what}; last lines of its {stream}:\n{_tail(text)}")
 
 
-def run_rounds(sides: dict[str, Side], rounds: int, out: Path, selection: Sequence[str]) -> dict[str, list[Path]]:
+def rounds_for(first: Path, rounds: int | None, alpha: float) -> int:
+    """Rounds per side, once the first round has shown how many benchmarks the selection holds.
+
+    Args:
+        first: the first round's run file.
+        rounds: ``--rounds``, or None for the default: ``ROUNDS``, or more when the gate's
+            round-level test needs more to reach ``alpha`` after Holm over these benchmarks.
+        alpha: the gate's significance level.
+
+    Returns:
+        The rounds per side. An explicit ``--rounds`` is kept even when too few (a warning says so).
+    """
+    k = len(load_run(first).benchmarks)
+    need = rounds_needed(max(k, 1), alpha)
+    if rounds is None:
+        return max(ROUNDS, need)
+    if rounds < need:
+        print(f"warning: --rounds {rounds} cannot reach p < {alpha:g} over the rounds after Holm over {k} "
+              f"benchmark(s); every verdict will be inconclusive; use --rounds {need}", file=sys.stderr, flush=True)  # fmt: skip
+    return rounds
+
+
+def run_rounds(
+    sides: dict[str, Side], rounds: int | None, out: Path, selection: Sequence[str], alpha: float = ALPHA
+) -> dict[str, list[Path]]:
     """Run all rounds in alternating order, printing progress.
 
     Args:
         sides: ``{"a": Side, "b": Side}``.
-        rounds: rounds per side.
+        rounds: rounds per side, or None to choose them after the first round (``rounds_for``).
         out: the output folder; round files go to ``out/rounds/<side>-<i>.json``.
         selection: extra pytest arguments.
+        alpha: the gate's significance level (for the choice of rounds).
 
     Returns:
         Each side's round files, in the order they ran.
     """
     (out / "rounds").mkdir(parents=True, exist_ok=True)
     done: dict[str, list[Path]] = {"a": [], "b": []}
-    order = schedule(rounds)
-    for n, name in enumerate(order, start=1):
+    n, total = 0, 2 * (rounds or ROUNDS)
+    while n < total:
+        n += 1
+        name = schedule(total // 2)[n - 1]
         path = out / "rounds" / f"{name}-{len(done[name]) + 1}.json"
-        label = f"round {n}/{len(order)} ({name.upper()}, its round {len(done[name]) + 1})"
-        print(f"round {n}/{len(order)}: {name.upper()} ({sides[name].python} in {sides[name].cwd}) ...", flush=True)
+        label = f"round {n}/{total} ({name.upper()}, its round {len(done[name]) + 1})"
+        print(f"round {n}/{total}: {name.upper()} ({sides[name].python} in {sides[name].cwd}) ...", flush=True)
         start = time.perf_counter()
         run_round(sides[name], label, path, selection)
-        print(f"round {n}/{len(order)}: {name.upper()} done in {time.perf_counter() - start:.1f} s", flush=True)
+        print(f"round {n}/{total}: {name.upper()} done in {time.perf_counter() - start:.1f} s", flush=True)
         done[name].append(path)
+        if n == 1:
+            total = 2 * rounds_for(path, rounds, alpha)
     return done
 
 
@@ -241,7 +271,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--b", required=True, metavar="PYTHON_B", help="interpreter of side B (the candidate)")
     p.add_argument("--a-dir", default=".", metavar="DIR_A", help="checkout whose suite A runs (default: .)")
     p.add_argument("--b-dir", default=".", metavar="DIR_B", help="checkout whose suite B runs (default: .)")
-    p.add_argument("--rounds", type=int, default=ROUNDS, metavar="N", help=f"rounds per side (default {ROUNDS})")
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"rounds per side (default {ROUNDS}, or as many as the gate needs for the benchmarks selected)",
+    )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder: rounds/, a.json, b.json, compare.md")
     p.add_argument(
         "--threshold",
@@ -272,7 +308,7 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     argv = list(argv)
     cut = argv.index("--") if "--" in argv else len(argv)
     args, extra = _parser().parse_known_args(argv[:cut])
-    if args.rounds < 1 or args.threshold < 0 or not 0 < args.alpha < 1:
+    if (args.rounds is not None and args.rounds < 1) or args.threshold < 0 or not 0 < args.alpha < 1:
         raise UsageError("--rounds must be >= 1, --threshold >= 0 and --alpha between 0 and 1")
     return args, extra + argv[cut + 1 :]
 
@@ -311,7 +347,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.checks:
                 print(f"correctness checks: {name.upper()} ...", flush=True)
                 checks[name] = run_checks(side, out / "rounds" / f"{name}-checks.json", selection)
-        rounds = run_rounds(sides, args.rounds, out, selection)
+        rounds = run_rounds(sides, args.rounds, out, selection, args.alpha)
         for name, paths in rounds.items():
             merged = merge_rounds([load_run(p) for p in paths])
             if checks.get(name):  # the side's own correctness run is the record of its numerics

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -65,11 +66,12 @@ def fake_side(tmp_path: Path, side: str, rounds: Sequence[dict[str, Any]]) -> tu
     return python, checkout
 
 
-def side_rounds(median: float, n: int = ROUNDS, checks_from: int = 2) -> list[dict[str, Any]]:
-    """``n`` rounds of one benchmark; correctness records from round ``checks_from`` on."""
+def side_rounds(median: float, n: int = ROUNDS, checks_from: int = 2, cases: int = 1) -> list[dict[str, Any]]:
+    """``n`` rounds of ``cases`` benchmarks; correctness records from round ``checks_from`` on."""
+    names = ["nn_lstm", *(f"case{c}" for c in range(1, cases))]
     return [
         syn.run(
-            [syn.bench(samples=round_samples(median, i))],
+            [syn.bench(name, samples=round_samples(median, i)) for name in names],
             [syn.correctness(max_abs=float(i))] if i >= checks_from else [],
             label=f"r{i}",
         )
@@ -191,7 +193,7 @@ def test_unknown_options_and_those_after_double_dash_go_to_pytest() -> None:
     args, selection = ab.parse_args(
         ["--a", "pa", "--b", "pb", "--out", "o", "-k", "lstm and cpu", "--size", "seed", "--", "--rounds", "9"]
     )
-    assert (args.a, args.b, args.rounds) == ("pa", "pb", ab.ROUNDS)
+    assert (args.a, args.b, args.rounds) == ("pa", "pb", None)  # None: chosen after the first round
     assert selection == ["-k", "lstm and cpu", "--size", "seed", "--rounds", "9"]
 
 
@@ -217,3 +219,30 @@ def test_each_side_runs_the_correctness_tier_and_a_new_failure_fails(tmp_path: P
     assert "-k" not in argv and "--size" not in argv  # noqa: PT018
     merged = json.loads((tmp_path / "out" / "b.json").read_text())
     assert [r["outcome"] for r in merged["rnnsuite"]["correctness"]] == ["failed"]
+
+
+def test_default_rounds_grow_with_the_benchmarks_selected(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # 13 benchmarks: 8 rounds a side give at best 13 x 1/C(16,8) = 1.0e-3, not below 0.001; 9 do.
+    assert 13 / math.comb(16, 8) >= 0.001 > 13 / math.comb(18, 9)
+    a = fake_side(tmp_path, "a", side_rounds(1e-3, n=9, cases=13))
+    b = fake_side(tmp_path, "b", side_rounds(1.3e-3, n=9, cases=13))
+    code = ab.main(ab_args(tmp_path, a, b))
+    out = capsys.readouterr().out
+    assert "".join(e["side"] for e in log_entries(tmp_path)) == "abbabaabbaababbabaab"[:18]
+    assert "round 18/18: " in out
+    assert code == 1
+    assert "13 slower / 0 faster / 0 unchanged / 0 inconclusive" in out
+
+
+def test_too_few_explicit_rounds_warn_and_stay_inconclusive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = fake_side(tmp_path, "a", side_rounds(1e-3, n=4))
+    b = fake_side(tmp_path, "b", side_rounds(1.3e-3, n=4))
+    code = ab.main(ab_args(tmp_path, a, b, "--rounds", "4"))
+    out, err = capsys.readouterr()
+    assert err == (
+        "warning: --rounds 4 cannot reach p < 0.001 over the rounds after Holm over 1 benchmark(s); "
+        "every verdict will be inconclusive; use --rounds 7\n"
+    )
+    assert len(log_entries(tmp_path)) == 8
+    assert code == 0
+    assert "too few rounds (4 base, 4 cand) for p < 0.001; rerun suite.ab with --rounds 7" in out

@@ -333,54 +333,77 @@ def with_rounds(bench: dict[str, Any], medians: Sequence[float]) -> dict[str, An
     return bench
 
 
-OFFSETS = [1.00, 1.09, 0.99, 1.08, 1.01, 1.10, 0.98, 1.07]  # 8 processes: the machine's state, not the code
+def from_rounds(medians: Sequence[float], rounds: bool = True) -> dict[str, Any]:
+    """One benchmark merged from rounds of 5 tight samples around each round's median."""
+    samples = [m * (1 + 0.002 * (j - 2)) for m in medians for j in range(5)]
+    bench = syn.bench(samples=samples)
+    return with_rounds(bench, medians) if rounds else bench
+
+
+# Eight processes a side. The machine's state moves a process's samples together.
+STEADY = [2e-3 * f for f in (1.00, 1.01, 0.99, 1.02, 1.00, 1.01, 0.99, 1.00)]
+# Five of the candidate's processes landed in a slow phase, three did not: a process offset.
+OFFSET = [2e-3 * f for f in (1.08, 1.09, 1.07, 1.10, 1.08, 0.99, 1.00, 1.01)]
 
 
 def gate_rounds(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    medians: tuple[float, float],
-    rounds: tuple[Sequence[float], Sequence[float]],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], base: Sequence[float], cand: Sequence[float]
 ) -> tuple[int, str]:
-    """The gate on one benchmark of 40 tight samples a side around ``medians``, with round medians; (code, row)."""
-    base, cand = (with_rounds(syn.bench(samples=tight(m, n=40)), r) for m, r in zip(medians, rounds, strict=True))
-    code, out, _ = gate(capsys, *pair(tmp_path, [base], [cand]))
+    """The gate on one benchmark merged from rounds with these medians; (exit code, its table row)."""
+    code, out, _ = gate(capsys, *pair(tmp_path, [from_rounds(base)], [from_rounds(cand)]))
     return code, row_line(out, "nn_lstm")
 
 
 def test_a_process_offset_is_not_a_slowdown(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # The candidate's processes happened to land on slow phases: its samples are all 8% higher, so
-    # the pooled test is significant, but its round medians interleave with the base's.
-    plain = pair(tmp_path, [syn.bench(samples=tight(2e-3, n=40))], [syn.bench(samples=tight(2.16e-3, n=40))])
-    assert gate(capsys, *plain)[0] == 1  # without round medians the pooled test alone calls it slower
-    rounds = [2e-3 * f for f in OFFSETS], [2e-3 * f * 1.01 for f in reversed(OFFSETS)]
-    code, line = gate_rounds(tmp_path, capsys, (2e-3, 2.16e-3), rounds)
+    plain = pair(tmp_path, [from_rounds(STEADY, rounds=False)], [from_rounds(OFFSET, rounds=False)])
+    assert gate(capsys, *plain)[0] == 1  # the same samples without round medians: the pooled test calls it slower
+    code, line = gate_rounds(tmp_path, capsys, STEADY, OFFSET)
     assert code == 0
-    assert "1.08x slower" in line
+    assert "1.07x slower" in line
     assert "unchanged" in line
     assert "not over the rounds" in line
     assert "8/8: " in line
 
 
+def test_a_process_offset_is_not_a_speed_up(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, line = gate_rounds(tmp_path, capsys, OFFSET, STEADY)
+    assert code == 0
+    assert "1.07x faster" in line
+    assert "unchanged" in line
+    assert "not over the rounds" in line
+
+
 def test_a_slowdown_in_every_round_fails_the_gate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, line = gate_rounds(
-        tmp_path, capsys, (2e-3, 2.5e-3), ([2e-3 * f for f in OFFSETS], [2.5e-3 * f for f in OFFSETS])
-    )
+    code, line = gate_rounds(tmp_path, capsys, STEADY, [m * 1.25 for m in STEADY])
     assert code == 1
     assert "1.25x slower" in line
     assert " slower (> 5%)" in line
     assert f"8/8: {1 / math.comb(16, 8):.1e}" in line  # the exact p of two separated sets of 8
 
 
+def test_a_speed_up_in_every_round_is_faster(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, line = gate_rounds(tmp_path, capsys, STEADY, [m * 0.75 for m in STEADY])
+    assert code == 0
+    assert "1.33x faster" in line
+    assert " faster (> 5%)" in line
+
+
+def test_rounds_on_one_side_only_are_noted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    files = pair(tmp_path, [from_rounds(STEADY)], [from_rounds(OFFSET, rounds=False)])
+    code, out, _ = gate(capsys, *files)
+    assert code == 1  # judged on the samples alone
+    assert "note: only the base records round medians: judged on the pooled samples alone" in out
+    assert " -  " in row_line(out, "nn_lstm")  # no round-level p
+
+
 @pytest.mark.parametrize(("rounds", "need"), [(4, 7), (6, 7)])
 def test_too_few_rounds_are_inconclusive(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], rounds: int, need: int
 ) -> None:
-    few = [2e-3 * f for f in OFFSETS[:rounds]], [2.5e-3 * f for f in OFFSETS[:rounds]]
-    code, line = gate_rounds(tmp_path, capsys, (2e-3, 2.5e-3), few)
+    code, line = gate_rounds(tmp_path, capsys, STEADY[:rounds], [m * 1.25 for m in STEADY[:rounds]])
     assert code == 0
     assert "inconclusive" in line
-    assert f"too few rounds ({rounds} base, {rounds} cand) for p < 0.001; use {need} a side" in line
+    assert f"too few rounds ({rounds} base, {rounds} cand) for p < 0.001; rerun suite.ab with --rounds {need}" in line
 
 
 @pytest.mark.parametrize("bad", [["x"], [], [1e-3, -1.0], "1e-3"])
@@ -394,7 +417,8 @@ def test_malformed_round_medians_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert "round_medians" in err
 
 
-@pytest.mark.parametrize(("family", "rounds"), [(1, 7), (12, 8), (13, 11)])
+@pytest.mark.parametrize(("family", "rounds"), [(1, 7), (3, 7), (4, 8), (12, 8), (13, 9), (48, 9), (49, 10)])
 def test_rounds_needed_is_the_fewest_that_can_reach_alpha(family: int, rounds: int) -> None:
+    # two fully separated sets of r round medians: exact one-sided p = 1 / C(2r, r)
+    assert family / math.comb(2 * rounds, rounds) < 0.001 <= family / math.comb(2 * rounds - 2, rounds - 1)
     assert stats.rounds_needed(family, 0.001) == rounds
-    assert family * stats.smallest_p(rounds, rounds) < 0.001 <= family * stats.smallest_p(rounds - 1, rounds - 1)
