@@ -92,6 +92,7 @@ class ComparisonResult:
     drift_only_base: tuple[str, ...]
     drift_only_cand: tuple[str, ...]
     notes: tuple[str, ...]
+    max_noise: float = MAX_NOISE
 
     def counts(self) -> dict[str, int]:
         """Benchmarks per verdict, in the order of ``VERDICTS``."""
@@ -119,6 +120,7 @@ def compare_runs(
     threshold: float = THRESHOLD,
     alpha: float = ALPHA,
     sub_ms_threshold: float | None = None,
+    max_noise: float = MAX_NOISE,
 ) -> ComparisonResult:
     """Compare a candidate run with a base run.
 
@@ -128,6 +130,7 @@ def compare_runs(
         threshold: smallest relative change that counts, for base medians >= 1 ms (0.05 = 5%).
         alpha: family-wise significance level of each one-sided family (Holm-Bonferroni).
         sub_ms_threshold: the same for base medians below 1 ms; default ``2 * threshold``.
+        max_noise: IQR/median above which a side is inconclusive (0.10 = 10%).
 
     Returns:
         The verdict of every benchmark and the numerical drift of every correctness check.
@@ -138,7 +141,7 @@ def compare_runs(
     sub_ms = stats.SUB_MS_FACTOR * threshold if sub_ms_threshold is None else sub_ms_threshold
     b_index, c_index = _index(base), _index(cand)
     common = [k for k in b_index if k in c_index]
-    rows = _bench_rows([(k, b_index[k], c_index[k]) for k in common], threshold, sub_ms, alpha, (base, cand))
+    rows = _bench_rows([(k, b_index[k], c_index[k]) for k in common], threshold, sub_ms, alpha, (base, cand), max_noise)
     b_checks, c_checks = _checks(base), _checks(cand)
     drift = tuple(_drift_row(b_checks[k], c_checks[k]) for k in b_checks if k in c_checks)
     return ComparisonResult(
@@ -154,6 +157,7 @@ def compare_runs(
         tuple(" ".join(k) for k in b_checks if k not in c_checks),
         tuple(" ".join(k) for k in c_checks if k not in b_checks),
         _machine_notes(base, cand) + _rounds_notes(base, cand, common, b_index, c_index),
+        max_noise,
     )
 
 
@@ -196,6 +200,7 @@ def _bench_rows(
     sub_ms: float,
     alpha: float,
     runs: tuple[RunFile, RunFile],
+    max_noise: float,
 ) -> tuple[BenchRow, ...]:
     samples = [(_samples(runs[0], b), _samples(runs[1], c)) for _, b, c in triples]
     raw = [stats.u_test(x, y) for x, y in samples]
@@ -214,7 +219,16 @@ def _bench_rows(
         rounds = (rb.size, rc.size) if rb is not None and rc is not None else None
         p_rounds = (pr_slow[i], pr_fast[i]) if rounds else None
         verdict, reason = stats.verdict(
-            (x.size, y.size), noise, ratio, (p_slow[i], p_fast[i]), thr, alpha, len(triples), rounds, p_rounds
+            (x.size, y.size),
+            noise,
+            ratio,
+            (p_slow[i], p_fast[i]),
+            thr,
+            alpha,
+            len(triples),
+            rounds,
+            p_rounds,
+            max_noise,
         )
         rows.append(
             BenchRow(
@@ -390,7 +404,7 @@ def _rules(res: ComparisonResult) -> str:
         f"rules: slower/faster when one-sided Mann-Whitney U p < {res.alpha:g} (Holm over {len(res.rows)}) "
         f"and median ratio beyond {res.threshold:.0%} (base median >= 1 ms) or {res.sub_ms_threshold:.0%} "
         f"(< 1 ms), and, where the runs record rounds (suite.ab), the same test on the round medians "
-        f"p < {res.alpha:g}; inconclusive when IQR/median > {MAX_NOISE:.0%} or too few samples or rounds"
+        f"p < {res.alpha:g}; inconclusive when IQR/median > {res.max_noise:.0%} or too few samples or rounds"
     )
 
 
@@ -480,7 +494,21 @@ THRESHOLD_HELP = (
     "smallest change that counts, in percent, for base medians >= 1 ms (default {}); below 1 ms twice this "
     "(default {}), as timer and per-call overhead weigh more there"
 )
+MAX_NOISE_HELP = (
+    "IQR/median in percent above which a side is too noisy to judge (default {:g}); raise it only for runs "
+    "of suite.ab with many rounds, whose round-level test accounts for the noise (docs/gate.md)"
+)
 ALPHA_HELP = "family-wise level of the one-sided Mann-Whitney U tests, Holm-corrected over the benchmarks (default {})"
+
+
+def check_gate_options(args: argparse.Namespace) -> None:
+    """Refuse gate options out of range (``--threshold``, ``--alpha``, ``--max-noise``).
+
+    Raises:
+        UsageError: one of them is out of range.
+    """
+    if args.threshold < 0 or not 0 < args.alpha < 1 or not args.max_noise > 0:
+        raise UsageError("--threshold must be >= 0, --alpha between 0 and 1, --max-noise > 0")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -492,6 +520,9 @@ def _parser() -> argparse.ArgumentParser:
         "--threshold", type=float, default=THRESHOLD * 100, metavar="PCT", help=THRESHOLD_HELP.format(thr, sub)
     )
     p.add_argument("--alpha", type=float, default=ALPHA, metavar="A", help=ALPHA_HELP.format(ALPHA))
+    p.add_argument(
+        "--max-noise", type=float, default=MAX_NOISE * 100, metavar="PCT", help=MAX_NOISE_HELP.format(MAX_NOISE * 100)
+    )
     p.add_argument("--markdown", metavar="FILE", help="also write a markdown report (e.g. for $GITHUB_STEP_SUMMARY)")
     p.epilog = "exit codes: 0 no regression, 1 a significant slowdown or a check passed -> failed, 2 unusable input"
     return p
@@ -508,9 +539,10 @@ def main(argv: list[str]) -> int:
     """
     try:
         args = _parser().parse_args(argv)
-        if args.threshold < 0 or not 0 < args.alpha < 1:
-            raise UsageError("--threshold must be >= 0 and --alpha between 0 and 1")
-        result = compare_runs(load_run(args.base), load_run(args.cand), args.threshold / 100, args.alpha)
+        check_gate_options(args)
+        result = compare_runs(
+            load_run(args.base), load_run(args.cand), args.threshold / 100, args.alpha, max_noise=args.max_noise / 100
+        )
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     except (UsageError, RunFileError) as exc:

@@ -118,7 +118,7 @@ def _ab_how(ab: AB) -> str:
         f"of the ratio, one-sided Mann-Whitney U p Holm-corrected over {len(res.rows)} benchmark(s); slower / faster "
         f"when p < {res.alpha:g} and the ratio is beyond {res.threshold:.0%} ({res.sub_ms_threshold:.0%} below 1 ms), "
         f"and the same test on the rounds' medians (one per process) gives p < {res.alpha:g} too; "
-        f"inconclusive when a side is noisy (IQR/median > {stats.MAX_NOISE:.0%}) or has too few samples or rounds. "
+        f"inconclusive when a side is noisy (IQR/median > {res.max_noise:.0%}) or has too few samples or rounds. "
         "Slower first."
     )
 

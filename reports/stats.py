@@ -155,6 +155,7 @@ def verdict(
     family: int = 1,
     rounds: tuple[int, int] | None = None,
     p_rounds: tuple[float, float] | None = None,
+    max_noise: float = MAX_NOISE,
 ) -> tuple[str, str]:
     """One benchmark's verdict by the rules of docs/gate.md: enough samples, low noise, then significance and size.
 
@@ -172,6 +173,7 @@ def verdict(
         p_rounds: Holm-adjusted one-sided p-values (slower, faster) of the exact U test on the
             round medians, given with ``rounds``; a change must be significant across rounds too,
             since the samples of one process share its offset and are not independent.
+        max_noise: IQR/median above which a side is too noisy to judge (default 10%).
 
     Returns:
         ``(verdict, reason)``: one of slower, faster, unchanged, inconclusive, and why when not plain.
@@ -189,7 +191,7 @@ def verdict(
             f"too few rounds ({rounds[0]} base, {rounds[1]} cand) for p < {alpha:g}{holm}; "
             f"rerun suite.ab with --rounds {need}"
         )
-    noisy = [f"{side} IQR/median {v:.0%}" for side, v in zip(("base", "cand"), noise, strict=True) if v > MAX_NOISE]
+    noisy = [f"{side} IQR/median {v:.0%}" for side, v in zip(("base", "cand"), noise, strict=True) if v > max_noise]
     if noisy:
         return "inconclusive", "noisy: " + ", ".join(noisy)
     pr = p_rounds if p_rounds is not None else (0.0, 0.0)  # without rounds the samples decide alone

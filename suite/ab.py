@@ -19,9 +19,9 @@ from typing import Any
 from pytest_benchmark.stats import Stats
 
 from reports.cli import OneLineParser, UsageError
-from reports.compare import compare_runs, to_markdown, to_text, write_atomic
+from reports.compare import check_gate_options, compare_runs, to_markdown, to_text, write_atomic
 from reports.runfile import RunFile, RunFileError, load_run
-from reports.stats import ALPHA, THRESHOLD, rounds_needed
+from reports.stats import ALPHA, MAX_NOISE, THRESHOLD, rounds_needed
 
 # Rounds per side, at least. Each round is a fresh process, so warm-up and allocator state are
 # sampled too; the gate's round-level test needs 7 a side to reach p < 0.001 at all, 8 for up to 12
@@ -288,6 +288,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--alpha", type=float, default=ALPHA, metavar="A", help=f"as for reports compare (default {ALPHA})")
     p.add_argument(
+        "--max-noise",
+        type=float,
+        default=MAX_NOISE * 100,
+        metavar="PCT",
+        help=f"as for reports compare (default {MAX_NOISE * 100:g})",
+    )
+    p.add_argument(
         "--no-checks",
         dest="checks",
         action="store_false",
@@ -308,8 +315,9 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     argv = list(argv)
     cut = argv.index("--") if "--" in argv else len(argv)
     args, extra = _parser().parse_known_args(argv[:cut])
-    if (args.rounds is not None and args.rounds < 1) or args.threshold < 0 or not 0 < args.alpha < 1:
-        raise UsageError("--rounds must be >= 1, --threshold >= 0 and --alpha between 0 and 1")
+    if args.rounds is not None and args.rounds < 1:
+        raise UsageError("--rounds must be >= 1")
+    check_gate_options(args)
     return args, extra + argv[cut + 1 :]
 
 
@@ -354,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 merged["rnnsuite"]["correctness"] = checks[name]
             write_atomic(out / f"{name}.json", json.dumps(merged, indent=1))
         base, cand = _load(out / "a.json", "A"), _load(out / "b.json", "B")
-        result = compare_runs(base, cand, args.threshold / 100, args.alpha)
+        result = compare_runs(base, cand, args.threshold / 100, args.alpha, max_noise=args.max_noise / 100)
         write_atomic(out / "compare.md", to_markdown(result))
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0

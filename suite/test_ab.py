@@ -197,6 +197,15 @@ def test_unknown_options_and_those_after_double_dash_go_to_pytest() -> None:
     assert selection == ["-k", "lstm and cpu", "--size", "seed", "--rounds", "9"]
 
 
+def test_gate_options_are_checked_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a = fake_side(tmp_path, "a", side_rounds(1e-3))
+    args, selection = ab.parse_args(["--a", "pa", "--b", "pb", "--out", "o", "--max-noise", "50", "-k", "x"])
+    assert (args.max_noise, selection) == (50.0, ["-k", "x"])
+    assert ab.main(ab_args(tmp_path, a, a, "--max-noise", "0")) == 2
+    assert capsys.readouterr().err == "error: --threshold must be >= 0, --alpha between 0 and 1, --max-noise > 0\n"
+    assert not (tmp_path / "log").exists()  # nothing ran
+
+
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert ab.main(["--help"]) == 0
     assert "ABBA BAAB" in capsys.readouterr().out

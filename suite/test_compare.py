@@ -97,6 +97,10 @@ def test_noisy_side_is_inconclusive(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert code == 0
     assert "inconclusive" in row_line(out, "nn_lstm")
     assert "noisy: cand IQR/median" in row_line(out, "nn_lstm")
+    code, out, _ = gate(capsys, *pair(tmp_path, [syn.bench(samples=tight(1e-3))], [cand]), "--max-noise", "60")
+    assert code == 1  # with the noise limit raised, the same samples are judged
+    assert " slower (> 5%)" in row_line(out, "nn_lstm")
+    assert "IQR/median > 60%" in out
 
 
 def test_small_slowdown_within_threshold_is_unchanged(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -273,7 +277,9 @@ def test_real_cli_reports_unusable_input_in_one_line(tmp_path: Path, bad: str) -
 
 
 @pytest.mark.parametrize(
-    "args", [["--alpha", "2"], ["--threshold", "abc"], ["--no-such-option"], []], ids=["alpha", "pct", "option", "none"]
+    "args",
+    [["--alpha", "2"], ["--threshold", "abc"], ["--max-noise", "0"], ["--no-such-option"], []],
+    ids=["alpha", "pct", "noise", "option", "none"],
 )
 def test_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
     good = syn.write(tmp_path / "good.json", syn.run([syn.bench(samples=tight(1e-3))]))
