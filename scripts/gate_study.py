@@ -2,7 +2,7 @@
 
 Usage: python scripts/gate_study.py --out DIR [--aa 30] [--inject 1.05,1.10,1.25] [--trials 10]
        [--rounds 8] [--case nn_lstm] [-- pytest selection args]
-       python scripts/gate_study.py --out DIR --rejudge
+       python scripts/gate_study.py --out DIR --rejudge [--max-noise PCT]
 
 Each trial is one ``python -m suite.ab`` with the same interpreter on both sides. For an
 injected slowdown, side B is a wrapper interpreter that appends ``--inject-slowdown CASE=F`` to
@@ -30,6 +30,7 @@ from scipy.stats import beta
 
 from reports.compare import compare_runs
 from reports.runfile import RunFile, load_run
+from reports.stats import MAX_NOISE
 from suite.ab import merge_rounds
 
 DEFAULT_SELECTION = [
@@ -55,10 +56,10 @@ def merged(d: Path, side: str) -> RunFile:
     return RunFile(path=d / f"{side}.json", data=data, label=side)
 
 
-def judge(d: Path) -> list[dict[str, Any]]:
+def judge(d: Path, max_noise: float = MAX_NOISE) -> list[dict[str, Any]]:
     """One row per benchmark of a finished trial: ratio, p over samples and rounds, noise, verdict."""
     base, cand = merged(d, "a"), merged(d, "b")
-    res = compare_runs(base, cand)
+    res = compare_runs(base, cand, max_noise=max_noise)
     noise = {
         side: {b["extra_info"]["key"]: b["stats"]["iqr"] / b["stats"]["median"] for b in run.benchmarks}
         for side, run in (("a", base), ("b", cand))
@@ -80,7 +81,9 @@ def judge(d: Path) -> list[dict[str, Any]]:
     ]
 
 
-def trial(out: Path, name: str, b_python: str, rounds: int, selection: list[str]) -> list[dict[str, Any]]:
+def trial(
+    out: Path, name: str, b_python: str, rounds: int, selection: list[str], max_noise: float
+) -> list[dict[str, Any]]:
     """One suite.ab run, then its judgement."""
     d = out / name
     cmd = [sys.executable, "-m", "suite.ab", "--a", sys.executable, "--b", b_python, "--rounds", str(rounds),
@@ -89,7 +92,7 @@ def trial(out: Path, name: str, b_python: str, rounds: int, selection: list[str]
         rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
     if rc == 2:
         return [{"trial": name, "key": "", "verdict": "error", "rc": rc}]
-    return judge(d)
+    return judge(d, max_noise)
 
 
 def upper95(k: int, n: int) -> float:
@@ -141,13 +144,20 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--case", default="nn_lstm")
     ap.add_argument("--rejudge", action="store_true", help="judge the trials kept in --out again; measure nothing")
+    ap.add_argument(
+        "--max-noise", type=float, default=MAX_NOISE * 100, help="the gate's noise limit (percent) to judge with"
+    )
     args, rest = ap.parse_known_args()
     selection = [a for a in rest if a != "--"] or DEFAULT_SELECTION
     rows: list[dict[str, Any]] = []
     if args.rejudge:
         for d in sorted(p for p in args.out.iterdir() if (p / "rounds").is_dir()):
             finished = (d / "a.json").is_file() and (d / "b.json").is_file()  # a failed trial merged nothing
-            rows += judge(d) if finished else [{"trial": d.name, "key": "", "verdict": "error", "rc": 2}]
+            rows += (
+                judge(d, args.max_noise / 100)
+                if finished
+                else [{"trial": d.name, "key": "", "verdict": "error", "rc": 2}]
+            )
     else:
         args.out.mkdir(parents=True, exist_ok=True)
         plan = [("aa", sys.executable, args.aa)] + [
@@ -155,7 +165,7 @@ def main() -> int:
         ]
         for kind, b_python, n in plan:
             for i in range(n):
-                got = trial(args.out, f"{kind}-{i:02d}", b_python, args.rounds, selection)
+                got = trial(args.out, f"{kind}-{i:02d}", b_python, args.rounds, selection, args.max_noise / 100)
                 rows += got
                 verdicts = ", ".join(f"{str(r['key']).split('-')[0]}={r['verdict']}" for r in got)
                 print(f"{kind} {i + 1}/{n}: {verdicts}", flush=True)
