@@ -2,7 +2,7 @@
 
 Usage: python scripts/gate_study.py --out DIR [--aa 30] [--inject 1.05,1.10,1.25] [--trials 10]
        [--rounds 8] [--case nn_lstm] [-- pytest selection args]
-       python scripts/gate_study.py --out DIR --rejudge [--max-noise PCT]
+       python scripts/gate_study.py --out DIR --rejudge [--max-noise PCT] [--power]
 
 Each trial is one ``python -m suite.ab`` with the same interpreter on both sides. For an
 injected slowdown, side B is a wrapper interpreter that appends ``--inject-slowdown CASE=F`` to
@@ -26,11 +26,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from scipy.stats import beta
 
 from reports.compare import compare_runs
 from reports.runfile import RunFile, load_run
-from reports.stats import MAX_NOISE
+from reports.stats import ALPHA, MAX_NOISE, u_test
 from suite.ab import merge_rounds
 
 DEFAULT_SELECTION = [
@@ -134,6 +135,38 @@ def summary(rows: list[dict[str, Any]], case: str) -> list[str]:
     return lines
 
 
+def power(out: Path, case: str, alpha: float, draws: int = 400) -> list[str]:
+    """Detection rate against rounds a side, by resampling the round medians the injected trials measured.
+
+    For each kind of injected trial, the round medians of ``case`` are pooled per side over its
+    trials; ``draws`` times, r rounds a side are drawn with replacement and the gate's exact
+    one-sided U test is run on them. The share with p < alpha estimates how often that many
+    rounds would find the slowdown significant on this machine (before the noise limit and the
+    ratio threshold). An estimate, not a trial: rounds of one trial are not independent draws.
+    """
+    rng = np.random.default_rng(0)
+    lines = []
+    kinds = sorted({d.name.split("-")[0] for d in out.iterdir() if (d / "a.json").is_file()} - {"aa"})
+    for kind in kinds:
+        sides: dict[str, list[float]] = {"a": [], "b": []}
+        for d in sorted(out.glob(f"{kind}-*")):
+            if (d / "a.json").is_file() and (d / "b.json").is_file():
+                for side, values in sides.items():
+                    for b in merged(d, side).benchmarks:
+                        if b["extra_info"]["case"] == case:
+                            values += b["extra_info"]["round_medians"]
+        a, b = np.array(sides["a"]), np.array(sides["b"])
+        if a.size < 2 or b.size < 2:
+            continue
+        rates = []
+        for r in (8, 16, 24, 32, 48):
+            hits = sum(u_test(rng.choice(a, r), rng.choice(b, r), "exact")[0] < alpha for _ in range(draws))
+            rates.append(f"{r}: {hits / draws:.0%}")
+        lines.append(f"{kind}: {case} found slower (p < {alpha:g}) with r rounds a side, resampled from "
+                     f"{a.size} + {b.size} measured rounds: " + ", ".join(rates))  # fmt: skip
+    return lines
+
+
 def main() -> int:
     """Run (or re-judge) the study; print and write the summary."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -147,6 +180,7 @@ def main() -> int:
     ap.add_argument(
         "--max-noise", type=float, default=MAX_NOISE * 100, help="the gate's noise limit (percent) to judge with"
     )
+    ap.add_argument("--power", action="store_true", help="with --rejudge: detection rate against rounds, resampled")
     args, rest = ap.parse_known_args()
     selection = [a for a in rest if a != "--"] or DEFAULT_SELECTION
     rows: list[dict[str, Any]] = []
@@ -173,7 +207,7 @@ def main() -> int:
         w = csv.DictWriter(fh, fieldnames=FIELDS, restval="")
         w.writeheader()
         w.writerows(rows)
-    lines = summary(rows, args.case)
+    lines = summary(rows, args.case) + (power(args.out, args.case, ALPHA) if args.power else [])
     (args.out / "summary.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
