@@ -156,7 +156,7 @@ def compare_runs(
         drift,
         tuple(" ".join(k) for k in b_checks if k not in c_checks),
         tuple(" ".join(k) for k in c_checks if k not in b_checks),
-        _machine_notes(base, cand) + _rounds_notes(base, cand, common, b_index, c_index),
+        _machine_notes(base, cand) + _rounds_notes(common, b_index, c_index),
         max_noise,
     )
 
@@ -296,9 +296,7 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def _rounds_notes(
-    base: RunFile, cand: RunFile, common: list[str], b_index: dict[str, Any], c_index: dict[str, Any]
-) -> tuple[str, ...]:
+def _rounds_notes(common: list[str], b_index: dict[str, Any], c_index: dict[str, Any]) -> tuple[str, ...]:
     """A note when only one run records round medians: the round-level test cannot run."""
     has = [any("round_medians" in idx[k]["extra_info"] for k in common) for idx in (b_index, c_index)]
     if has[0] == has[1]:
