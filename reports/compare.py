@@ -40,11 +40,19 @@ class BenchRow:
     reason: str = ""
     rounds: tuple[int, int] | None = None  # processes a side, when both runs record round medians (suite.ab)
     p_rounds: tuple[float, float] | None = None  # the same U tests on the round medians, Holm-adjusted
+    noise: tuple[float, float] | None = None  # IQR/median of (base, cand), as the noise limit judged it
 
     @property
     def p(self) -> float:
         """The adjusted p-value in the direction of the observed change."""
         return self.p_slower if self.ratio >= 1 else self.p_faster
+
+    @property
+    def p_round(self) -> float | None:
+        """The adjusted round-level p-value in the direction of the observed change; None without rounds."""
+        if self.p_rounds is None:
+            return None
+        return self.p_rounds[0] if self.ratio >= 1 else self.p_rounds[1]
 
 
 @dataclass(frozen=True)
@@ -246,6 +254,7 @@ def _bench_rows(
                 reason,
                 rounds,
                 p_rounds,
+                noise,
             )
         )
     return tuple(rows)
@@ -363,10 +372,9 @@ def _bench_cells(r: BenchRow) -> list[str]:
 
 def rounds_cell(r: BenchRow) -> str:
     """``8/8: 7.8e-05``: rounds a side and the round-level p in the direction of the change."""
-    if r.rounds is None or r.p_rounds is None:
+    if r.rounds is None or r.p_round is None:
         return "-"
-    p = r.p_rounds[0] if r.ratio >= 1 else r.p_rounds[1]
-    return f"{r.rounds[0]}/{r.rounds[1]}: {fmt_p(p)}"
+    return f"{r.rounds[0]}/{r.rounds[1]}: {fmt_p(r.p_round)}"
 
 
 def _drift_cells(d: DriftRow) -> list[str]:

@@ -18,15 +18,10 @@ from pathlib import Path
 
 TIMER = r"""
 import sys, torch, torch.utils.benchmark as tb
-from cases import CASES
-from suite.harness import dtype_of
 from suite.timing import BenchPoint, make_call
 key, threads = sys.argv[1], int(sys.argv[2])
 torch.set_num_threads(threads)
-name, device, dtype, pass_, backend, preset, shape = key.split("-")
-case = CASES[name]
-size = next(s for s in case.sizes[preset] if s.label == shape)
-call, _ = make_call(BenchPoint(case, device, dtype_of(dtype), pass_, backend, preset, size), 0)
+call, _ = make_call(BenchPoint.from_key(key), 0)
 m = tb.Timer(stmt="call()", globals={"call": call}, num_threads=threads).blocked_autorange(min_run_time=1.0)
 print(m.median)
 """

@@ -61,19 +61,15 @@ def judge(d: Path, max_noise: float = MAX_NOISE) -> list[dict[str, Any]]:
     """One row per benchmark of a finished trial: ratio, p over samples and rounds, noise, verdict."""
     base, cand = merged(d, "a"), merged(d, "b")
     res = compare_runs(base, cand, max_noise=max_noise)
-    noise = {
-        side: {b["extra_info"]["key"]: b["stats"]["iqr"] / b["stats"]["median"] for b in run.benchmarks}
-        for side, run in (("a", base), ("b", cand))
-    }
     return [
         {
             "trial": d.name,
             "key": r.key,
             "ratio": r.ratio,
             "p": r.p,
-            "p_rounds": "" if r.p_rounds is None else (r.p_rounds[0] if r.ratio >= 1 else r.p_rounds[1]),
-            "noise_base": noise["a"][r.key],
-            "noise_cand": noise["b"][r.key],
+            "p_rounds": "" if r.p_round is None else r.p_round,
+            "noise_base": r.noise[0] if r.noise else "",
+            "noise_cand": r.noise[1] if r.noise else "",
             "verdict": r.verdict,
             "reason": r.reason,
             "rc": res.exit_code,

@@ -27,32 +27,17 @@ def trace(key: str, seconds: float, block: float, threads: int) -> list[float]:
     """Seconds per call of consecutive blocks of about ``block`` seconds, for ``seconds``."""
     import torch
 
-    from cases import CASES
-    from suite.harness import DTYPES, dtype_of
     from suite.timing import BenchPoint, make_call, synchronizer, time_block
 
     torch.set_num_threads(threads)
-    parts = key.split("-")
-    case = CASES.get(parts[0])
-    size = (
-        next((s for s in case.sizes.get(parts[5], ()) if s.label == parts[6]), None)
-        if case and len(parts) == 7
-        else None
-    )
-    if case is None or size is None:
-        raise SystemExit(
-            f"error: {key!r} is not a benchmark key (case-device-dtype-pass-backend-size-shape, as in a run file)"
-        )
-    _, device, dtype, pass_, backend, preset, _ = parts
-    known = {"dtype": DTYPES, "pass": ("fwd", "fwd_bwd"), "backend": ("eager", "compile"), "device": ("cpu", "cuda")}
-    values = {"dtype": dtype, "pass": pass_, "backend": backend, "device": device}
-    bad = [f"{what} {value!r}" for what, value in values.items() if value not in known[what]]
-    if device == "cuda" and not torch.cuda.is_available():
-        bad.append("device 'cuda' (no CUDA device here)")
-    if bad:
-        raise SystemExit(f"error: {key!r}: unknown or unavailable {', '.join(bad)}")
-    call, _ = make_call(BenchPoint(case, device, dtype_of(dtype), pass_, backend, preset, size), 0)
-    sync = synchronizer(device)
+    try:
+        bp = BenchPoint.from_key(key)
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    if bp.device == "cuda" and not torch.cuda.is_available():
+        raise SystemExit(f"error: {key!r}: no CUDA device here")
+    call, _ = make_call(bp, 0)
+    sync = synchronizer(bp.device)
     warm_until = time.perf_counter() + 0.2
     while time.perf_counter() < warm_until:
         call()

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
-from suite.timing import block_for, scaled
+from cases import CASES
+from suite.timing import BenchPoint, block_for, scaled
 
 
 @pytest.mark.parametrize(
@@ -70,3 +72,26 @@ def test_every_block_is_scaled_alike(n: int, factor: float) -> None:
             fn()
         per_block.append(ran - before)
     assert per_block == [round(block * factor)] * 12  # the same work in every sample: its median is the factor
+
+
+def test_a_key_names_its_benchmark() -> None:
+    case = CASES["nn_lstm"]
+    size = case.sizes["seed"][0]
+    bp = BenchPoint(case, "cpu", torch.bfloat16, "fwd_bwd", "eager", "seed", size)
+    key = f"nn_lstm-cpu-bfloat16-fwd_bwd-eager-seed-{size.label}"
+    assert bp.id == key
+    assert BenchPoint.from_key(key) == bp
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("nope-cpu-float32-fwd-eager-seed-T1", "is not a benchmark key"),
+        ("nn_lstm-cpu-float32-fwd-eager-seed-T1_B1_I1_H1_L1", "is not a benchmark key"),
+        ("nn_lstm-cpu-float32-fwd", "is not a benchmark key"),
+        ("nn_lstm-tpu-float99-fwd-eager-seed-T100_B32_I10_H20_L2", "unknown device 'tpu', dtype 'float99'"),
+    ],
+)
+def test_a_bad_key_is_named(key: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        BenchPoint.from_key(key)

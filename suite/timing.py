@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from cases import CASES, Case, Size
-from suite.harness import build, dtype_name
+from suite.harness import DTYPES, build, dtype_name
 
 MIN_BLOCK_S = 0.05  # a timed block lasts at least this long (10 ms blocks: IQR/median 15% here, 50 ms: 6.5%)
 MIN_ROUNDS, MAX_ROUNDS = 10, 1000
@@ -43,6 +43,35 @@ class BenchPoint:
     def id(self) -> str:
         """``case-device-dtype-pass-backend-size-shape``: the benchmark's key across runs."""
         return f"{self.case.name}-{self.device}-{self.dtype_name}-{self.pass_}-{self.backend}-{self.preset}-{self.size.label}"
+
+    @classmethod
+    def from_key(cls, key: str) -> BenchPoint:
+        """The benchmark a key names (the inverse of ``id``), for scripts that time one benchmark.
+
+        Raises:
+            ValueError: one line saying which part of the key is unknown.
+        """
+        parts = key.split("-")
+        case = CASES.get(parts[0])
+        size = None
+        if case is not None and len(parts) == 7:
+            size = next((s for s in case.sizes.get(parts[5], ()) if s.label == parts[6]), None)
+        if case is None or size is None:
+            raise ValueError(
+                f"{key!r} is not a benchmark key (case-device-dtype-pass-backend-size-shape, as in a run file)"
+            )
+        _, device, dtype, pass_, backend, preset, _ = parts
+        known = {
+            "device": ("cpu", "cuda"),
+            "dtype": DTYPES,
+            "pass": ("fwd", "fwd_bwd"),
+            "backend": ("eager", "compile"),
+        }
+        values = {"device": device, "dtype": dtype, "pass": pass_, "backend": backend}
+        bad = [f"{what} {value!r}" for what, value in values.items() if value not in known[what]]
+        if bad:
+            raise ValueError(f"{key!r}: unknown {', '.join(bad)}")
+        return cls(case, device, DTYPES[dtype], pass_, backend, preset, size)
 
 
 def bench_params(opts: Any, device_marks: Callable[[str], list[Any]]) -> list[Any]:
