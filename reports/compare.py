@@ -183,12 +183,20 @@ def _samples(run: RunFile, bench: dict[str, Any]) -> np.ndarray:
     data = bench["stats"].get("data")
     if data is None:
         return np.array([float(bench["stats"]["median"])])
+    return _positive(run, bench, "stats.data", data)
+
+
+def _positive(run: RunFile, bench: dict[str, Any], field: str, data: Any) -> np.ndarray:
+    """``data`` as a 1-D float array: non-empty, finite, with a positive median; else a one-line error."""
     try:
         arr = np.asarray(data, dtype=float)
     except (TypeError, ValueError):
-        raise RunFileError(f"{run.path}: benchmark {bench['extra_info']['key']}: stats.data is not numbers") from None
+        arr = np.array([])
     if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.median(arr) <= 0:
-        raise RunFileError(f"{run.path}: benchmark {bench['extra_info']['key']}: stats.data is empty or not positive")
+        raise RunFileError(
+            f"{run.path}: benchmark {bench['extra_info']['key']}: {field} must be a non-empty list of finite "
+            f"numbers with a positive median, got {str(data)[:60]}"
+        )
     return arr
 
 
@@ -263,18 +271,7 @@ def _bench_rows(
 def _round_medians(run: RunFile, bench: dict[str, Any]) -> np.ndarray | None:
     """Each round's median (``extra_info.round_medians``, written by ``suite.ab``), or None when absent."""
     data = bench["extra_info"].get("round_medians")
-    if data is None:
-        return None
-    try:
-        arr = np.asarray(data, dtype=float)
-    except (TypeError, ValueError):
-        arr = np.array([])
-    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.any(arr <= 0):
-        raise RunFileError(
-            f"{run.path}: benchmark {bench['extra_info']['key']}: extra_info.round_medians must be a non-empty "
-            f"list of positive finite numbers, got {str(data)[:60]}"
-        )
-    return arr
+    return None if data is None else _positive(run, bench, "extra_info.round_medians", data)
 
 
 def _checks(run: RunFile) -> dict[tuple[str, str], dict[str, Any]]:
