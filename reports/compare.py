@@ -277,9 +277,7 @@ def _round_medians(run: RunFile, bench: dict[str, Any]) -> np.ndarray | None:
 def _checks(run: RunFile) -> dict[tuple[str, str], dict[str, Any]]:
     """Correctness records by (key, check); of duplicates a failed one wins, so none is hidden."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    for rec in run.correctness:
-        if not isinstance(rec, dict) or "key" not in rec or "check" not in rec:
-            raise RunFileError(f"{run.path}: a correctness record lacks key/check")
+    for rec in run.correctness:  # load_run has checked that each has key and check
         k = (str(rec["key"]), str(rec["check"]))
         if k not in out or rec.get("outcome") == "failed":
             out[k] = rec

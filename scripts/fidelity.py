@@ -16,6 +16,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from suite.timing import BenchPoint
+
 TIMER = r"""
 import sys, torch, torch.utils.benchmark as tb
 from suite.timing import BenchPoint, make_call
@@ -30,9 +32,10 @@ print(m.median)
 def suite_median(key: str, threads: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
+        bp = BenchPoint.from_key(key)
         cmd = [sys.executable, "-m", "pytest", "suite/test_speed.py", "-q", "-p", "no:cacheprovider",
                "--benchmark-quiet", f"--benchmark-json={out}", "--threads", str(threads), "--min-time", "1.0",
-               "--size", key.split("-")[5], "-k", key]  # fmt: skip
+               "--size", bp.preset, "--backend", bp.backend, "--no-peak", "-k", key]  # fmt: skip
         subprocess.run(cmd, check=True, capture_output=True, text=True)
         benches = [b for b in json.loads(out.read_text())["benchmarks"] if b["extra_info"]["key"] == key]
         return float(benches[0]["stats"]["median"])

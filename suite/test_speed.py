@@ -30,11 +30,12 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
         if bp.backend == "compile":
             pytest.skip(f"torch.compile unavailable here: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
         raise
-    if bp.device == "cuda":
+    cuda = bp.device == "cuda"
+    if cuda:
         torch.cuda.reset_peak_memory_stats()
-        held = torch.cuda.memory_allocated()  # the model, its inputs and whatever else is alive
+    held = torch.cuda.memory_allocated() if cuda else 0  # the model, its inputs and whatever else is alive
     timing = measure(benchmark, call, bp.device, options.min_time, options.slowdown.get(bp.case.name, 1.0))
-    peak_mem = torch.cuda.max_memory_allocated() - held if bp.device == "cuda" else None
+    peak_mem = torch.cuda.max_memory_allocated() - held if cuda else None
     fwd_flops = bp.case.flops(size)
     benchmark.extra_info.update(
         {
@@ -65,7 +66,7 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
             else None,
             "peak_mem_bytes": peak_mem,
             "peak_mem_note": "torch.cuda.max_memory_allocated during timing, less what was allocated before"
-            if bp.device == "cuda"
+            if cuda
             else "not measured: the CPU allocator keeps no peak counter",
             "compile_s": compile_s,
             "label": options.label,
