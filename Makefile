@@ -5,11 +5,14 @@ PY := $(VENV)/bin/python
 OUT ?= out
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test lint correctness report matrix clean
+NOTORCH ?= .venv-notorch
+NOTORCH_STAMP := $(NOTORCH)/.installed
+
+.PHONY: help venv test lint tests-without-torch correctness report matrix clean
 
 help:
 	@echo "make report   correctness tier, benchmarks at the seed size, then the report in $(OUT)/"
-	@echo "make test     lint, types and every test of the project (what CI runs)"
+	@echo "make test     lint, types, the RNN suite (suite/) and the tooling's tests (tests/): what CI runs"
 	@echo "make matrix   the torch-version matrix (tox), an A/B of the two newest, one report"
 
 venv: $(STAMP)
@@ -25,8 +28,23 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-test: lint
-	$(PY) -m pytest suite -n auto --benchmark-disable -q --durations=15
+test: lint tests-without-torch
+	$(PY) -m pytest suite tests -n auto --benchmark-disable -q --durations=15
+
+# The reports need no torch: a second venv with the project's dependencies less torch proves it
+# (the reports' tests and a report from the committed CUDA run file, there).
+$(NOTORCH_STAMP): pyproject.toml
+	test -x $(NOTORCH)/bin/python || $(PYTHON) -m venv $(NOTORCH)
+	$(NOTORCH)/bin/python -c "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
+		print('\n'.join(d for d in deps if not d.startswith('torch')))" > $(NOTORCH)/requirements.txt
+	$(NOTORCH)/bin/python -m pip install -q -r $(NOTORCH)/requirements.txt
+	$(NOTORCH)/bin/python -m pip install -q --no-deps -e .
+	touch $(NOTORCH_STAMP)
+
+tests-without-torch: $(NOTORCH_STAMP)
+	$(NOTORCH)/bin/python -c "import importlib.util, sys; sys.exit('torch is importable in $(NOTORCH)' if importlib.util.find_spec('torch') else 0)"
+	$(NOTORCH)/bin/python -m pytest tests/reports -n auto -q
+	$(NOTORCH)/bin/python -m reports build docs/runs/h100-torch2.11.json --out $(OUT)/report-without-torch --force
 
 correctness: $(STAMP)
 	$(PY) -m pytest suite --benchmark-skip -n auto -q
@@ -62,4 +80,4 @@ matrix: $(STAMP)
 		--ab $(OUT)/matrix/ab/a.json $(OUT)/matrix/ab/b.json --out $(OUT)/matrix/report --force
 
 clean:
-	rm -rf $(VENV) .tox .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NOTORCH) .tox .pytest_cache .mypy_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""Command-line options of the suite (the hooks that use them live in suite/plugin.py)."""
+"""Command-line options and markers of the suite (its hooks live in suite/plugin.py, loaded by suite/conftest.py)."""
 
 from __future__ import annotations
 

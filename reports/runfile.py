@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-SCHEMA = 1
-REQUIRED_EXTRA = ("key", "case", "device", "dtype", "pass", "backend", "size", "flops")
+from reports.schema import BENCH, CHECK, SCHEMA, names
+
+REQUIRED_EXTRA = names(BENCH, required=True)
+REQUIRED_CHECK = names(CHECK, required=True)
 
 
 class RunFileError(Exception):
@@ -95,7 +97,7 @@ def _validate(p: Path, data: Any) -> None:
         if not isinstance(stats.get("median"), (int, float)):
             raise RunFileError(f"{p}: benchmark {bench.get('name', i)} has no median")
     checks = data["rnnsuite"].get("correctness", [])
-    if not isinstance(checks, list) or not all(isinstance(c, dict) and "key" in c and "check" in c for c in checks):
+    if not isinstance(checks, list) or not all(isinstance(c, dict) and set(REQUIRED_CHECK) <= c.keys() for c in checks):
         raise RunFileError(f"{p}: rnnsuite.correctness is not a list of check records")
     peaks = data["rnnsuite"].get("peaks", [])
     if not isinstance(peaks, list) or not all(isinstance(x, dict) for x in peaks):

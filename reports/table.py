@@ -9,9 +9,8 @@ import numpy as np
 import pandas as pd
 
 from reports.runfile import RunFile
+from reports.schema import BENCH, CHECK, kinds, names
 
-TEXT = ("key", "case", "family", "builtin", "device", "dtype", "pass", "backend", "size", "shape", "torch")
-INTS = ("seq_len", "batch", "input_size", "hidden_size", "num_layers", "flops", "tokens", "threads", "peak_mem_bytes")
 STATS = {
     "median_s": "median",
     "iqr_s": "iqr",
@@ -26,20 +25,12 @@ COLUMNS = [
     "rounds", "iterations", "flops", "tokens", "gflops", "peak_gflops", "peak_fraction", "tokens_per_s",
     "peak_mem_bytes", "compile_s", "torch", "threads",
 ]  # fmt: skip
-CHECK_COLUMNS = [
-    "run",
-    "key",
-    "case",
-    "device",
-    "dtype",
-    "check",
-    "outcome",
-    "max_abs",
-    "max_rel",
-    "rtol",
-    "atol",
-    "tensor",
-]
+# The run file's fields each table keeps, typed by their declaration in reports/schema.py.
+_KEPT = [c for c in COLUMNS if c in names(BENCH) and c not in STATS]
+TEXT = tuple(c for c in _KEPT if c in kinds(BENCH, "str"))
+INTS = tuple(c for c in _KEPT if c in kinds(BENCH, "int"))
+FLOATS = tuple(c for c in _KEPT if c in kinds(BENCH, "float"))
+CHECK_COLUMNS = ["run", *(n for n in names(CHECK) if n not in ("sample", "message"))]
 # What identifies one measurement within a run; the columns that group a case's rows.
 POINT = ["case", "device", "dtype", "pass", "backend", "size", "shape"]
 GROUP = ["run", "case", "device", "dtype", "pass", "backend"]
@@ -58,7 +49,7 @@ def tidy(runs: Sequence[RunFile]) -> pd.DataFrame:
     df = pd.DataFrame.from_records(rows, columns=COLUMNS)
     for col in (*INTS, "rounds", "iterations"):
         df[col] = _as_int(df[col])
-    for col in ("median_s", "iqr_s", "q1_s", "q3_s", "peak_gflops", "compile_s"):
+    for col in ("median_s", "iqr_s", "q1_s", "q3_s", *FLOATS):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     df["tokens"] = df["tokens"].fillna(df["seq_len"] * df["batch"])
     median = df["median_s"].where(df["median_s"] > 0)
@@ -79,17 +70,15 @@ def checks(runs: Sequence[RunFile]) -> pd.DataFrame:
     """
     rows = [{"run": run.label} | {c: rec.get(c) for c in CHECK_COLUMNS[1:]} for run in runs for rec in run.correctness]
     df = pd.DataFrame.from_records(rows, columns=CHECK_COLUMNS)
-    for col in ("max_abs", "max_rel", "rtol", "atol"):
+    for col in kinds(CHECK, "float"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     return df
 
 
 def _bench_row(run: RunFile, bench: dict[str, Any]) -> dict[str, Any]:
     extra, stats = bench.get("extra_info", {}), bench.get("stats", {})
-    row: dict[str, Any] = {"run": run.label} | {k: extra.get(k) for k in (*TEXT, *INTS)}
+    row: dict[str, Any] = {"run": run.label} | {k: extra.get(k) for k in _KEPT}
     row |= {col: stats.get(k) for col, k in STATS.items()}
-    row["compile_s"] = extra.get("compile_s")
-    row["peak_gflops"] = extra.get("peak_gflops")
     if row["peak_gflops"] is None:  # older files: look the peak up in the run's own list
         row["peak_gflops"] = _run_peak(run, extra.get("device"), extra.get("dtype"))
     return row

@@ -14,7 +14,9 @@ import pytest
 import torch
 
 from cases import CASES, DTYPES
+from reports.schema import MACHINE, PEAK, checked
 from suite.harness import Point, dtype_of
+from suite.runrecord import check_record, checks_file, run_section
 
 SIZES = ("seed", "deepbench", "sweep")
 BACKENDS = ("eager", "compile")
@@ -166,10 +168,7 @@ def records(request: pytest.FixtureRequest) -> Records:
 
 def record_check(records: Records, point: Point, check: str, outcome: str, **fields: Any) -> None:
     """Add one correctness record (see docs/run-file.md)."""
-    rec = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
-    rec |= {"check": check, "outcome": outcome, "max_abs": None, "max_rel": None, "rtol": None}
-    rec |= {"atol": None, "tensor": None, "sample": {}}
-    records.correctness.append(rec | fields)
+    records.correctness.append(check_record(point, check, outcome, **fields))
 
 
 CHECK_OF_TEST = {"test_forward": "forward", "test_backward": "backward"}
@@ -195,8 +194,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     opts = session.config.stash.get(OPTIONS, None)
     if opts is not None and opts.checks_json and not hasattr(session.config, "workerinput"):
         path = opts.checks_json
-        data = {"schema": 1, "label": opts.label, "machine": describe_machine()}
-        data["correctness"] = session.config.stash[RECORDS].correctness
+        data = checks_file(opts.label, describe_machine(), session.config.stash[RECORDS].correctness)
         tmp = f"{path}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(data, fh)
@@ -209,7 +207,7 @@ def describe_machine() -> dict[str, Any]:
     onednn = next((line.split("v", 1)[1].split()[0] for line in cfg.splitlines() if "MKL-DNN v" in line), None)
     blas = next((line.split("BLAS_INFO=")[1].split(",")[0] for line in cfg.splitlines() if "BLAS_INFO=" in line), None)
     cuda = torch.cuda.is_available()
-    return {
+    machine = {
         "cpu_model": _cpu_model(),
         "cores": os.cpu_count(),
         "threads": torch.get_num_threads(),
@@ -222,6 +220,7 @@ def describe_machine() -> dict[str, Any]:
         "numpy": np.__version__,
         "tf32": False,
     }
+    return checked(MACHINE, machine, "machine_info.rnnsuite")
 
 
 def _cpu_model() -> str:
@@ -251,10 +250,10 @@ def _final_peaks(recs: Records, output_json: dict[str, Any]) -> None:
         if "gflops_end" in first:  # pytest-benchmark writes the JSON once per output (--benchmark-json, -save)
             continue
         again = matmul_peak(device, dtype_of(dtype), first["threads"])
-        recs.peaks[(device, dtype)] = (first if first["gflops"] >= again["gflops"] else again) | {
-            "gflops_start": first["gflops"],
-            "gflops_end": again["gflops"],
-        }
+        best = first if first["gflops"] >= again["gflops"] else again
+        recs.peaks[(device, dtype)] = checked(
+            PEAK, best | {"gflops_start": first["gflops"], "gflops_end": again["gflops"]}, "peaks"
+        )
     final = {key: p["gflops"] for key, p in recs.peaks.items()}
     for bench in output_json.get("benchmarks", []):
         extra = bench.get("extra_info", {})
@@ -265,9 +264,4 @@ def _final_peaks(recs: Records, output_json: dict[str, Any]) -> None:
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_json: dict[str, Any]) -> None:
     recs = config.stash[RECORDS]
     _final_peaks(recs, output_json)
-    output_json["rnnsuite"] = {
-        "schema": 1,
-        "label": config.stash[OPTIONS].label,
-        "peaks": list(recs.peaks.values()),
-        "correctness": recs.correctness,
-    }
+    output_json["rnnsuite"] = run_section(config.stash[OPTIONS].label, list(recs.peaks.values()), recs.correctness)

@@ -9,6 +9,7 @@ import torch
 
 from suite.harness import dtype_name
 from suite.plugin import Options, Records
+from suite.runrecord import benchmark_info
 from suite.timing import BenchPoint, make_call, matmul_peak, measure
 
 pytestmark = pytest.mark.speed
@@ -23,7 +24,7 @@ def _peak(records: Records, device: str, dtype: torch.dtype, threads: int) -> fl
 
 def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, records: Records) -> None:
     """Time one benchmark and describe it in ``extra_info`` (docs/run-file.md)."""
-    bp, size = bench_point, bench_point.size
+    bp = bench_point
     try:
         call, compile_s = make_call(bp, options.seed)
     except Exception as exc:  # torch.compile needs a working compiler toolchain
@@ -36,41 +37,10 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
     held = torch.cuda.memory_allocated() if cuda else 0  # the model, its inputs and whatever else is alive
     timing = measure(benchmark, call, bp.device, options.min_time, options.slowdown.get(bp.case.name, 1.0))
     peak_mem = torch.cuda.max_memory_allocated() - held if cuda else None
-    fwd_flops = bp.case.flops(size)
+    peak = _peak(records, bp.device, bp.dtype, options.threads) if options.peak and not benchmark.disabled else None
     benchmark.extra_info.update(
-        {
-            "schema": 1,
-            "key": bp.id,
-            "case": bp.case.name,
-            "family": bp.case.family,
-            "builtin": bp.case.builtin,
-            "device": bp.device,
-            "dtype": bp.dtype_name,
-            "pass": bp.pass_,
-            "backend": bp.backend,
-            "size": bp.preset,
-            "shape": size.label,
-            "seq_len": size.seq_len,
-            "batch": size.batch,
-            "input_size": size.input_size,
-            "hidden_size": size.hidden_size,
-            "num_layers": size.num_layers,
-            "output_size": size.output_size,
-            # The backward pass costs about two forwards in matrix FLOPs (two products per product).
-            "flops": fwd_flops if bp.pass_ == "fwd" else 3 * fwd_flops,
-            "tokens": size.seq_len * size.batch,
-            "torch": torch.__version__,
-            "threads": torch.get_num_threads(),
-            "peak_gflops": _peak(records, bp.device, bp.dtype, options.threads)
-            if options.peak and not benchmark.disabled
-            else None,
-            "peak_mem_bytes": peak_mem,
-            "peak_mem_note": "torch.cuda.max_memory_allocated during timing, less what was allocated before"
-            if cuda
-            else "not measured: the CPU allocator keeps no peak counter",
-            "compile_s": compile_s,
-            "label": options.label,
-        }
-        | timing
+        benchmark_info(
+            bp, label=options.label, timing=timing, peak_gflops=peak, peak_mem_bytes=peak_mem, compile_s=compile_s
+        )
     )
     assert benchmark.disabled or benchmark.stats.stats.median > 0

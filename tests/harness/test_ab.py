@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from suite import ab
-from suite import synthetic_runs as syn
+from tests import synthetic_runs as syn
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 8  # ab.ROUNDS: the fewest with which a slowdown can be significant over rounds too
 PER_ROUND = 7
 

@@ -19,7 +19,7 @@ import pytest
 
 from reports import build, matrix, page, render, table
 from reports.runfile import RunFile, load_run
-from suite.synthetic_runs import bench, correctness, noisy, run, write
+from tests.synthetic_runs import bench, correctness, noisy, run, write
 
 SEED_LAYER = (100, 32, 10, 20, 2)  # nn.LSTM at the seed size: two layers
 SEED_CELL = (100, 32, 10, 20, 1)
@@ -530,13 +530,13 @@ def test_the_real_command_line(tmp_path: Path) -> None:
     good = write(tmp_path / "run.json", run([bench(samples=_flat(0.001))]))
     ok = subprocess.run(
         [sys.executable, "-m", "reports", "build", str(good), "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, check=False, cwd=Path(__file__).parents[1],
+        capture_output=True, text=True, check=False, cwd=Path(__file__).parents[2],
     )  # fmt: skip
     assert ok.returncode == 0, ok.stderr
     assert "report.html" in ok.stdout
     bad = subprocess.run(
         [sys.executable, "-m", "reports", "build", str(tmp_path / "nope.json"), "--out", str(tmp_path / "o2")],
-        capture_output=True, text=True, check=False, cwd=Path(__file__).parents[1],
+        capture_output=True, text=True, check=False, cwd=Path(__file__).parents[2],
     )  # fmt: skip
     assert bad.returncode == 2
     assert bad.stderr.startswith("error: ")

@@ -1,14 +1,20 @@
-"""Synthetic run files for the reports' and the gate's tests (no timing, no torch)."""
+"""Synthetic run files for the reports' and the gate's tests (no timing, no torch).
+
+Every record is checked against reports/schema.py, as the suite's writer is, and the statistics
+come from pytest-benchmark's own ``Stats``, as in real and merged files.
+"""
 
 from __future__ import annotations
 
 import json
-import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pytest_benchmark.stats import Stats
+
+from reports.schema import BENCH, CHECK, MACHINE, PEAK, RUN, SCHEMA, checked
 
 
 def bench(
@@ -31,61 +37,48 @@ def bench(
     label = f"T{t}_B{b}_I{i}_H{h}_L{n_layers}"
     key = f"{case}-{device}-{dtype}-{pass_}-{backend}-{size}-{label}"
     data = [float(s) for s in samples]
-    q1, _, q3 = np.percentile(data, [25, 50, 75]) if len(data) > 1 else (data[0],) * 3
+    extra = {
+        "schema": SCHEMA,
+        "key": key,
+        "case": case,
+        "family": family,
+        "builtin": builtin,
+        "device": device,
+        "dtype": dtype,
+        "pass": pass_,
+        "backend": backend,
+        "size": size,
+        "shape": label,
+        "seq_len": t,
+        "batch": b,
+        "input_size": i,
+        "hidden_size": h,
+        "num_layers": n_layers,
+        "output_size": 0,
+        "flops": flops,
+        "tokens": t * b,
+        "torch": "2.13.0",
+        "threads": 2,
+        "peak_gflops": peak_gflops,
+        "peak_mem_bytes": None,
+        "peak_mem_note": "not measured on CPU",
+        "compile_s": None,
+        "label": "synthetic",
+        "block": 1,
+        "rounds": len(data),
+        "injected_slowdown": 1.0,
+    }
+    stats = Stats()
+    for value in data:
+        stats.update(value)
     return {
         "group": None,
         "name": f"test_speed[{key}]",
         "fullname": f"suite/test_speed.py::test_speed[{key}]",
         "params": None,
         "param": key,
-        "extra_info": {
-            "schema": 1,
-            "key": key,
-            "case": case,
-            "family": family,
-            "builtin": builtin,
-            "device": device,
-            "dtype": dtype,
-            "pass": pass_,
-            "backend": backend,
-            "size": size,
-            "shape": label,
-            "seq_len": t,
-            "batch": b,
-            "input_size": i,
-            "hidden_size": h,
-            "num_layers": n_layers,
-            "output_size": 0,
-            "flops": flops,
-            "tokens": t * b,
-            "torch": "2.13.0",
-            "threads": 2,
-            "peak_gflops": peak_gflops,
-            "peak_mem_bytes": None,
-            "peak_mem_note": "not measured on CPU",
-            "compile_s": None,
-            "label": "synthetic",
-        },
-        "stats": {
-            "min": min(data),
-            "max": max(data),
-            "mean": statistics.fmean(data),
-            "stddev": statistics.stdev(data) if len(data) > 1 else 0.0,
-            "rounds": len(data),
-            "median": statistics.median(data),
-            "iqr": float(q3 - q1),
-            "q1": float(q1),
-            "q3": float(q3),
-            "iqr_outliers": 0,
-            "stddev_outliers": 0,
-            "outliers": "0;0",
-            "ld15iqr": min(data),
-            "hd15iqr": max(data),
-            "ops": 1 / statistics.fmean(data),
-            "total": sum(data),
-            "iterations": 1,
-            "data": data,
-        },
+        "extra_info": checked(BENCH, extra, "extra_info"),
+        "stats": stats.as_dict() | {"iterations": 1, "data": data},
         "options": {},
     }
 
@@ -102,7 +95,7 @@ def correctness(
     sample: dict[str, list[float]] | None = None,
 ) -> dict[str, Any]:
     """One correctness record."""
-    return {
+    rec = {
         "key": f"{case}-{device}-{dtype}",
         "case": case,
         "device": device,
@@ -116,6 +109,7 @@ def correctness(
         "tensor": "output",
         "sample": sample or {},
     }
+    return checked(CHECK, rec, "correctness")
 
 
 def run(
@@ -126,34 +120,34 @@ def run(
     torch_version: str = "2.13.0",
 ) -> dict[str, Any]:
     """A whole run file."""
+    machine = {
+        "cpu_model": "Synthetic CPU",
+        "cores": 2,
+        "threads": 2,
+        "torch": torch_version,
+        "cuda": None,
+        "cudnn": None,
+        "gpu": None,
+        "blas": "mkl",
+        "onednn": "3.12",
+        "numpy": "2.4",
+        "tf32": False,
+    }
+    peak = {"device": "cpu", "dtype": "float32", "threads": 2, "gflops": 100.0, "n": 1024}
+    peak |= {"gflops_start": 100.0, "gflops_end": 95.0}
+    section = {"schema": SCHEMA, "label": label, "peaks": [checked(PEAK, peak, "peaks")], "correctness": list(checks)}
     return {
         "machine_info": {
             "node": "test",
             "processor": "x86_64",
             "python_version": "3.11.7",
-            "rnnsuite": {
-                "cpu_model": "Synthetic CPU",
-                "cores": 2,
-                "threads": 2,
-                "torch": torch_version,
-                "cuda": None,
-                "cudnn": None,
-                "gpu": None,
-                "blas": "mkl",
-                "onednn": "3.12",
-                "numpy": "2.4",
-            },
+            "rnnsuite": checked(MACHINE, machine, "machine_info.rnnsuite"),
         },
         "commit_info": {"id": "0" * 40, "dirty": False, "branch": "main"},
         "benchmarks": list(benchmarks),
         "datetime": "2026-11-26T00:00:00",
         "version": "5.3.1",
-        "rnnsuite": {
-            "schema": 1,
-            "label": label,
-            "peaks": [{"device": "cpu", "dtype": "float32", "threads": 2, "gflops": 100.0, "n": 1024}],
-            "correctness": list(checks),
-        },
+        "rnnsuite": checked(RUN, section, "rnnsuite"),
     }
 
 

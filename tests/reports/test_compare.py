@@ -15,9 +15,9 @@ import pytest
 
 from reports import compare, stats
 from reports.runfile import load_run
-from suite import synthetic_runs as syn
+from tests import synthetic_runs as syn
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def tight(median: float, n: int = 15, step: float = 0.002) -> list[float]:

@@ -1,0 +1,191 @@
+"""The run file's one definition: every field the suite writes and the reports read.
+
+A run file is pytest-benchmark's JSON with the suite's fields added (docs/run-file.md, which a
+test checks against this module). Everything that writes or reads those fields goes through
+the declarations here, the way pytest-benchmark's ``Stats.fields`` declares its own:
+
+- the writer (``suite/runrecord.py``) builds each record and checks it with ``checked``;
+- the reader (``reports/runfile.py``) refuses files that lack a ``required`` field or carry a
+  newer ``SCHEMA``, and ``reports/table.py`` takes its column types from ``kind``;
+- the test fakes (``tests/synthetic_runs.py``) fill every ``always`` field from here.
+
+This module imports only the standard library: the suite (torch) and the reports (no torch)
+both import it, and it is the one place where a field is added. It lives in ``reports/``
+because the reports own the format's reading; the suite's writer importing this one module is
+the only import from suite to reports (README, "Layout").
+
+History of ``SCHEMA``:
+
+- 1: the first format (fields below).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a record.
+
+    Attributes:
+        name: the JSON key.
+        kind: ``str``, ``int``, ``float``, ``bool``, ``list`` or ``dict``.
+        doc: what it holds (one line; docs/run-file.md says more).
+        nullable: null is allowed (e.g. ``builtin``, CUDA fields on a CPU run).
+        required: a reader refuses a file whose record lacks it.
+        always: every record the suite writes has it (false: only some writers, e.g. ``suite.ab``).
+    """
+
+    name: str
+    kind: str
+    doc: str
+    nullable: bool = False
+    required: bool = False
+    always: bool = True
+
+
+def _f(name: str, kind: str, doc: str, **flags: bool) -> Field:
+    return Field(name, kind, doc, **flags)
+
+
+# benchmarks[i].extra_info: one per timed benchmark.
+BENCH: tuple[Field, ...] = (
+    _f("schema", "int", "the run-file schema (SCHEMA)"),
+    _f("key", "str", "case-device-dtype-pass-backend-size-shape, stable across runs", required=True),
+    _f("case", "str", "the case", required=True),
+    _f("family", "str", "rnn, lstm, gru or other"),
+    _f("builtin", "str", "the built-in case this one is measured against", nullable=True),
+    _f("device", "str", "cpu or cuda", required=True),
+    _f("dtype", "str", "float64, float32, bfloat16 or float16", required=True),
+    _f("pass", "str", "fwd or fwd_bwd", required=True),
+    _f("backend", "str", "eager or compile", required=True),
+    _f("size", "str", "the size preset: seed, deepbench or sweep", required=True),
+    _f("shape", "str", "the shape label, e.g. T25_B16_I512_H512_L1"),
+    _f("seq_len", "int", "T"),
+    _f("batch", "int", "B"),
+    _f("input_size", "int", "I"),
+    _f("hidden_size", "int", "H"),
+    _f("num_layers", "int", "L"),
+    _f("output_size", "int", "the output layer's size (0: none)"),
+    _f("flops", "int", "analytic matrix FLOPs of one call of this pass (fwd_bwd: 3x fwd)", required=True),
+    _f("tokens", "int", "seq_len * batch"),
+    _f("torch", "str", "torch version"),
+    _f("threads", "int", "torch threads"),
+    _f("peak_gflops", "float", "the run's matmul peak for the device and dtype (final figure)", nullable=True),
+    _f("peak_mem_bytes", "int", "CUDA max allocated during timing, less what was held", nullable=True),
+    _f("peak_mem_note", "str", "how peak memory was measured, or why it was not"),
+    _f("compile_s", "float", "first-call time of the compiled model", nullable=True),
+    _f("label", "str", "the run label (as rnnsuite.label)"),
+    _f("block", "int", "calls per timed block"),
+    _f("rounds", "int", "timed blocks (pytest-benchmark rounds) chosen by the calibration"),
+    _f("injected_slowdown", "float", "1.0, or the work per call under --inject-slowdown"),
+    _f("round_medians", "list", "each A/B process's median, in the order they ran", always=False),
+)
+
+# rnnsuite.correctness[i]: one per check that ran.
+CHECK: tuple[Field, ...] = (
+    _f("key", "str", "case-device-dtype", required=True),
+    _f("case", "str", "the case"),
+    _f("device", "str", "cpu or cuda"),
+    _f("dtype", "str", "the dtype"),
+    _f("check", "str", "forward, backward or golden", required=True),
+    _f("outcome", "str", "passed or failed"),
+    _f("max_abs", "float", "largest absolute error against the reference", nullable=True),
+    _f("max_rel", "float", "largest relative error against the reference", nullable=True),
+    _f("rtol", "float", "rtol applied to the tensor with the largest error", nullable=True),
+    _f("atol", "float", "atol applied to that tensor (gradients: scaled by its largest value)", nullable=True),
+    _f("tensor", "str", "the tensor with the largest error", nullable=True),
+    _f("sample", "dict", "forward only: up to 64 evenly spaced values per output tensor"),
+    _f("message", "str", "failed only: the first line of the failure", always=False),
+)
+
+# machine_info.rnnsuite
+MACHINE: tuple[Field, ...] = (
+    _f("cpu_model", "str", "the CPU's model name"),
+    _f("cores", "int", "logical CPUs"),
+    _f("threads", "int", "torch threads used"),
+    _f("torch", "str", "torch version"),
+    _f("cuda", "str", "CUDA version", nullable=True),
+    _f("cudnn", "int", "cuDNN version", nullable=True),
+    _f("gpu", "str", "GPU name", nullable=True),
+    _f("blas", "str", "BLAS torch was built with, e.g. mkl", nullable=True),
+    _f("onednn", "str", "oneDNN version", nullable=True),
+    _f("numpy", "str", "NumPy version"),
+    _f("tf32", "bool", "false: the suite switches TF32 off"),
+)
+
+# rnnsuite.peaks[i]: the dense matmul peak of each device and dtype benchmarked.
+PEAK: tuple[Field, ...] = (
+    _f("device", "str", "cpu or cuda"),
+    _f("dtype", "str", "the dtype"),
+    _f("threads", "int", "torch threads"),
+    _f("gflops", "float", "the higher of the two measurements"),
+    _f("n", "int", "the size of the n x n x n product that gave it"),
+    # Files written before the peak was measured twice lack the two below.
+    _f("gflops_start", "float", "measured at the run's first benchmark of the device and dtype", always=False),
+    _f("gflops_end", "float", "measured again at the end of the run", always=False),
+)
+
+# rnnsuite: the suite's own top-level section.
+RUN: tuple[Field, ...] = (
+    _f("schema", "int", "the run-file schema (SCHEMA)", required=True),
+    _f("label", "str", "the run's name in reports (default: torch version)"),
+    _f("peaks", "list", "rnnsuite.peaks records"),
+    _f("correctness", "list", "rnnsuite.correctness records"),
+)
+
+# The file --checks-json writes: the correctness records alone.
+CHECKS_FILE: tuple[Field, ...] = (
+    _f("schema", "int", "the run-file schema (SCHEMA)", required=True),
+    _f("label", "str", "the run label"),
+    _f("machine", "dict", "as machine_info.rnnsuite"),
+    _f("correctness", "list", "rnnsuite.correctness records", required=True),
+)
+
+RECORDS: Mapping[str, tuple[Field, ...]] = {
+    "extra_info": BENCH,
+    "correctness": CHECK,
+    "machine": MACHINE,
+    "peaks": PEAK,
+    "rnnsuite": RUN,
+    "checks_file": CHECKS_FILE,
+}
+
+
+def names(fields: Iterable[Field], *, always: bool = False, required: bool = False) -> tuple[str, ...]:
+    """The field names, optionally only those every record has or that readers require."""
+    return tuple(f.name for f in fields if (f.always or not always) and (f.required or not required))
+
+
+def kinds(fields: Iterable[Field], kind: str) -> tuple[str, ...]:
+    """The names of the fields of one ``kind`` (e.g. the int columns of a table)."""
+    return tuple(f.name for f in fields if f.kind == kind)
+
+
+def checked(fields: tuple[Field, ...], record: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """The record, after checking that it has every ``always`` field and no undeclared one.
+
+    Args:
+        fields: the record's declaration (e.g. ``BENCH``).
+        record: what a writer built.
+        what: the record's name in the error (e.g. ``"extra_info"``).
+
+    Returns:
+        The record as a new dict.
+
+    Raises:
+        ValueError: a field is missing or undeclared (a writer and this module disagree).
+    """
+    declared = set(names(fields))
+    missing = [n for n in names(fields, always=True) if n not in record]
+    unknown = [n for n in record if n not in declared]
+    if missing or unknown:
+        raise ValueError(
+            f"{what}: fields out of step with reports/schema.py (missing {missing or 'none'}, undeclared {unknown or 'none'})"
+        )
+    return dict(record)

@@ -1,0 +1,125 @@
+"""The run file's one definition (reports/schema.py) against its doc, its fakes and the committed run files."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from reports import compare, table
+from reports.runfile import RunFileError, load_run
+from reports.schema import BENCH, CHECK, CHECKS_FILE, MACHINE, PEAK, RUN, SCHEMA, Field, checked, names
+from tests import synthetic_runs as syn
+
+ROOT = Path(__file__).resolve().parents[2]
+DOC = ROOT / "docs" / "run-file.md"
+SECTIONS = {
+    "### `rnnsuite`": RUN,
+    "### `machine_info.rnnsuite`": MACHINE,
+    "### `rnnsuite.peaks[i]`": PEAK,
+    "### `rnnsuite.correctness[i]`": CHECK,
+    "### `benchmarks[i].extra_info`": BENCH,
+    "## The checks file": CHECKS_FILE,
+}
+COMMITTED = sorted((ROOT / "docs" / "runs").glob("*.json"))
+
+
+def _doc_tables() -> dict[str, list[tuple[list[str], str]]]:
+    """Each documented record: its rows as (field names, type cell)."""
+    tables: dict[str, list[tuple[list[str], str]]] = {}
+    heading = None
+    for line in DOC.read_text(encoding="utf-8").splitlines():
+        if line.startswith("#"):
+            heading = line.strip() if line.strip() in SECTIONS else None
+        elif heading and line.startswith("| `"):
+            first, kind = (cell.strip() for cell in line.strip("|").split("|")[:2])
+            tables.setdefault(heading, []).append((re.findall(r"`([^`]+)`", first), kind))
+    return tables
+
+
+@pytest.mark.parametrize("heading", list(SECTIONS))
+def test_doc_lists_exactly_the_declared_fields(heading: str) -> None:
+    rows = _doc_tables().get(heading, [])
+    documented = [name for fields, _ in rows for name in fields]
+    assert sorted(documented) == sorted(names(SECTIONS[heading])), f"docs/run-file.md {heading}"
+
+
+@pytest.mark.parametrize("heading", list(SECTIONS))
+def test_doc_flags_agree_with_the_declaration(heading: str) -> None:
+    declared = {f.name: f for f in SECTIONS[heading]}
+    for fields, kind in _doc_tables()[heading]:
+        group: list[Field] = [declared[n] for n in fields]
+        assert ("required" in kind) == all(f.required for f in group), f"{fields}: 'required' in {kind!r}"
+        assert ("some" in kind) == (not all(f.always for f in group)), f"{fields}: 'some' in {kind!r}"
+        assert ("null" in kind) == any(f.nullable for f in group), f"{fields}: 'null' in {kind!r}"
+
+
+def test_doc_title_names_the_schema_version() -> None:
+    assert DOC.read_text(encoding="utf-8").startswith(f"# The run file (schema {SCHEMA})")
+
+
+def test_fakes_carry_every_always_field_and_no_other() -> None:
+    data = syn.run([syn.bench(samples=[1e-3, 2e-3, 3e-3])], [syn.correctness()])
+    assert set(data["benchmarks"][0]["extra_info"]) == set(names(BENCH, always=True))
+    assert set(data["rnnsuite"]["correctness"][0]) == set(names(CHECK, always=True))
+    assert set(data["machine_info"]["rnnsuite"]) == set(names(MACHINE, always=True))
+    assert set(data["rnnsuite"]) == set(names(RUN, always=True))
+    assert set(data["rnnsuite"]["peaks"][0]) == set(names(PEAK))
+
+
+def test_fake_stats_are_pytest_benchmarks_quartiles() -> None:
+    """pytest-benchmark's Stats takes quartiles by its own rule, not numpy's linear interpolation."""
+    stats = syn.bench(samples=[1.0, 2.0, 3.0, 4.0])["stats"]
+    assert (stats["q1"], stats["median"], stats["q3"]) == (1.5, 2.5, 3.5)  # numpy: 1.75, 2.5, 3.25
+
+
+@pytest.mark.parametrize(
+    ("record", "defect"), [({"key": "k"}, "missing"), (dict.fromkeys(names(CHECK)) | {"extra": 1}, "undeclared")]
+)
+def test_checked_refuses_a_record_out_of_step(record: dict[str, object], defect: str) -> None:
+    with pytest.raises(ValueError, match=defect):
+        checked(CHECK, record, "correctness")
+
+
+def test_reader_refuses_a_record_without_a_required_field(tmp_path: Path) -> None:
+    data = syn.run([syn.bench(samples=[1e-3] * 5)])
+    del data["benchmarks"][0]["extra_info"]["pass"]
+    with pytest.raises(RunFileError, match="lacks pass"):
+        load_run(syn.write(tmp_path / "r.json", data))
+
+
+def test_there_is_a_committed_run_file() -> None:
+    assert COMMITTED, "docs/runs/ holds no run file"
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_committed_run_file_uses_only_declared_fields(path: Path) -> None:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    for bench in data["benchmarks"]:
+        checked(BENCH, bench["extra_info"] | _absent(BENCH, bench["extra_info"]), "extra_info")
+    for rec in data["rnnsuite"]["correctness"]:
+        checked(CHECK, rec | _absent(CHECK, rec), "correctness")
+    for peak in data["rnnsuite"]["peaks"]:
+        checked(PEAK, peak | _absent(PEAK, peak), "peaks")
+    checked(MACHINE, data["machine_info"]["rnnsuite"], "machine_info.rnnsuite")
+    checked(RUN, data["rnnsuite"], "rnnsuite")
+
+
+def _absent(fields: tuple[Field, ...], record: dict[str, object]) -> dict[str, object]:
+    """Placeholders for the fields only some writers add (a committed file may predate them)."""
+    return {f.name: None for f in fields if not f.always and f.name not in record}
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
+def test_committed_run_file_loads_tidies_and_compares(path: Path, tmp_path: Path) -> None:
+    run = load_run(path)
+    df = table.tidy([run])
+    assert len(df) == len(run.benchmarks) > 0
+    assert df["median_s"].gt(0).all()
+    assert df["key"].notna().all()
+    assert len(table.checks([run])) == len(run.correctness) > 0
+    md = tmp_path / "c.md"
+    assert compare.main([str(path), str(path), "--markdown", str(md)]) not in (1, 2)  # itself: no failure
+    assert "0 slower" in md.read_text(encoding="utf-8")
