@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +26,8 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     cmd += ["-p", "no:cacheprovider", "-k", "numpy_rnn and float32 and (fwd-eager or not test_speed)"]
     cmd += ["--device", "cpu", "--dtype", "float32", "--pass", "fwd", "--min-time", "0.01"]
     cmd += [f"--benchmark-json={path}"]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}  # else benchmarks are off
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     return dict(json.loads(path.read_text(encoding="utf-8")), path=str(path))
 
