@@ -25,8 +25,12 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
+# The compiled-model checks compile each model (slow): make test runs those of numpy_rnn and nn_lstm
+# in float32; `pytest suite --backend compile` runs them all.
 test: lint
 	$(PY) -m pytest suite -n auto --benchmark-disable -q --durations=15
+	$(PY) -m pytest suite/test_compiled.py --backend compile --device cpu --dtype float32 \
+		-k "numpy_rnn or nn_lstm" -q -p no:cacheprovider
 
 correctness: $(STAMP)
 	$(PY) -m pytest suite --benchmark-skip -n auto -q

@@ -39,6 +39,13 @@ CHECK_COLUMNS = [
     "rtol",
     "atol",
     "tensor",
+    "u",  # the norm-wise check (docs/tolerances.md): unit roundoff, error and budget in u, margin
+    "err_u",
+    "budget_u",
+    "honest_u",
+    "margin",
+    "norm_at",
+    "message",
 ]
 # What identifies one measurement within a run; the columns that group a case's rows.
 POINT = ["case", "device", "dtype", "pass", "backend", "size", "shape"]
@@ -79,7 +86,7 @@ def checks(runs: Sequence[RunFile]) -> pd.DataFrame:
     """
     rows = [{"run": run.label} | {c: rec.get(c) for c in CHECK_COLUMNS[1:]} for run in runs for rec in run.correctness]
     df = pd.DataFrame.from_records(rows, columns=CHECK_COLUMNS)
-    for col in ("max_abs", "max_rel", "rtol", "atol"):
+    for col in ("max_abs", "max_rel", "rtol", "atol", "u", "err_u", "budget_u", "honest_u", "margin"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     return df
 
