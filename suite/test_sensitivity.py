@@ -3,7 +3,7 @@
 Every perturbation of ``suite/sensitivity.py`` (outputs or gradients scaled by 0.95 / 1.05,
 gradients halved, small gradient elements zeroed, outputs lagging a step, a 5% error in one
 gate's activation), each case and tensor in turn, in every dtype, through the check the tier
-itself runs (``suite.checks.compare_both``). The table in docs/tolerances.md is
+itself runs (``suite.checks.compare_both``). Seed 0, CPU. The table in docs/tolerances.md is
 ``python -m suite.sensitivity``.
 """
 
@@ -15,7 +15,8 @@ from cases import CASES, DTYPES
 from suite.harness import Point
 from suite.sensitivity import PERTURBATIONS, Perturbation, applications, caught, gate_applications, torch_results
 
-pytestmark = pytest.mark.correctness
+# Not marked "correctness": a test of the suite's own check (it belongs with the tooling's tests),
+# so `make report` and suite.ab do not run it.
 
 # Defects the check cannot tell from rounding, each with why (docs/tolerances.md). A perturbation
 # caught here that is listed fails the test too: the list must stay exact.
