@@ -28,8 +28,12 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
+# The compiled-model checks compile each model (slow): make test runs those of numpy_rnn and nn_lstm
+# in float32; `pytest suite --backend compile` runs them all.
 test: lint tests-without-torch
 	$(PY) -m pytest suite tests -n auto --benchmark-disable -q --durations=15
+	$(PY) -m pytest suite/test_compiled.py --backend compile --device cpu --dtype float32 \
+		-k "numpy_rnn or nn_lstm" -q -p no:cacheprovider
 
 # The reports need no torch: a second venv with the project's dependencies less torch proves it
 # (the reports' tests and a report from the committed CUDA run file, there).

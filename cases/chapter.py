@@ -13,7 +13,7 @@ from torch import Tensor, nn
 from cases import reference_chapter as ref
 from cases.models import CharRNN, SeedGRUCell, SeedLSTMCell
 from cases.reference import linear_backward, sequence_backward, sequence_forward
-from cases.registry import Arrays, Case, Instance, Size, Tol, randn, register, uniform_
+from cases.registry import Arrays, Case, Instance, NormFloor, Size, Tol, randn, register, uniform_
 from cases.sizes import DEEPBENCH, GATE_BLOCKS, TINY_CELL
 
 # ----------------------------------------------------------------- the two-step NumPy RNN
@@ -108,6 +108,13 @@ register(
         flops=lambda s: 2 * 2 * (2 * 3 + 2),
         time_axis={"state": 0, "output": 0},
         tol={torch.float64: Tol(0.0, 1e-8, "the chapter prints 8 decimals")},
+        norm_floor={
+            torch.bfloat16: NormFloor(
+                96.0,
+                "two steps of two units: a gradient element is a difference of two or three products, and at some "
+                "seeds it cancels (45u in bfloat16 at seed 17, where the emulation drew 7u); 96u still fails a halving",
+            )
+        },
     )
 )
 

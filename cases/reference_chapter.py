@@ -117,11 +117,16 @@ def seed_lstm_backward(p: Params, x: Array, cache: Any, d: dict[str, Array]) -> 
         g["output.bias"] += db
         dh = dh + dh_out
         dc = dc + dh * s * (1 - tc**2)
-        ds = dh * tc + dc * (c + z)
-        da = ds * s * (1 - s) + dc * s * (1 - z**2)
-        dcomb, dw, db = linear_backward(comb, p["gate.weight"], da)
-        g["gate.weight"] += dw
-        g["gate.bias"] += db
+        # The cell calls its gate Linear four times (f, i, o, then z): one backward per call, added
+        # up one by one as autograd does (the same sum; in an emulated precision, the same roundings).
+        ds_uses = (dc * c, dc * z, dh * tc)  # through f, i and o
+        das = [ds * s * (1 - s) for ds in ds_uses] + [dc * s * (1 - z**2)]  # each (B, H)
+        dcomb = np.zeros_like(comb)
+        for da in das:
+            dcomb_use, dw, db = linear_backward(comb, p["gate.weight"], da)
+            dcomb = dcomb + dcomb_use
+            g["gate.weight"] += dw
+            g["gate.bias"] += db
         dx[t], dh, dc = dcomb[:, :n_in], dcomb[:, n_in:], dc * s
     return g | {"x": dx, "h0": dh, "c0": dc}
 
@@ -165,10 +170,16 @@ def seed_gru_backward(p: Params, x: Array, cache: Any, d: dict[str, Array]) -> d
         da2 = dh_new * s * (1 - h1**2)
         dcomb2, dw2, db2 = linear_backward(comb2, w, da2)
         dhs = dcomb2[:, n_in:]
-        ds = dh_new * (h1 - h) + dhs * h
-        dcomb, dw1, db1 = linear_backward(comb, w, ds * s * (1 - s))
-        g["gate.weight"] += dw1 + dw2
-        g["gate.bias"] += db1 + db2
+        # The gate Linear runs three times a step (z, r on [x, h]; the candidate on [x, r h]): one
+        # backward per call, added up one by one as autograd does.
+        dcomb = np.zeros_like(comb)
+        for ds in (dh_new * (h1 - h), dhs * h):  # through z, then r
+            dcomb_use, dw1, db1 = linear_backward(comb, w, ds * s * (1 - s))
+            dcomb = dcomb + dcomb_use
+            g["gate.weight"] += dw1
+            g["gate.bias"] += db1
+        g["gate.weight"] += dw2
+        g["gate.bias"] += db2
         dx[t] = dcomb[:, :n_in] + dcomb2[:, :n_in]
         dh = dh_new * (1 - s) + dhs * s + dcomb[:, n_in:]
     return g | {"x": dx, "h0": dh}

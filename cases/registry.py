@@ -67,6 +67,14 @@ DEFAULT_TOL: dict[torch.dtype, Tol] = {
 }
 
 
+@dataclass(frozen=True)
+class NormFloor:
+    """A case's own least norm-wise budget for the gradients of a dtype, in units of u, with its reason."""
+
+    backward_u: float
+    reason: str
+
+
 @dataclass
 class Instance:
     """A built model with named inputs, on one device and dtype."""
@@ -130,6 +138,8 @@ class Case:
         time_axis: the time axis of each output that has one, for naming the bad step.
         builtin: name of the built-in case this hand-written model is measured against.
         tol: per-dtype overrides of DEFAULT_TOL, each with a reason.
+        norm_floor: per-dtype overrides of the norm-wise budget's floor for gradients
+            (``suite/budget.py``), each with a reason.
     """
 
     name: str
@@ -148,6 +158,7 @@ class Case:
     devices: tuple[str, ...] = DEVICES
     dtypes: tuple[torch.dtype, ...] = tuple(DTYPES.values())
     tol: Mapping[torch.dtype, Tol] = field(default_factory=dict)
+    norm_floor: Mapping[torch.dtype, NormFloor] = field(default_factory=dict)
 
     def tolerance(self, dtype: torch.dtype, size: Size) -> Tol:
         """The tolerance for ``dtype``: the case's override or the length-aware default."""
@@ -170,6 +181,9 @@ def register(case: Case) -> Case:
     for dtype, tol in case.tol.items():
         if not tol.reason:
             raise ValueError(f"case {case.name!r}: tolerance override for {dtype} has no reason")
+    for dtype, floor in case.norm_floor.items():
+        if not floor.reason:
+            raise ValueError(f"case {case.name!r}: norm-wise floor for {dtype} has no reason")
     CASES[case.name] = case
     return case
 

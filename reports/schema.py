@@ -89,11 +89,11 @@ BENCH: tuple[Field, ...] = (
 
 # rnnsuite.correctness[i]: one per check that ran.
 CHECK: tuple[Field, ...] = (
-    _f("key", "str", "case-device-dtype", required=True),
-    _f("case", "str", "the case"),
-    _f("device", "str", "cpu or cuda"),
-    _f("dtype", "str", "the dtype"),
-    _f("check", "str", "forward, backward or golden", required=True),
+    _f("key", "str", "case-device-dtype (a test not about one case: its test id)", required=True),
+    _f("case", "str", "the case", nullable=True),
+    _f("device", "str", "cpu or cuda", nullable=True),
+    _f("dtype", "str", "the dtype", nullable=True),
+    _f("check", "str", "the check: forward, backward, golden, gradcheck, equivalence, ...", required=True),
     _f("outcome", "str", "passed or failed"),
     _f("max_abs", "float", "largest absolute error against the reference", nullable=True),
     _f("max_rel", "float", "largest relative error against the reference", nullable=True),
@@ -102,6 +102,13 @@ CHECK: tuple[Field, ...] = (
     _f("tensor", "str", "the tensor with the largest error", nullable=True),
     _f("sample", "dict", "forward only: up to 64 evenly spaced values per output tensor"),
     _f("message", "str", "failed only: the first line of the failure", always=False),
+    # The norm-wise check of the forward and backward checks (docs/tolerances.md).
+    _f("u", "float", "the dtype's unit roundoff", always=False),
+    _f("err_u", "float", "norm-wise relative error, in units of u", always=False),
+    _f("budget_u", "float", "the budget, in u: max(2 x honest_u, floor)", always=False),
+    _f("honest_u", "float", "the error of the reference run in the dtype's rounding, in u", always=False),
+    _f("margin", "float", "budget_u / err_u (> 1 passes)", nullable=True, always=False),
+    _f("norm_at", "str", "the tensor (and time step) closest to its budget", always=False),
 )
 
 # machine_info.rnnsuite

@@ -30,7 +30,7 @@ _KEPT = [c for c in COLUMNS if c in names(BENCH) and c not in STATS]
 TEXT = tuple(c for c in _KEPT if c in kinds(BENCH, "str"))
 INTS = tuple(c for c in _KEPT if c in kinds(BENCH, "int"))
 FLOATS = tuple(c for c in _KEPT if c in kinds(BENCH, "float"))
-CHECK_COLUMNS = ["run", *(n for n in names(CHECK) if n not in ("sample", "message"))]
+CHECK_COLUMNS = ["run", *(n for n in names(CHECK) if n != "sample")]
 # What identifies one measurement within a run; the columns that group a case's rows.
 POINT = ["case", "device", "dtype", "pass", "backend", "size", "shape"]
 GROUP = ["run", "case", "device", "dtype", "pass", "backend"]

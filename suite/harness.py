@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from cases import CASES, DTYPES, Case, Instance, Size, Tol
+from cases.rounding import run_rounded
 
 
 def dtype_name(dtype: torch.dtype) -> str:
@@ -143,3 +144,41 @@ def output_sample(t: Tensor, n: int = 64) -> list[float]:
     flat = t.detach().to("cpu", torch.float64).flatten()
     idx = torch.linspace(0, flat.numel() - 1, min(n, flat.numel())).round().long()
     return [float(v) for v in flat[idx]]
+
+
+@lru_cache(maxsize=256)
+def honest_reference(case_name: str, preset: str, seed: int, dtype: torch.dtype) -> dict[str, np.ndarray]:
+    """The reference outputs run in the dtype's rounding (``cases/rounding.py``): the honest error's source.
+
+    For float64, the reference itself (float64 is not emulated).
+    """
+    case = CASES[case_name]
+    inst = build(case, case.size(preset), seed, "cpu", dtype)
+    return run_rounded(case.reference, dtype_name(dtype), inst.numpy_params(), inst.numpy_inputs())
+
+
+def cotangents(case: Case, size: Size, seed: int, dtype: torch.dtype) -> dict[str, Tensor]:
+    """Output gradients for the backward check: drawn in float64 from ``seed + 1``, rounded to the dtype."""
+    gen = torch.Generator().manual_seed(seed + 1)
+    return {k: torch.randn(s, generator=gen, dtype=torch.float64).to(dtype) for k, s in case.out_shapes(size).items()}
+
+
+@lru_cache(maxsize=256)
+def reference_grads(
+    case_name: str, preset: str, seed: int, dtype: torch.dtype
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The NumPy backward for :func:`cotangents`, and the same in the dtype's rounding.
+
+    Returns:
+        ``(expected, honest)`` gradients by parameter and input name.
+    """
+    case = CASES[case_name]
+    if case.reference_grad is None:
+        raise ValueError(f"{case_name} has no NumPy backward reference")
+    size = case.size(preset)
+    inst = build(case, size, seed, "cpu", dtype)
+    args = (inst.numpy_params(), inst.numpy_inputs())
+    cot = {k: c.double().numpy() for k, c in cotangents(case, size, seed, dtype).items()}
+    expected = case.reference_grad(*args, cot)
+    honest = expected if dtype == torch.float64 else run_rounded(case.reference_grad, dtype_name(dtype), *args, cot)
+    return expected, honest

@@ -148,6 +148,12 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("point", matrix(opts, only_cases=only))
     if "point64" in metafunc.fixturenames:  # float64-only checks (gradcheck)
         metafunc.parametrize("point64", matrix(opts, only_dtypes=(torch.float64,), only_cases=only))
+    if "compiled_point" in metafunc.fixturenames:  # the compiled checks (suite/test_compiled.py)
+        skip = pytest.mark.skip(reason="the compiled-model checks run with --backend compile")
+        compiled = [pytest.param(None, id="eager-only", marks=skip)]
+        metafunc.parametrize(
+            "compiled_point", matrix(opts, only_cases=only) if "compile" in opts.backends else compiled
+        )
     if "bench_point" in metafunc.fixturenames:
         from suite.timing import bench_params
 
@@ -167,25 +173,68 @@ def records(request: pytest.FixtureRequest) -> Records:
 
 
 def record_check(records: Records, point: Point, check: str, outcome: str, **fields: Any) -> None:
-    """Add one correctness record (see docs/run-file.md)."""
-    records.correctness.append(check_record(point, check, outcome, **fields))
+    """Add one correctness record of a point of the matrix (see docs/run-file.md)."""
+    ident = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
+    add_record(records, ident, check, outcome, **fields)
 
 
-CHECK_OF_TEST = {"test_forward": "forward", "test_backward": "backward"}
+def add_record(records: Records, ident: dict[str, Any], check: str, outcome: str, **fields: Any) -> None:
+    """Add one correctness record: ``ident`` holds ``key, case, device, dtype``; missing errors are null."""
+    records.correctness.append(check_record(ident, check, outcome, **fields))
+
+
+# The check name of a test in the run file (others: the test's name without "test_").
+CHECK_OF_TEST = {
+    "test_forward": "forward",
+    "test_backward": "backward",
+    "test_forward_compiled": "forward_compile",
+    "test_backward_compiled": "backward_compile",
+    "test_deterministic": "determinism",
+    "test_gradcheck": "gradcheck",
+    "test_rnn_cell_loop_equals_nn_rnn_at_every_step": "equivalence",
+    "test_corrected_cell_equals_builtin": "equivalence",
+    "test_training_tags_both_sentences": "tagger_training",
+    "test_state_does_not_leak_between_sentences": "state_isolation",
+    "test_reference_backward_matches_finite_differences": "reference_fd",
+    "test_reference_is_not_trivial": "reference_nontrivial",
+}
+POINT_PARAMS = ("point", "point64", "compiled_point")
+
+
+def item_identity(item: pytest.Item) -> tuple[dict[str, Any], str]:
+    """The record's ``key, case, device, dtype`` and check name of a correctness test.
+
+    A test on a point of the matrix is that point; one on a case's NumPy reference is the case on
+    ``cpu`` in ``float64``; any other is keyed by its test id, with no case.
+    """
+    name = getattr(item, "originalname", item.name)
+    check = CHECK_OF_TEST.get(name, name.removeprefix("test_"))
+    params = (getattr(item, "callspec", None) and item.callspec.params) or {}
+    point = next((params[p] for p in POINT_PARAMS if isinstance(params.get(p), Point)), None)
+    if point is not None:
+        return {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}, check
+    if params.get("name") in CASES:
+        case = params["name"]
+        return {"key": f"{case}-cpu-float64", "case": case, "device": "cpu", "dtype": "float64"}, check
+    return {"key": item.name, "case": None, "device": None, "dtype": None}, check
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """A matrix check that failed before it could compare (a shape, an exception) is recorded too."""
+    """Every correctness test reaches the run file: one that did not record itself gets a record of its
+    outcome (passed, or failed with the first line of the failure; a skip is not a check)."""
     report = yield
-    check = CHECK_OF_TEST.get(getattr(item, "originalname", ""))
-    point = getattr(item, "callspec", None) and item.callspec.params.get("point")
-    if report.failed and check and isinstance(point, Point):
+    done = report.failed or (report.passed and report.when == "call")
+    if done and item.get_closest_marker("correctness") is not None:
+        ident, check = item_identity(item)
         recs = item.config.stash[RECORDS]
-        if not any(r["key"] == point.id and r["check"] == check for r in recs.correctness):
-            crash = getattr(report.longrepr, "reprcrash", None)
-            message = crash.message if crash is not None else str(report.longrepr)
-            record_check(recs, point, check, "failed", message=message.splitlines()[0][:300])
+        if not any(r["key"] == ident["key"] and r["check"] == check for r in recs.correctness):
+            fields: dict[str, Any] = {}
+            if report.failed:
+                crash = getattr(report.longrepr, "reprcrash", None)
+                message = crash.message if crash is not None else str(report.longrepr)
+                fields["message"] = message.splitlines()[0][:300] if message else ""
+            add_record(recs, ident, check, "failed" if report.failed else "passed", **fields)
     return report
 
 

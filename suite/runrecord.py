@@ -7,7 +7,6 @@ from typing import Any
 import torch
 
 from reports.schema import BENCH, CHECK, CHECKS_FILE, RUN, SCHEMA, checked
-from suite.harness import Point
 from suite.timing import BenchPoint
 
 
@@ -69,10 +68,9 @@ def benchmark_info(
     return checked(BENCH, info | timing, "extra_info")
 
 
-def check_record(point: Point, check: str, outcome: str, **fields: Any) -> dict[str, Any]:
-    """One correctness record; fields not given are null (``sample`` empty)."""
-    rec = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
-    rec |= {"check": check, "outcome": outcome, "max_abs": None, "max_rel": None, "rtol": None}
+def check_record(ident: dict[str, Any], check: str, outcome: str, **fields: Any) -> dict[str, Any]:
+    """One correctness record; ``ident`` holds ``key, case, device, dtype``; fields not given are null."""
+    rec = ident | {"check": check, "outcome": outcome, "max_abs": None, "max_rel": None, "rtol": None}
     rec |= {"atol": None, "tensor": None, "sample": {}}
     return checked(CHECK, rec | fields, "correctness")
 
