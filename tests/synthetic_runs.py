@@ -16,6 +16,10 @@ from pytest_benchmark.stats import Stats
 
 from reports.schema import BENCH, CHECK, MACHINE, PEAK, RUN, SCHEMA, checked
 
+# The checks that add the norm-wise figures (suite/checks.py), and the unit roundoff of each dtype.
+NORMWISE = ("forward", "backward", "forward_compile", "backward_compile")
+UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "bfloat16": 2.0**-8, "float16": 2.0**-11}
+
 
 def bench(
     case: str = "nn_lstm",
@@ -94,8 +98,8 @@ def correctness(
     max_rel: float | None = 1e-6,
     sample: dict[str, list[float]] | None = None,
 ) -> dict[str, Any]:
-    """One correctness record."""
-    rec = {
+    """One correctness record; a passed forward or backward check carries the norm-wise figures too."""
+    rec: dict[str, Any] = {
         "key": f"{case}-{device}-{dtype}",
         "case": case,
         "device": device,
@@ -109,6 +113,10 @@ def correctness(
         "tensor": "output",
         "sample": sample or {},
     }
+    if check in NORMWISE and outcome == "passed":
+        u = UNIT_ROUNDOFF.get(dtype, 2.0**-24)
+        rec |= {"u": u, "err_u": max_rel / u if max_rel else 0.0, "budget_u": 16.0, "honest_u": 2.0}
+        rec |= {"margin": 16.0 * u / max_rel if max_rel else None, "norm_at": "output"}
     return checked(CHECK, rec, "correctness")
 
 
