@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 import torch
 
-from suite.harness import dtype_name
+from suite.cold import run_cold
+from suite.harness import built_note, dtype_name
+from suite.memory import warm_allocator
 from suite.plugin import Options, Records
 from suite.timing import BenchPoint, make_call, matmul_peak, measure
 
@@ -24,6 +26,7 @@ def _peak(records: Records, device: str, dtype: torch.dtype, threads: int) -> fl
 def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, records: Records) -> None:
     """Time one benchmark and describe it in ``extra_info`` (docs/run-file.md)."""
     bp, size = bench_point, bench_point.size
+    warm_allocator()  # the warm state, the same whether this benchmark runs alone or after others
     try:
         call, compile_s = make_call(bp, options.seed)
     except Exception as exc:  # torch.compile needs a working compiler toolchain
@@ -67,9 +70,15 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
             "peak_mem_bytes": peak_mem,
             "peak_mem_note": "torch.cuda.max_memory_allocated during timing, less what was allocated before"
             if cuda
-            else "not measured: the CPU allocator keeps no peak counter",
+            else "CPU: see peak_rss_bytes (the process's resident-set high-water mark)",
             "compile_s": compile_s,
             "label": options.label,
+            "allocator": options.allocator,
+            "built": built_note(bp.case, bp.device, bp.dtype),
+            "state": "warm",
+            "cold": run_cold(bp.id, options.seed, options.threads, options.min_time)
+            if options.cold and not benchmark.disabled and bp.backend == "eager"
+            else None,
         }
         | timing
     )
