@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -36,7 +37,8 @@ def test_child_env_preloads_one_allocator_and_keeps_other_preloads(tmp_path: Pat
 def _pytest(*args: str, prelude: str = "") -> subprocess.CompletedProcess[str]:
     code = f"import sys, pytest\n{prelude}\nsys.exit(pytest.main(sys.argv[1:]))"
     cmd = [sys.executable, "-c", code, "-q", "-p", "no:cacheprovider", *args]
-    return subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}  # a worker's env writes no JSON
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
 
 
 @pytest.mark.parametrize(

@@ -35,14 +35,14 @@ def test_a_failing_cold_process_is_recorded_as_one_line() -> None:
 STATE = """
 import sys, torch
 from cases import CASES
-from suite.harness import build, build_as_user
+from suite.harness import build_as_user
 from suite.memory import faults, warm_allocator
 torch.set_num_threads(1)
 if sys.argv[1] == "warm":
     warm_allocator()
 case = CASES["nn_lstm"]
 size = case.size("deepbench")  # T25 B16 I512 H512
-how = {"user": build_as_user, "warm": build_as_user, "float64": build}[sys.argv[1]]
+how = {"user": build_as_user, "warm": build_as_user}[sys.argv[1]]
 inst = how(case, size, 0, "cpu", torch.float32)
 assert {p.dtype for p in inst.model.parameters()} == {torch.float32}
 with torch.no_grad():
@@ -56,8 +56,9 @@ print((faults()[0] - before) / 10)
 
 
 def test_the_user_build_keeps_the_state_a_user_has() -> None:
-    """Built in float32, a fresh nn.LSTM faults its buffers in on every no-grad call; cast from float64 (the old
-    build) or in the suite's warm state, it does not (after ten calls)."""
+    """Built in float32, a fresh nn.LSTM faults its buffers in on every no-grad call; in the suite's warm state it
+    does not (after ten calls). The old build (cast from float64) mostly did not either: 0-640 faults a call here,
+    by how busy the machine was, so it is not asserted."""
     import subprocess
     import sys
     from pathlib import Path
@@ -76,5 +77,4 @@ def test_the_user_build_keeps_the_state_a_user_has() -> None:
 
     user = faults_per_call("user")
     assert user > 500  # 900-1,350 at one thread, 2,250 at two here (docs/page-faults.md)
-    assert faults_per_call("float64") < 10  # 0 here
-    assert faults_per_call("warm") < 10  # 0 here
+    assert faults_per_call("warm") < user / 10  # 0 here
