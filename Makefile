@@ -5,12 +5,13 @@ PY := $(VENV)/bin/python
 OUT ?= out
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test lint correctness report matrix clean
+.PHONY: help venv test lint correctness report matrix allocators clean
 
 help:
 	@echo "make report   correctness tier, benchmarks at the seed size, then the report in $(OUT)/"
 	@echo "make test     lint, types and every test of the project (what CI runs)"
 	@echo "make matrix   the torch-version matrix (tox), an A/B of the two newest, one report"
+	@echo "make allocators   apt-get install jemalloc and tcmalloc for --allocator (as root)"
 
 venv: $(STAMP)
 
@@ -52,7 +53,7 @@ report: $(STAMP)
 MATRIX_ENVS ?= py311-torch2.13,py311-torch2.14
 MATRIX_A ?= py311-torch2.13
 MATRIX_B ?= py311-torch2.14
-AB_ARGS ?= -m speed --device cpu --size seed --dtype float32,bfloat16 --min-time 0.2 --threads 1
+AB_ARGS ?= -m speed --device cpu --size seed --dtype float32,bfloat16 --min-time 0.2 --threads 1 --no-cold
 
 matrix: $(STAMP)
 	$(PY) -m tox -e $(MATRIX_ENVS)
@@ -60,6 +61,11 @@ matrix: $(STAMP)
 		--out $(OUT)/matrix/ab $(AB_ARGS) || test $$? -eq 1
 	$(PY) -m reports build $(OUT)/matrix/$(MATRIX_A).json $(OUT)/matrix/$(MATRIX_B).json \
 		--ab $(OUT)/matrix/ab/a.json $(OUT)/matrix/ab/b.json --out $(OUT)/matrix/report --force
+
+# The allocators of --allocator (Debian's packages; as root). Their tests skip where these are absent.
+allocators:
+	apt-get update
+	apt-get install -y libjemalloc2 libtcmalloc-minimal4
 
 clean:
 	rm -rf $(VENV) .tox .pytest_cache .mypy_cache .ruff_cache
