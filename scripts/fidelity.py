@@ -90,12 +90,23 @@ def fresh_median(key: str, threads: int) -> float:
     return float(proc.stdout.split()[-1])
 
 
-def verdict(warm: float, cold: float, timer: float) -> str:
-    """Whether the suite agrees with Timer on a fresh layer within 5%, or the state that explains the difference."""
+def spread(rounds: list[float]) -> float:
+    """Interquartile range over median of a side's round medians."""
+    q1, med, q3 = statistics.quantiles(rounds, n=4) if len(rounds) > 1 else (rounds[0],) * 3
+    return (q3 - q1) / med
+
+
+def verdict(warm: float, cold: float, timer: float, noise: float = 0.0) -> str:
+    """Whether the suite agrees with Timer on a fresh layer within 5%, or the state that explains the difference.
+
+    ``noise`` is the largest ``spread`` of the three sides' rounds: above 10%, a difference is not judged.
+    """
     if abs(warm / timer - 1) <= TOLERANCE:
         return "holds (warm)"
     if abs(cold / timer - 1) <= TOLERANCE:
         return "state: the warm process differs; the cold (fresh-process) median agrees"
+    if noise > 2 * TOLERANCE:
+        return f"inconclusive: the rounds spread {noise:.0%} (IQR / median); run more rounds on a quieter machine"
     return "differs in both states"
 
 
@@ -120,7 +131,7 @@ def fresh_rounds(key: str, rounds: int, threads: int) -> None:
         timer.append(fresh_median(key, threads))
     mw, mc, mt = (statistics.median(v) for v in (warm, cold, timer))
     print(f"{key}  suite warm {mw * 1e3:.3f} ms  suite cold {mc * 1e3:.3f} ms  Timer(fresh) {mt * 1e3:.3f} ms  "
-          f"warm/Timer {mw / mt:.3f}  cold/Timer {mc / mt:.3f}  {verdict(mw, mc, mt)}  "
+          f"warm/Timer {mw / mt:.3f}  cold/Timer {mc / mt:.3f}  {verdict(mw, mc, mt, max(map(spread, (warm, cold, timer))))}  "
           f"(rounds ms: warm {[round(v * 1e3, 2) for v in warm]}, cold {[round(v * 1e3, 2) for v in cold]}, "
           f"Timer {[round(v * 1e3, 2) for v in timer]})", flush=True)  # fmt: skip
 
