@@ -8,12 +8,13 @@ STAMP := $(VENV)/.installed
 NOTORCH ?= .venv-notorch
 NOTORCH_STAMP := $(NOTORCH)/.installed
 
-.PHONY: help venv test lint tests-without-torch correctness report matrix clean
+.PHONY: help venv test lint tests-without-torch correctness report matrix allocators system-deps clean
 
 help:
 	@echo "make report   correctness tier, benchmarks at the seed size, then the report in $(OUT)/"
 	@echo "make test     lint, types, the RNN suite (suite/) and the tooling's tests (tests/): what CI runs"
 	@echo "make matrix   the torch-version matrix (tox), an A/B of the two newest, one report"
+	@echo "make allocators   apt-get install jemalloc and tcmalloc for --allocator (as root)"
 
 venv: $(STAMP)
 
@@ -30,7 +31,7 @@ lint: $(STAMP)
 
 # The compiled-model checks compile each model (slow): make test runs those of numpy_rnn and nn_lstm
 # in float32; `pytest suite --backend compile` runs them all.
-test: lint tests-without-torch
+test: lint system-deps tests-without-torch
 	$(PY) -m pytest suite tests -n auto --benchmark-disable -q --durations=15
 	$(PY) -m pytest suite/test_compiled.py --backend compile --device cpu --dtype float32 \
 		-k "numpy_rnn or nn_lstm" -q -p no:cacheprovider
@@ -74,7 +75,7 @@ report: $(STAMP)
 MATRIX_ENVS ?= py311-torch2.13,py311-torch2.14
 MATRIX_A ?= py311-torch2.13
 MATRIX_B ?= py311-torch2.14
-AB_ARGS ?= -m speed --device cpu --size seed --dtype float32,bfloat16 --min-time 0.2 --threads 1
+AB_ARGS ?= -m speed --device cpu --size seed --dtype float32,bfloat16 --min-time 0.2 --threads 1 --no-cold
 
 matrix: $(STAMP)
 	$(PY) -m tox -e $(MATRIX_ENVS)
@@ -82,6 +83,20 @@ matrix: $(STAMP)
 		--out $(OUT)/matrix/ab $(AB_ARGS) || test $$? -eq 1
 	$(PY) -m reports build $(OUT)/matrix/$(MATRIX_A).json $(OUT)/matrix/$(MATRIX_B).json \
 		--ab $(OUT)/matrix/ab/a.json $(OUT)/matrix/ab/b.json --out $(OUT)/matrix/report --force
+
+# The allocators of --allocator (Debian's packages; as root). Their tests skip where these are absent.
+SYSTEM_PACKAGES := libjemalloc2 libtcmalloc-minimal4
+allocators:
+	apt-get update
+	apt-get install -y $(SYSTEM_PACKAGES)
+
+# What make test exercises when it can: installed as root with apt-get where a package is missing;
+# elsewhere (no root, no apt) a note, and the tests that need a package skip with the reason.
+system-deps:
+	@if dpkg -s $(SYSTEM_PACKAGES) >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null || echo "note: could not install $(SYSTEM_PACKAGES)"; \
+	else echo "note: $(SYSTEM_PACKAGES) not installed (make allocators, as root); their tests skip"; fi
 
 clean:
 	rm -rf $(VENV) $(NOTORCH) .tox .pytest_cache .mypy_cache .ruff_cache

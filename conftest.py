@@ -18,6 +18,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--seed", type=int, default=0, help="seed of the input and weight generator")
     group.addoption("--min-time", type=float, default=0.5, help="seconds of timed rounds per benchmark")
     group.addoption("--no-peak", action="store_true", help="skip the matmul peak (no peak_fraction; faster A/B rounds)")
+    group.addoption(
+        "--allocator",
+        default=None,
+        help="comma list of malloc implementations: glibc, jemalloc, tcmalloc (a process each, LD_PRELOAD; "
+        "default: the one this process runs with)",
+    )
+    group.addoption(
+        "--no-cold", action="store_true", help="skip the cold variant (a fresh process per benchmark; faster runs)"
+    )
     group.addoption("--run-label", default=None, help="the run's name in reports (default: torch version)")
     group.addoption("--checks-json", default=None, help="write the correctness records to this JSON file")
     group.addoption(

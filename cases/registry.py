@@ -110,6 +110,7 @@ def _copy_module(model: nn.Module) -> nn.Module:
 
 Arrays = Mapping[str, np.ndarray]
 Builder = Callable[[Size, torch.Generator], Instance]
+BuilderIn = Callable[[Size, torch.Generator, torch.dtype], Instance]
 Forward = Callable[[nn.Module, Mapping[str, Tensor]], dict[str, Tensor]]
 Reference = Callable[[Arrays, Arrays], dict[str, np.ndarray]]
 ReferenceGrad = Callable[[Arrays, Arrays, Arrays], dict[str, np.ndarray]]
@@ -140,6 +141,10 @@ class Case:
         tol: per-dtype overrides of DEFAULT_TOL, each with a reason.
         norm_floor: per-dtype overrides of the norm-wise budget's floor for gradients
             (``suite/budget.py``), each with a reason.
+        build_in: ``(size, generator, dtype) -> Instance`` on the CPU, the model constructed in
+            ``dtype`` as a user builds it (no float64 copy made and freed: freeing large buffers
+            changes what glibc's allocator does next; see docs/page-faults.md). The benchmarks
+            time this build; None: they time ``build`` cast to the dtype.
     """
 
     name: str
@@ -159,6 +164,7 @@ class Case:
     dtypes: tuple[torch.dtype, ...] = tuple(DTYPES.values())
     tol: Mapping[torch.dtype, Tol] = field(default_factory=dict)
     norm_floor: Mapping[torch.dtype, NormFloor] = field(default_factory=dict)
+    build_in: BuilderIn | None = None
 
     def tolerance(self, dtype: torch.dtype, size: Size) -> Tol:
         """The tolerance for ``dtype``: the case's override or the length-aware default."""
@@ -197,6 +203,6 @@ def uniform_(model: nn.Module, gen: torch.Generator, bound: float | None = None)
     return model
 
 
-def randn(gen: torch.Generator, *shape: int) -> Tensor:
-    """Standard normal float64 CPU tensor from ``gen``."""
-    return torch.randn(*shape, generator=gen, dtype=torch.float64)
+def randn(gen: torch.Generator, *shape: int, dtype: torch.dtype = torch.float64) -> Tensor:
+    """Standard normal CPU tensor from ``gen`` (float64 unless ``dtype`` says otherwise)."""
+    return torch.randn(*shape, generator=gen, dtype=dtype)

@@ -40,12 +40,12 @@ def _layer_reference_grad(mode: str, params: Arrays, inputs: Arrays, cot: Arrays
     return g | {"x": g.pop("input")} | {f"{s}0": d for s, d in zip(names, d_states, strict=True)}
 
 
-def _build_layer(mode: str, size: Size, gen: torch.Generator) -> Instance:
+def _build_layer(mode: str, size: Size, gen: torch.Generator, dtype: torch.dtype = torch.float64) -> Instance:
     h, b = size.hidden_size, size.batch
-    model = uniform_(BUILTIN_LAYER[mode](size.input_size, h, size.num_layers).double(), gen)
-    inputs = {"x": randn(gen, size.seq_len, b, size.input_size)}
+    model = uniform_(BUILTIN_LAYER[mode](size.input_size, h, size.num_layers, dtype=dtype), gen)
+    inputs = {"x": randn(gen, size.seq_len, b, size.input_size, dtype=dtype)}
     for s in STATE_NAMES[: N_STATES[mode]]:
-        inputs[f"{s}0"] = randn(gen, size.num_layers, b, h)
+        inputs[f"{s}0"] = randn(gen, size.num_layers, b, h, dtype=dtype)
     return Instance(model, inputs)
 
 
@@ -70,6 +70,7 @@ for _mode, _title in (("rnn", "nn.RNN (tanh)"), ("lstm", "nn.LSTM"), ("gru", "nn
             summary=f"built-in {_title}, stacked, against the NumPy reference",
             family=_mode,
             build=partial(_build_layer, _mode),
+            build_in=partial(_build_layer, _mode),
             forward=partial(_run_layer, _mode),
             reference=partial(_layer_reference, _mode),
             reference_grad=partial(_layer_reference_grad, _mode),
@@ -133,11 +134,13 @@ def _cell_reference_grad(
     return from_fused(params, g) | {k: g[k] if k == "x" else g[k][0] for k in inputs}
 
 
-def _build_cell(mode: str, make: Callable[[int, int], nn.Module], size: Size, gen: torch.Generator) -> Instance:
-    model = uniform_(make(size.input_size, size.hidden_size).double(), gen, 1 / size.hidden_size**0.5)
-    inputs = {"x": randn(gen, size.seq_len, size.batch, size.input_size)}
+def _build_cell(
+    mode: str, make: Callable[..., nn.Module], size: Size, gen: torch.Generator, dtype: torch.dtype = torch.float64
+) -> Instance:
+    model = uniform_(make(size.input_size, size.hidden_size).to(dtype), gen, 1 / size.hidden_size**0.5)
+    inputs = {"x": randn(gen, size.seq_len, size.batch, size.input_size, dtype=dtype)}
     for s in STATE_NAMES[: N_STATES[mode]]:
-        inputs[f"{s}0"] = randn(gen, size.batch, size.hidden_size)
+        inputs[f"{s}0"] = randn(gen, size.batch, size.hidden_size, dtype=dtype)
     return Instance(model, inputs)
 
 
@@ -171,6 +174,7 @@ def _cell_case(
             summary=summary,
             family=mode,
             build=partial(_build_cell, mode, make),
+            build_in=partial(_build_cell, mode, make),
             forward=partial(step_cell, mode),
             reference=partial(_cell_reference, mode, to_fused),
             reference_grad=partial(_cell_reference_grad, mode, to_fused, from_fused),

@@ -184,7 +184,7 @@ def summary_markdown(data: page.Data) -> str:
         lines.append("No benchmarks in the run file(s).")
     else:
         frame = r.headline_frame(head).drop(columns="IQR / median")
-        lines.append(r.markdown_table(frame, {c: r.HEADLINE_FORMATS[c] for c in cols}))
+        lines.append(r.markdown_table(frame, {c: r.HEADLINE_FORMATS[c] for c in (*cols, "faults/call") if c in frame}))
     counts = data.checks["outcome"].value_counts()
     lines += [
         "",

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports import matrix, plots
+from reports import matrix, memory, plots
 from reports import render as r
 from reports import table as tb
 from reports.runfile import RunFile
@@ -78,6 +78,7 @@ def page(data: Data, built: datetime | None = None) -> str:
     if not data.drift.empty:
         sections.append(("drift", "Numerical drift between runs", matrix.drift_section(data.drift)))
     sections.append(("runs", "(f) Runs side by side", compare_section(data)))
+    sections.append(("memory", "(g) Memory, process state and allocator", memory.section_html(data.df)))
     nav = " ".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title, _ in sections)
     body = "\n".join(f'<h2 id="{sid}">{html.escape(title)}</h2>\n{text}' for sid, title, text in sections)
     title = "RNN suite report: " + ", ".join(data.labels)
@@ -113,7 +114,7 @@ def header(data: Data, built: datetime | None) -> str:
         "commit": lambda run: _commit(run.data.get("commit_info") or {}),
         "benchmarks / checks": lambda run: f"{len(run.benchmarks)} / {len(run.correctness)}",
     }
-    machine = ("cpu_model", "cores", "threads", "torch", "cuda", "gpu", "blas")
+    machine = ("cpu_model", "cores", "threads", "torch", "cuda", "gpu", "blas", "allocator")
     rows = [(name, [get(run) for run in data.runs]) for name, get in fields.items()]
     rows += [(key, [str(run.machine.get(key) or "—") for run in data.runs]) for key in machine]
     head = "<tr><th></th>" + "".join(f"<th>{html.escape(label)}</th>" for label in data.labels) + "</tr>"

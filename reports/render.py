@@ -204,14 +204,17 @@ HEADLINE = {
     "size": "size",
     "shape": "shape",
     "median_s": "median (ms)",
+    "minor_faults_per_call": "faults/call",
     "spread": "IQR / median",
     "gflops": "GFLOP/s",
     "peak_fraction": "% of peak",
     "tokens_per_s": "tokens/s",
+    "memory_note": "memory",
     "correctness": "correctness",
 }
 HEADLINE_FORMATS: dict[str, Formatter] = {
     "median (ms)": fmt_ms,
+    "faults/call": fmt_num,
     "IQR / median": fmt_pct,
     "GFLOP/s": fmt_num,
     "% of peak": fmt_pct,
@@ -230,6 +233,7 @@ def headline_frame(head: pd.DataFrame) -> pd.DataFrame:
     """
     df = head.assign(spread=head["iqr_s"] / head["median_s"])[list(HEADLINE)]
     df = drop_constant(df, ["run", "backend", "size"])
+    df = df.drop(columns=[c for c in ("minor_faults_per_call", "memory_note") if df[c].isna().all()])
     if "size" not in df and (df["shape"].nunique() <= 1 or head["size"].eq("seed").all()):
         df = df.drop(columns="shape")
     return df.rename(columns=HEADLINE)

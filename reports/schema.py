@@ -14,9 +14,13 @@ both import it, and it is the one place where a field is added. It lives in ``re
 because the reports own the format's reading; the suite's writer importing this one module is
 the only import from suite to reports (README, "Layout").
 
-History of ``SCHEMA``:
+History of ``SCHEMA`` (a field's ``since`` says where it came in; a file of an older schema
+lacks the fields added after it, and readers treat them as missing):
 
-- 1: the first format (fields below).
+- 1: the first format.
+- 2: memory behaviour and process state of every benchmark (page faults per call, resident-set
+  peak, the allocator, how the model was built, the cold-process timing); the allocator of the
+  run and of the machine.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-SCHEMA = 1
+SCHEMA = 2
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class Field:
         nullable: null is allowed (e.g. ``builtin``, CUDA fields on a CPU run).
         required: a reader refuses a file whose record lacks it.
         always: every record the suite writes has it (false: only some writers, e.g. ``suite.ab``).
+        since: the schema version that added it.
     """
 
     name: str
@@ -47,10 +52,11 @@ class Field:
     nullable: bool = False
     required: bool = False
     always: bool = True
+    since: int = 1
 
 
-def _f(name: str, kind: str, doc: str, **flags: bool) -> Field:
-    return Field(name, kind, doc, **flags)
+def _f(name: str, kind: str, doc: str, *, since: int = 1, **flags: bool) -> Field:
+    return Field(name, kind, doc, since=since, **flags)
 
 
 # benchmarks[i].extra_info: one per timed benchmark.
@@ -84,6 +90,16 @@ BENCH: tuple[Field, ...] = (
     _f("block", "int", "calls per timed block"),
     _f("rounds", "int", "timed blocks (pytest-benchmark rounds) chosen by the calibration"),
     _f("injected_slowdown", "float", "1.0, or the work per call under --inject-slowdown"),
+    # Memory behaviour and process state (reports/memory.py; null: not measured, e.g. benchmarks disabled).
+    _f("minor_faults_per_call", "float", "minor page faults per call over the timed rounds", nullable=True, since=2),
+    _f("major_faults_per_call", "float", "major page faults per call over the timed rounds", nullable=True, since=2),
+    _f("rss_before_bytes", "int", "the resident set when the timed rounds began", nullable=True, since=2),
+    _f("peak_rss_bytes", "int", "the resident high-water mark during the timed rounds", nullable=True, since=2),
+    _f("peak_rss_note", "str", "how peak_rss_bytes was measured, or why it was not", since=2),
+    _f("allocator", "str", "the process's malloc: glibc, jemalloc or tcmalloc", since=2),
+    _f("built", "str", "how the timed model was built", since=2),
+    _f("state", "str", "warm: timed in the suite's process after a large buffer was freed", since=2),
+    _f("cold", "dict", "the same benchmark timed in a fresh process right after the build", nullable=True, since=2),
     _f("round_medians", "list", "each A/B process's median, in the order they ran", always=False),
 )
 
@@ -124,6 +140,7 @@ MACHINE: tuple[Field, ...] = (
     _f("onednn", "str", "oneDNN version", nullable=True),
     _f("numpy", "str", "NumPy version"),
     _f("tf32", "bool", "false: the suite switches TF32 off"),
+    _f("allocator", "str", "the malloc the process runs with", since=2),
 )
 
 # rnnsuite.peaks[i]: the dense matmul peak of each device and dtype benchmarked.
@@ -142,6 +159,7 @@ PEAK: tuple[Field, ...] = (
 RUN: tuple[Field, ...] = (
     _f("schema", "int", "the run-file schema (SCHEMA)", required=True),
     _f("label", "str", "the run's name in reports (default: torch version)"),
+    _f("allocator", "str", "the process's malloc: glibc, jemalloc or tcmalloc", since=2),
     _f("peaks", "list", "rnnsuite.peaks records"),
     _f("correctness", "list", "rnnsuite.correctness records"),
 )
@@ -164,9 +182,13 @@ RECORDS: Mapping[str, tuple[Field, ...]] = {
 }
 
 
-def names(fields: Iterable[Field], *, always: bool = False, required: bool = False) -> tuple[str, ...]:
-    """The field names, optionally only those every record has or that readers require."""
-    return tuple(f.name for f in fields if (f.always or not always) and (f.required or not required))
+def names(
+    fields: Iterable[Field], *, always: bool = False, required: bool = False, schema: int = SCHEMA
+) -> tuple[str, ...]:
+    """The field names of a schema version, optionally only those every record has or that readers require."""
+    return tuple(
+        f.name for f in fields if (f.always or not always) and (f.required or not required) and f.since <= schema
+    )
 
 
 def kinds(fields: Iterable[Field], kind: str) -> tuple[str, ...]:
@@ -174,13 +196,14 @@ def kinds(fields: Iterable[Field], kind: str) -> tuple[str, ...]:
     return tuple(f.name for f in fields if f.kind == kind)
 
 
-def checked(fields: tuple[Field, ...], record: Mapping[str, Any], what: str) -> dict[str, Any]:
+def checked(fields: tuple[Field, ...], record: Mapping[str, Any], what: str, schema: int = SCHEMA) -> dict[str, Any]:
     """The record, after checking that it has every ``always`` field and no undeclared one.
 
     Args:
         fields: the record's declaration (e.g. ``BENCH``).
         record: what a writer built.
         what: the record's name in the error (e.g. ``"extra_info"``).
+        schema: the version the record is of (an older one lacks the fields added since).
 
     Returns:
         The record as a new dict.
@@ -189,7 +212,7 @@ def checked(fields: tuple[Field, ...], record: Mapping[str, Any], what: str) -> 
         ValueError: a field is missing or undeclared (a writer and this module disagree).
     """
     declared = set(names(fields))
-    missing = [n for n in names(fields, always=True) if n not in record]
+    missing = [n for n in names(fields, always=True, schema=schema) if n not in record]
     unknown = [n for n in record if n not in declared]
     if missing or unknown:
         raise ValueError(

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from reports import memory
 from reports.runfile import RunFile
 from reports.schema import BENCH, CHECK, kinds, names
 
@@ -23,7 +24,7 @@ COLUMNS = [
     "run", "key", "case", "family", "builtin", "device", "dtype", "pass", "backend", "size", "shape",
     "seq_len", "batch", "input_size", "hidden_size", "num_layers", "median_s", "iqr_s", "q1_s", "q3_s",
     "rounds", "iterations", "flops", "tokens", "gflops", "peak_gflops", "peak_fraction", "tokens_per_s",
-    "peak_mem_bytes", "compile_s", "torch", "threads",
+    "peak_mem_bytes", "compile_s", "torch", "threads", *memory.COLUMNS,
 ]  # fmt: skip
 # The run file's fields each table keeps, typed by their declaration in reports/schema.py.
 _KEPT = [c for c in COLUMNS if c in names(BENCH) and c not in STATS]
@@ -56,7 +57,7 @@ def tidy(runs: Sequence[RunFile]) -> pd.DataFrame:
     df["gflops"] = _float(df["flops"]) / median / 1e9
     df["peak_fraction"] = df["gflops"] / df["peak_gflops"].where(df["peak_gflops"] > 0)
     df["tokens_per_s"] = _float(df["tokens"]) / median
-    return df
+    return memory.derive(df)
 
 
 def checks(runs: Sequence[RunFile]) -> pd.DataFrame:
@@ -79,6 +80,7 @@ def _bench_row(run: RunFile, bench: dict[str, Any]) -> dict[str, Any]:
     extra, stats = bench.get("extra_info", {}), bench.get("stats", {})
     row: dict[str, Any] = {"run": run.label} | {k: extra.get(k) for k in _KEPT}
     row |= {col: stats.get(k) for col, k in STATS.items()}
+    row |= memory.bench_fields(extra)
     if row["peak_gflops"] is None:  # older files: look the peak up in the run's own list
         row["peak_gflops"] = _run_peak(run, extra.get("device"), extra.get("dtype"))
     return row

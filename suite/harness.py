@@ -63,6 +63,26 @@ def build(case: Case, size: Size, seed: int, device: str = "cpu", dtype: torch.d
     return inst if (device, dtype) == ("cpu", torch.float64) else inst.to(device, dtype)
 
 
+def build_as_user(case: Case, size: Size, seed: int, device: str, dtype: torch.dtype) -> Instance:
+    """Build a case as a user would, for timing: the constructor in ``dtype``, then moved to ``device``.
+
+    Cases without ``build_in`` are built in float64 and cast (``built_note`` says which).
+    """
+    if case.build_in is None:
+        return build(case, size, seed, device, dtype)
+    inst = case.build_in(size, torch.Generator().manual_seed(seed), dtype)
+    if device != "cpu":
+        inst = Instance(inst.model.to(device), {k: v.to(device) for k, v in inst.inputs.items()})
+    return inst
+
+
+def built_note(case: Case, device: str, dtype: torch.dtype) -> str:
+    """How ``build_as_user`` builds a case (the run file's ``built``)."""
+    if case.build_in is None:
+        return "float64 build cast to the dtype"
+    return f"constructed in {dtype_name(dtype)}" + ("" if device == "cpu" else f", moved to {device}")
+
+
 @lru_cache(maxsize=256)
 def reference(case_name: str, preset: str, seed: int, dtype: torch.dtype) -> dict[str, np.ndarray]:
     """The NumPy reference outputs for the case's parameters and inputs rounded to ``dtype``.

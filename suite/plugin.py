@@ -15,7 +15,9 @@ import torch
 
 from cases import CASES, DTYPES
 from reports.schema import MACHINE, PEAK, checked
+from suite.allocators import check_available, run_each
 from suite.harness import Point, dtype_of
+from suite.memory import ALLOCATORS, allocator
 from suite.runrecord import check_record, checks_file, run_section
 
 SIZES = ("seed", "deepbench", "sweep")
@@ -40,6 +42,8 @@ class Options:
     slowdown: dict[str, float] = field(default_factory=dict)
     peak: bool = True
     checks_json: str | None = None
+    allocator: str = "glibc"
+    cold: bool = True
 
 
 @dataclass
@@ -103,10 +107,37 @@ def parse_options(config: pytest.Config) -> Options:
         slowdown=_slowdown(config.getoption("inject_slowdown")),
         peak=not config.getoption("no_peak"),
         checks_json=checks_json,
+        allocator=allocator(),
+        cold=not config.getoption("no_cold"),
     )
 
 
+def _allocators(config: pytest.Config) -> tuple[str, ...]:
+    """The ``--allocator`` list, each library checked (absent: a one-line usage error, exit 4)."""
+    spec = config.getoption("allocator")
+    if spec is None:
+        return (allocator(),)
+    names = _choices(config, "allocator", "--allocator", ALLOCATORS)
+    try:
+        check_available(names)
+    except (FileNotFoundError, ValueError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return names
+
+
+def _run_allocators(config: pytest.Config, names: tuple[str, ...]) -> None:
+    """Other allocators than this process's: run pytest once per allocator, then stop with the worst status."""
+    if hasattr(config, "workerinput"):
+        raise pytest.UsageError(f"--allocator {','.join(names)}: a worker runs with {allocator()}")
+    label = config.getoption("run_label") or f"torch{torch.__version__}"
+    status = run_each(config.invocation_params.args, names, label, str(config.invocation_params.dir))
+    pytest.exit(f"--allocator {','.join(names)}: one run per allocator done", returncode=status)
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    names = _allocators(config)
+    if names != (allocator(),):
+        _run_allocators(config, names)
     opts = parse_options(config)
     config.stash[OPTIONS] = opts
     config.stash[RECORDS] = Records()
@@ -268,6 +299,7 @@ def describe_machine() -> dict[str, Any]:
         "onednn": onednn,
         "numpy": np.__version__,
         "tf32": False,
+        "allocator": allocator(),
     }
     return checked(MACHINE, machine, "machine_info.rnnsuite")
 
@@ -313,4 +345,5 @@ def _final_peaks(recs: Records, output_json: dict[str, Any]) -> None:
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_json: dict[str, Any]) -> None:
     recs = config.stash[RECORDS]
     _final_peaks(recs, output_json)
-    output_json["rnnsuite"] = run_section(config.stash[OPTIONS].label, list(recs.peaks.values()), recs.correctness)
+    opts = config.stash[OPTIONS]
+    output_json["rnnsuite"] = run_section(opts.label, opts.allocator, list(recs.peaks.values()), recs.correctness)

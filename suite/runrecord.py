@@ -9,6 +9,15 @@ import torch
 from reports.schema import BENCH, CHECK, CHECKS_FILE, RUN, SCHEMA, checked
 from suite.timing import BenchPoint
 
+# The memory fields when the timed rounds did not run (--benchmark-disable): timing has none.
+NOT_MEASURED = {
+    "minor_faults_per_call": None,
+    "major_faults_per_call": None,
+    "rss_before_bytes": None,
+    "peak_rss_bytes": None,
+    "peak_rss_note": "not measured: benchmarks disabled",
+}
+
 
 def benchmark_info(
     bp: BenchPoint,
@@ -18,6 +27,9 @@ def benchmark_info(
     peak_gflops: float | None,
     peak_mem_bytes: int | None,
     compile_s: float | None,
+    allocator: str,
+    built: str,
+    cold: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """A benchmark's ``extra_info``.
 
@@ -28,6 +40,9 @@ def benchmark_info(
         peak_gflops: the run's matmul peak for the device and dtype, or None.
         peak_mem_bytes: CUDA peak memory during timing, or None (CPU).
         compile_s: the compile backend's first-call time, or None.
+        allocator: the process's malloc.
+        built: how the timed model was built (``suite.harness.built_note``).
+        cold: the benchmark timed in a fresh process (``suite.cold.run_cold``), or None.
 
     Returns:
         Every ``always`` field of ``reports.schema.BENCH``.
@@ -61,11 +76,15 @@ def benchmark_info(
         "peak_mem_bytes": peak_mem_bytes,
         "peak_mem_note": "torch.cuda.max_memory_allocated during timing, less what was allocated before"
         if bp.device == "cuda"
-        else "not measured: the CPU allocator keeps no peak counter",
+        else "CPU: see peak_rss_bytes (the process's resident-set high-water mark)",
         "compile_s": compile_s,
         "label": label,
+        "allocator": allocator,
+        "built": built,
+        "state": "warm",
+        "cold": cold,
     }
-    return checked(BENCH, info | timing, "extra_info")
+    return checked(BENCH, info | NOT_MEASURED | timing, "extra_info")
 
 
 def check_record(ident: dict[str, Any], check: str, outcome: str, **fields: Any) -> dict[str, Any]:
@@ -75,9 +94,12 @@ def check_record(ident: dict[str, Any], check: str, outcome: str, **fields: Any)
     return checked(CHECK, rec | fields, "correctness")
 
 
-def run_section(label: str, peaks: list[dict[str, Any]], correctness: list[dict[str, Any]]) -> dict[str, Any]:
+def run_section(
+    label: str, allocator: str, peaks: list[dict[str, Any]], correctness: list[dict[str, Any]]
+) -> dict[str, Any]:
     """The run file's ``rnnsuite`` section."""
-    return checked(RUN, {"schema": SCHEMA, "label": label, "peaks": peaks, "correctness": correctness}, "rnnsuite")
+    data = {"schema": SCHEMA, "label": label, "allocator": allocator, "peaks": peaks, "correctness": correctness}
+    return checked(RUN, data, "rnnsuite")
 
 
 def checks_file(label: str, machine: dict[str, Any], correctness: list[dict[str, Any]]) -> dict[str, Any]:

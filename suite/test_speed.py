@@ -7,7 +7,9 @@ from typing import Any
 import pytest
 import torch
 
-from suite.harness import dtype_name
+from suite.cold import run_cold
+from suite.harness import built_note, dtype_name
+from suite.memory import warm_allocator
 from suite.plugin import Options, Records
 from suite.runrecord import benchmark_info
 from suite.timing import BenchPoint, make_call, matmul_peak, measure
@@ -25,6 +27,7 @@ def _peak(records: Records, device: str, dtype: torch.dtype, threads: int) -> fl
 def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, records: Records) -> None:
     """Time one benchmark and describe it in ``extra_info`` (docs/run-file.md)."""
     bp = bench_point
+    warm_allocator()  # the warm state, the same whether this benchmark runs alone or after others
     try:
         call, compile_s = make_call(bp, options.seed)
     except Exception as exc:  # torch.compile needs a working compiler toolchain
@@ -40,7 +43,17 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
     peak = _peak(records, bp.device, bp.dtype, options.threads) if options.peak and not benchmark.disabled else None
     benchmark.extra_info.update(
         benchmark_info(
-            bp, label=options.label, timing=timing, peak_gflops=peak, peak_mem_bytes=peak_mem, compile_s=compile_s
+            bp,
+            label=options.label,
+            timing=timing,
+            peak_gflops=peak,
+            peak_mem_bytes=peak_mem,
+            compile_s=compile_s,
+            allocator=options.allocator,
+            built=built_note(bp.case, bp.device, bp.dtype),
+            cold=run_cold(bp.id, options.seed, options.threads, options.min_time)
+            if options.cold and not benchmark.disabled and bp.backend == "eager"
+            else None,
         )
     )
     assert benchmark.disabled or benchmark.stats.stats.median > 0

@@ -17,7 +17,8 @@ import pytest
 import torch
 
 from cases import CASES, Case, Size
-from suite.harness import DTYPES, build, dtype_name
+from suite.harness import DTYPES, build_as_user, dtype_name
+from suite.memory import Probe
 
 MIN_BLOCK_S = 0.05  # a timed block lasts at least this long (10 ms blocks: IQR/median 15% here, 50 ms: 6.5%)
 MIN_ROUNDS, MAX_ROUNDS = 10, 1000
@@ -179,7 +180,8 @@ def measure(
 
     Returns:
         ``{"block": calls per round, "rounds": rounds, "injected_slowdown": the work per call
-        actually timed, relative to one call}``.
+        actually timed, relative to one call}`` and the memory fields of ``Probe.stop`` over
+        the timed rounds (pytest-benchmark's warm-up round included).
     """
     sync = synchronizer(device)
     if benchmark.disabled:  # --benchmark-disable / xdist: one untimed call, as pytest-benchmark does
@@ -197,8 +199,10 @@ def measure(
         if count % n == 0:  # the last call of a block: wait for the device once
             sync()
 
+    probe = Probe()
+    probe.start()
     benchmark.pedantic(target, iterations=n, rounds=rounds, warmup_rounds=1)
-    return {"block": n, "rounds": rounds, "injected_slowdown": round(n * slowdown) / n}
+    return {"block": n, "rounds": rounds, "injected_slowdown": round(n * slowdown) / n} | probe.stop(count)
 
 
 def matmul_peak(device: str, dtype: torch.dtype, threads: int) -> dict[str, Any]:
@@ -229,9 +233,12 @@ def matmul_peak(device: str, dtype: torch.dtype, threads: int) -> dict[str, Any]
 
 
 def make_call(bp: BenchPoint, seed: int) -> tuple[Callable[[], object], float | None]:
-    """The timed call of a benchmark, and the compile time (first call) for the compile backend."""
+    """The timed call of a benchmark, and the compile time (first call) for the compile backend.
+
+    The model is built as a user builds it (``harness.build_as_user``), not cast from float64.
+    """
     case = bp.case
-    inst = build(case, bp.size, seed, bp.device, bp.dtype)
+    inst = build_as_user(case, bp.size, seed, bp.device, bp.dtype)
     model, inputs = inst.model, inst.inputs
     forward: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] = lambda i: case.forward(model, i)  # noqa: E731
     if bp.backend == "compile":

@@ -71,6 +71,15 @@ def bench(
         "block": 1,
         "rounds": len(data),
         "injected_slowdown": 1.0,
+        "minor_faults_per_call": 0.5,
+        "major_faults_per_call": 0.0,
+        "rss_before_bytes": 400_000_000,
+        "peak_rss_bytes": 401_000_000,
+        "peak_rss_note": "VmHWM during the timed calls (reset through /proc/self/clear_refs)",
+        "allocator": "glibc",
+        "built": f"constructed in {dtype}",
+        "state": "warm",
+        "cold": None,
     }
     stats = Stats()
     for value in data:
@@ -140,10 +149,17 @@ def run(
         "onednn": "3.12",
         "numpy": "2.4",
         "tf32": False,
+        "allocator": "glibc",
     }
     peak = {"device": "cpu", "dtype": "float32", "threads": 2, "gflops": 100.0, "n": 1024}
     peak |= {"gflops_start": 100.0, "gflops_end": 95.0}
-    section = {"schema": SCHEMA, "label": label, "peaks": [checked(PEAK, peak, "peaks")], "correctness": list(checks)}
+    section = {
+        "schema": SCHEMA,
+        "label": label,
+        "allocator": "glibc",
+        "peaks": [checked(PEAK, peak, "peaks")],
+        "correctness": list(checks),
+    }
     return {
         "machine_info": {
             "node": "test",

@@ -54,6 +54,10 @@ def test_doc_flags_agree_with_the_declaration(heading: str) -> None:
         assert ("required" in kind) == all(f.required for f in group), f"{fields}: 'required' in {kind!r}"
         assert ("some" in kind) == (not all(f.always for f in group)), f"{fields}: 'some' in {kind!r}"
         assert ("null" in kind) == any(f.nullable for f in group), f"{fields}: 'null' in {kind!r}"
+        since = {f.since for f in group}
+        assert len(since) == 1, f"{fields}: one row, one schema version"
+        assert ("since" in kind) == (since != {1}), f"{fields}: 'since' in {kind!r}"
+        assert since == {1} or f"since {since.pop()}" in kind, f"{fields}: version in {kind!r}"
 
 
 def test_doc_title_names_the_schema_version() -> None:
@@ -99,14 +103,15 @@ def test_there_is_a_committed_run_file() -> None:
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
 def test_committed_run_file_uses_only_declared_fields(path: Path) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
+    v = data["rnnsuite"]["schema"]
     for bench in data["benchmarks"]:
-        checked(BENCH, bench["extra_info"] | _absent(BENCH, bench["extra_info"]), "extra_info")
+        checked(BENCH, bench["extra_info"] | _absent(BENCH, bench["extra_info"]), "extra_info", v)
     for rec in data["rnnsuite"]["correctness"]:
-        checked(CHECK, rec | _absent(CHECK, rec), "correctness")
+        checked(CHECK, rec | _absent(CHECK, rec), "correctness", v)
     for peak in data["rnnsuite"]["peaks"]:
-        checked(PEAK, peak | _absent(PEAK, peak), "peaks")
-    checked(MACHINE, data["machine_info"]["rnnsuite"], "machine_info.rnnsuite")
-    checked(RUN, data["rnnsuite"], "rnnsuite")
+        checked(PEAK, peak | _absent(PEAK, peak), "peaks", v)
+    checked(MACHINE, data["machine_info"]["rnnsuite"], "machine_info.rnnsuite", v)
+    checked(RUN, data["rnnsuite"], "rnnsuite", v)
 
 
 def _absent(fields: tuple[Field, ...], record: dict[str, object]) -> dict[str, object]:
