@@ -130,6 +130,11 @@ class Case:
         time_axis: the time axis of each output that has one, for naming the bad step.
         builtin: name of the built-in case this hand-written model is measured against.
         tol: per-dtype overrides of DEFAULT_TOL, each with a reason.
+        fused: runs torch's fused recurrent op (nn.RNN / nn.LSTM / nn.GRU), whose kernel the
+            suite's ``--kernel`` option selects (oneDNN or cuDNN, or torch's native one).
+        timed: benchmarked; False keeps a case to the correctness tier.
+        base: the case a variant is timed against at the same shape (``nn_lstm`` for
+            ``nn_lstm[bidir]``).
     """
 
     name: str
@@ -148,6 +153,9 @@ class Case:
     devices: tuple[str, ...] = DEVICES
     dtypes: tuple[torch.dtype, ...] = tuple(DTYPES.values())
     tol: Mapping[torch.dtype, Tol] = field(default_factory=dict)
+    fused: bool = False
+    timed: bool = True
+    base: str | None = None
 
     def tolerance(self, dtype: torch.dtype, size: Size) -> Tol:
         """The tolerance for ``dtype``: the case's override or the length-aware default."""
