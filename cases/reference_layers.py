@@ -168,7 +168,8 @@ def direction_backward(
     step itself gets a zero gradient there, which makes its input gradient exactly zero.
     """
     steps = range(len(caches)) if reverse else range(len(caches) - 1, -1, -1)
-    d_state, grads = d_final, {}
+    d_state: tuple[Array, ...] = d_final
+    grads: dict[str, Any] = {}
     dxs: list[Array] = [np.empty(0)] * len(caches)
     for t in steps:
         m = _valid(lengths, t)

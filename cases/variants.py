@@ -116,7 +116,7 @@ def state_shapes(v: Variant, mode: str, size: Size) -> dict[str, tuple[int, ...]
     """Shapes of ``h0`` (and ``c0``) of a layer variant."""
     spec = v.spec(mode, size)
     lead = (size.num_layers * spec.directions, size.batch)
-    shapes = {"h0": (*lead, spec.proj_size or size.hidden_size)}
+    shapes: dict[str, tuple[int, ...]] = {"h0": (*lead, spec.proj_size or size.hidden_size)}
     return shapes | ({"c0": (*lead, size.hidden_size)} if mode == "lstm" else {})
 
 
