@@ -11,7 +11,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from reports import matrix, plots
+from reports import matrix, plots, variants
 from reports import render as r
 from reports import table as tb
 from reports.runfile import RunFile
@@ -73,6 +73,7 @@ def page(data: Data, built: datetime | None = None) -> str:
         ("sweep", "(c) Scaling sweep", sweep_section(data)),
         ("efficiency", "(d) Efficiency", efficiency_section(data)),
         ("correctness", "(e) Correctness", correctness_section(data)),
+        ("costs", "(g) Options and kernels", variants.section(data.df)),
     ]
     if not data.drift.empty:
         sections.append(("drift", "Numerical drift between runs", matrix.drift_section(data.drift)))

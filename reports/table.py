@@ -11,6 +11,8 @@ import pandas as pd
 from reports.runfile import RunFile
 
 TEXT = ("key", "case", "family", "builtin", "device", "dtype", "pass", "backend", "size", "shape", "torch")
+# Fields of the kernel axis and the variants (absent from older run files: NaN).
+KERNEL_TEXT = ("kernel", "kernel_label", "base")
 INTS = ("seq_len", "batch", "input_size", "hidden_size", "num_layers", "flops", "tokens", "threads", "peak_mem_bytes")
 STATS = {
     "median_s": "median",
@@ -24,7 +26,7 @@ COLUMNS = [
     "run", "key", "case", "family", "builtin", "device", "dtype", "pass", "backend", "size", "shape",
     "seq_len", "batch", "input_size", "hidden_size", "num_layers", "median_s", "iqr_s", "q1_s", "q3_s",
     "rounds", "iterations", "flops", "tokens", "gflops", "peak_gflops", "peak_fraction", "tokens_per_s",
-    "peak_mem_bytes", "compile_s", "torch", "threads",
+    "peak_mem_bytes", "compile_s", "torch", "threads", "kernel", "kernel_label", "base",
 ]  # fmt: skip
 CHECK_COLUMNS = [
     "run",
@@ -86,7 +88,7 @@ def checks(runs: Sequence[RunFile]) -> pd.DataFrame:
 
 def _bench_row(run: RunFile, bench: dict[str, Any]) -> dict[str, Any]:
     extra, stats = bench.get("extra_info", {}), bench.get("stats", {})
-    row: dict[str, Any] = {"run": run.label} | {k: extra.get(k) for k in (*TEXT, *INTS)}
+    row: dict[str, Any] = {"run": run.label} | {k: extra.get(k) for k in (*TEXT, *INTS, *KERNEL_TEXT)}
     row |= {col: stats.get(k) for col, k in STATS.items()}
     row["compile_s"] = extra.get("compile_s")
     row["peak_gflops"] = extra.get("peak_gflops")

@@ -15,6 +15,7 @@ import torch
 
 from cases import CASES, DTYPES
 from suite.harness import Point, dtype_of
+from suite.kernels import DEFAULT_KERNEL, KERNELS, KernelPoint, kernel_flags, kernel_of
 
 SIZES = ("seed", "deepbench", "sweep")
 BACKENDS = ("eager", "compile")
@@ -38,6 +39,7 @@ class Options:
     slowdown: dict[str, float] = field(default_factory=dict)
     peak: bool = True
     checks_json: str | None = None
+    kernels: tuple[str, ...] = (DEFAULT_KERNEL,)
 
 
 @dataclass
@@ -101,6 +103,7 @@ def parse_options(config: pytest.Config) -> Options:
         slowdown=_slowdown(config.getoption("inject_slowdown")),
         peak=not config.getoption("no_peak"),
         checks_json=checks_json,
+        kernels=_choices(config, "kernel", "--kernel", KERNELS),
     )
 
 
@@ -133,9 +136,27 @@ def matrix(
     for case in (c for c in CASES.values() if only_cases is None or c.name in only_cases):
         for device in (d for d in opts.devices if d in case.devices):
             for dtype in (t for t in opts.dtypes if t in case.dtypes and (only_dtypes is None or t in only_dtypes)):
-                point = Point(case, device, dtype)
-                params.append(pytest.param(point, id=point.id, marks=_device_marks(device)))
+                for point in _kernel_points(opts, case, device, dtype):
+                    params.append(pytest.param(point, id=point.id, marks=_device_marks(device)))
     return params
+
+
+def _kernel_points(opts: Options, case: Any, device: str, dtype: torch.dtype) -> list[Point]:
+    """A fused layer's points, one per kernel asked for; any other case's one point."""
+    if not case.fused:
+        return [Point(case, device, dtype)]
+    return [
+        Point(case, device, dtype) if k == DEFAULT_KERNEL else KernelPoint(case, device, dtype, k) for k in opts.kernels
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _kernel_of_point(request: pytest.FixtureRequest) -> Any:
+    """A matrix test runs under its point's kernel (``--kernel``); other tests under torch's default."""
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    point = params.get("point", params.get("point64"))
+    with kernel_flags(kernel_of(point)):
+        yield
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -167,6 +188,7 @@ def records(request: pytest.FixtureRequest) -> Records:
 def record_check(records: Records, point: Point, check: str, outcome: str, **fields: Any) -> None:
     """Add one correctness record (see docs/run-file.md)."""
     rec = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
+    rec["kernel"] = kernel_of(point)
     rec |= {"check": check, "outcome": outcome, "max_abs": None, "max_rel": None, "rtol": None}
     rec |= {"atol": None, "tensor": None, "sample": {}}
     records.correctness.append(rec | fields)

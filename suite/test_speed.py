@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from suite.harness import dtype_name
+from suite.kernels import kernel_flags, kernel_label, kernel_ops
 from suite.plugin import Options, Records
 from suite.timing import BenchPoint, make_call, matmul_peak, measure
 
@@ -24,18 +25,20 @@ def _peak(records: Records, device: str, dtype: torch.dtype, threads: int) -> fl
 def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, records: Records) -> None:
     """Time one benchmark and describe it in ``extra_info`` (docs/run-file.md)."""
     bp, size = bench_point, bench_point.size
-    try:
-        call, compile_s = make_call(bp, options.seed)
-    except Exception as exc:  # torch.compile needs a working compiler toolchain
-        if bp.backend == "compile":
-            pytest.skip(f"torch.compile unavailable here: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-        raise
-    cuda = bp.device == "cuda"
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
-    held = torch.cuda.memory_allocated() if cuda else 0  # the model, its inputs and whatever else is alive
-    timing = measure(benchmark, call, bp.device, options.min_time, options.slowdown.get(bp.case.name, 1.0))
-    peak_mem = torch.cuda.max_memory_allocated() - held if cuda else None
+    with kernel_flags(bp.kernel):
+        try:
+            call, compile_s = make_call(bp, options.seed)
+        except Exception as exc:  # torch.compile needs a working compiler toolchain
+            if bp.backend == "compile":
+                pytest.skip(f"torch.compile unavailable here: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            raise
+        cuda = bp.device == "cuda"
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        held = torch.cuda.memory_allocated() if cuda else 0  # the model, its inputs and whatever else is alive
+        timing = measure(benchmark, call, bp.device, options.min_time, options.slowdown.get(bp.case.name, 1.0))
+        peak_mem = torch.cuda.max_memory_allocated() - held if cuda else None
+        ops = kernel_ops(call)  # one more call, untimed, under the profiler
     fwd_flops = bp.case.flops(size)
     benchmark.extra_info.update(
         {
@@ -47,7 +50,11 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
             "device": bp.device,
             "dtype": bp.dtype_name,
             "pass": bp.pass_,
-            "backend": bp.backend,
+            "backend": bp.backend_key,
+            "kernel": bp.kernel,
+            "kernel_ops": ops,
+            "kernel_label": kernel_label(ops),
+            "base": bp.case.base,
             "size": bp.preset,
             "shape": size.label,
             "seq_len": size.seq_len,
