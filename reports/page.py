@@ -73,11 +73,11 @@ def page(data: Data, built: datetime | None = None) -> str:
         ("sweep", "(c) Scaling sweep", sweep_section(data)),
         ("efficiency", "(d) Efficiency", efficiency_section(data)),
         ("correctness", "(e) Correctness", correctness_section(data)),
-        ("costs", "(g) Options and kernels", variants.section(data.df)),
     ]
     if not data.drift.empty:
         sections.append(("drift", "Numerical drift between runs", matrix.drift_section(data.drift)))
     sections.append(("runs", "(f) Runs side by side", compare_section(data)))
+    sections.append(("costs", "(g) Options and kernels", variants.section(data.df)))
     nav = " ".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title, _ in sections)
     body = "\n".join(f'<h2 id="{sid}">{html.escape(title)}</h2>\n{text}' for sid, title, text in sections)
     title = "RNN suite report: " + ", ".join(data.labels)
