@@ -26,16 +26,16 @@ lint: $(STAMP)
 	$(PY) -m mypy
 
 test: lint
-	$(PY) -m pytest suite -n auto --benchmark-disable -q --durations=15
+	$(PY) -m pytest suite -n auto --benchmark-disable -q --durations=15 --kernel vendor,native
 
 correctness: $(STAMP)
-	$(PY) -m pytest suite --benchmark-skip -n auto -q
+	$(PY) -m pytest suite --benchmark-skip -n auto -q --kernel vendor,native
 
 # The main job: correctness tier and seed-size benchmarks in one serial run (one run file that
 # holds both the timings and the errors seen), then the report. A failed check still gets its
 # report; make exits with pytest's status afterwards. Run files are never overwritten.
 RUN = $(OUT)/runs/run-$(shell date +%Y%m%d-%H%M%S).json
-PYTEST_REPORT_ARGS ?= --size seed
+PYTEST_REPORT_ARGS ?= --size seed --kernel vendor,native
 
 report: $(STAMP)
 	@mkdir -p $(OUT)/runs

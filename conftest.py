@@ -14,8 +14,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--size", default="seed", help="comma list of size presets: seed, deepbench, sweep")
     group.addoption(
         "--kernel",
-        default="vendor,native",
-        help="comma list of kernels of the fused layers: vendor (oneDNN / cuDNN), native (both off)",
+        default="vendor",
+        help="comma list of kernels of the fused layers: vendor (oneDNN / cuDNN, the default), native (both off)",
     )
     group.addoption("--backend", default="eager", help="comma list of backends: eager, compile")
     group.addoption("--pass", dest="passes", default="fwd,fwd_bwd", help="comma list of timed passes: fwd, fwd_bwd")
