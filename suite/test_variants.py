@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -56,11 +58,14 @@ def test_padding_check_catches_a_leak() -> None:
 
 @pytest.mark.parametrize("name", DROPOUT)
 def test_dropout_in_train_differs_and_is_reproducible(name: str) -> None:
-    """train(): outputs differ from eval() (which matches the reference elsewhere) and repeat under one seed."""
+    """eval() equals the layer without dropout bit for bit; train() differs from it and repeats under one seed."""
     case = CASES[name]
     inst = build(case, TIER, 0, "cpu", torch.float32)
+    plain = copy.deepcopy(inst.model)
+    plain.dropout = 0.0
     with torch.no_grad():
         evaluated = case.forward(inst.model, inst.inputs)["output"]
+        assert torch.equal(evaluated, case.forward(plain, inst.inputs)["output"]), f"{name}: eval() is not dropout-free"
         inst.model.train()
         runs = []
         for _ in range(2):
