@@ -32,7 +32,7 @@ lint: $(STAMP)
 # The compiled-model checks compile each model (slow): make test runs those of numpy_rnn and nn_lstm
 # in float32; `pytest suite --backend compile` runs them all.
 test: lint system-deps tests-without-torch
-	$(PY) -m pytest suite tests -n auto --benchmark-disable -q --durations=15
+	$(PY) -m pytest suite tests -n auto --benchmark-disable -q --durations=15 --kernel vendor,native
 	$(PY) -m pytest suite/test_compiled.py --backend compile --device cpu --dtype float32 \
 		-k "numpy_rnn or nn_lstm" -q -p no:cacheprovider
 
@@ -52,13 +52,13 @@ tests-without-torch: $(NOTORCH_STAMP)
 	$(NOTORCH)/bin/python -m reports build docs/runs/h100-torch2.11.json --out $(OUT)/report-without-torch --force
 
 correctness: $(STAMP)
-	$(PY) -m pytest suite --benchmark-skip -n auto -q
+	$(PY) -m pytest suite --benchmark-skip -n auto -q --kernel vendor,native
 
 # The main job: correctness tier and seed-size benchmarks in one serial run (one run file that
 # holds both the timings and the errors seen), then the report. A failed check still gets its
 # report; make exits with pytest's status afterwards. Run files are never overwritten.
 RUN = $(OUT)/runs/run-$(shell date +%Y%m%d-%H%M%S).json
-PYTEST_REPORT_ARGS ?= --size seed
+PYTEST_REPORT_ARGS ?= --size seed --kernel vendor,native
 
 report: $(STAMP)
 	@mkdir -p $(OUT)/runs

@@ -12,6 +12,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--dtype", default="float64,float32,bfloat16,float16", help="comma list of dtypes (default: all four)"
     )
     group.addoption("--size", default="seed", help="comma list of size presets: seed, deepbench, sweep")
+    group.addoption(
+        "--kernel",
+        default="vendor",
+        help="comma list of kernels of the fused layers: vendor (oneDNN / cuDNN, the default), native (both off)",
+    )
     group.addoption("--backend", default="eager", help="comma list of backends: eager, compile")
     group.addoption("--pass", dest="passes", default="fwd,fwd_bwd", help="comma list of timed passes: fwd, fwd_bwd")
     group.addoption("--threads", type=int, default=None, help="torch threads (default: all CPUs)")

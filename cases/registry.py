@@ -145,6 +145,11 @@ class Case:
             ``dtype`` as a user builds it (no float64 copy made and freed: freeing large buffers
             changes what glibc's allocator does next; see docs/page-faults.md). The benchmarks
             time this build; None: they time ``build`` cast to the dtype.
+        fused: runs torch's fused recurrent op (nn.RNN / nn.LSTM / nn.GRU), whose kernel the
+            suite's ``--kernel`` option selects (oneDNN or cuDNN, or torch's native one).
+        timed: benchmarked; False keeps a case to the correctness tier.
+        base: the case a variant is timed against at the same shape (``nn_lstm`` for
+            ``nn_lstm[bidir]``).
     """
 
     name: str
@@ -165,6 +170,9 @@ class Case:
     tol: Mapping[torch.dtype, Tol] = field(default_factory=dict)
     norm_floor: Mapping[torch.dtype, NormFloor] = field(default_factory=dict)
     build_in: BuilderIn | None = None
+    fused: bool = False
+    timed: bool = True
+    base: str | None = None
 
     def tolerance(self, dtype: torch.dtype, size: Size) -> Tol:
         """The tolerance for ``dtype``: the case's override or the length-aware default."""

@@ -78,6 +78,7 @@ for _mode, _title in (("rnn", "nn.RNN (tanh)"), ("lstm", "nn.LSTM"), ("gru", "nn
             sizes=layer_presets(_mode),
             flops=partial(sequence_flops, _mode),
             time_axis={"output": 0},
+            fused=True,
         )
     )
 

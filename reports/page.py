@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports import matrix, memory, plots
+from reports import matrix, memory, plots, variants
 from reports import render as r
 from reports import table as tb
 from reports.runfile import RunFile
@@ -79,6 +79,7 @@ def page(data: Data, built: datetime | None = None) -> str:
         sections.append(("drift", "Numerical drift between runs", matrix.drift_section(data.drift)))
     sections.append(("runs", "(f) Runs side by side", compare_section(data)))
     sections.append(("memory", "(g) Memory, process state and allocator", memory.section_html(data.df)))
+    sections.append(("costs", "(h) Options and kernels", variants.section(data.df)))
     nav = " ".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title, _ in sections)
     body = "\n".join(f'<h2 id="{sid}">{html.escape(title)}</h2>\n{text}' for sid, title, text in sections)
     title = "RNN suite report: " + ", ".join(data.labels)

@@ -203,6 +203,7 @@ HEADLINE = {
     "backend": "backend",
     "size": "size",
     "shape": "shape",
+    "kernel_label": "kernel (aten ops that ran)",
     "median_s": "median (ms)",
     "minor_faults_per_call": "faults/call",
     "spread": "IQR / median",

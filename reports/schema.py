@@ -20,7 +20,7 @@ lacks the fields added after it, and readers treat them as missing):
 - 1: the first format.
 - 2: memory behaviour and process state of every benchmark (page faults per call, resident-set
   peak, the allocator, how the model was built, the cold-process timing); the allocator of the
-  run and of the machine.
+  run and of the machine; the kernel that ran and, for a variant, its plain layer.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ BENCH: tuple[Field, ...] = (
     _f("device", "str", "cpu or cuda", required=True),
     _f("dtype", "str", "float64, float32, bfloat16 or float16", required=True),
     _f("pass", "str", "fwd or fwd_bwd", required=True),
-    _f("backend", "str", "eager or compile", required=True),
+    _f("backend", "str", "eager, eager_native or compile", required=True),
     _f("size", "str", "the size preset: seed, deepbench or sweep", required=True),
     _f("shape", "str", "the shape label, e.g. T25_B16_I512_H512_L1"),
     _f("seq_len", "int", "T"),
@@ -100,6 +100,11 @@ BENCH: tuple[Field, ...] = (
     _f("built", "str", "how the timed model was built", since=2),
     _f("state", "str", "warm: timed in the suite's process after a large buffer was freed", since=2),
     _f("cold", "dict", "the same benchmark timed in a fresh process right after the build", nullable=True, since=2),
+    # The kernel that ran (suite/kernels.py) and the plain layer a variant is timed against.
+    _f("kernel", "str", "vendor (oneDNN / cuDNN) or native (--kernel)", since=2),
+    _f("kernel_ops", "dict", "aten op -> calls in one profiled call", since=2),
+    _f("kernel_label", "str", "the op that names the path, e.g. mkldnn_rnn_layer x2", since=2),
+    _f("base", "str", "for a variant, the plain layer it is timed against", nullable=True, since=2),
     _f("round_medians", "list", "each A/B process's median, in the order they ran", always=False),
 )
 
@@ -118,6 +123,9 @@ CHECK: tuple[Field, ...] = (
     _f("tensor", "str", "the tensor with the largest error", nullable=True),
     _f("sample", "dict", "forward only: up to 64 evenly spaced values per output tensor"),
     _f("message", "str", "failed only: the first line of the failure", always=False),
+    _f("kernel", "str", "checks of a matrix point: vendor or native", always=False),
+    _f("mode", "str", "autocast checks only: autocast", always=False),
+    _f("out_dtype", "str", "autocast checks only: the dtype the output came back in", always=False),
     # The norm-wise check of the forward and backward checks (docs/tolerances.md).
     _f("u", "float", "the dtype's unit roundoff", always=False),
     _f("err_u", "float", "norm-wise relative error, in units of u", always=False),

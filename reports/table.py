@@ -24,7 +24,7 @@ COLUMNS = [
     "run", "key", "case", "family", "builtin", "device", "dtype", "pass", "backend", "size", "shape",
     "seq_len", "batch", "input_size", "hidden_size", "num_layers", "median_s", "iqr_s", "q1_s", "q3_s",
     "rounds", "iterations", "flops", "tokens", "gflops", "peak_gflops", "peak_fraction", "tokens_per_s",
-    "peak_mem_bytes", "compile_s", "torch", "threads", *memory.COLUMNS,
+    "peak_mem_bytes", "compile_s", "torch", "threads", *memory.COLUMNS, "kernel", "kernel_label", "base",
 ]  # fmt: skip
 # The run file's fields each table keeps, typed by their declaration in reports/schema.py.
 _KEPT = [c for c in COLUMNS if c in names(BENCH) and c not in STATS]

@@ -31,11 +31,14 @@ from suite.timing import BenchPoint
 
 TIMER = r"""
 import sys, torch, torch.utils.benchmark as tb
+from suite.kernels import kernel_flags
 from suite.timing import BenchPoint, make_call
 key, threads = sys.argv[1], int(sys.argv[2])
 torch.set_num_threads(threads)
-call, _ = make_call(BenchPoint.from_key(key), 0)
-m = tb.Timer(stmt="call()", globals={"call": call}, num_threads=threads).blocked_autorange(min_run_time=1.0)
+bp = BenchPoint.from_key(key)
+with kernel_flags(bp.kernel):
+    call, _ = make_call(bp, 0)
+    m = tb.Timer(stmt="call()", globals={"call": call}, num_threads=threads).blocked_autorange(min_run_time=1.0)
 print(m.median)
 """
 
@@ -63,7 +66,7 @@ def suite_bench(key: str, threads: int) -> dict[str, Any]:
         bp = BenchPoint.from_key(key)
         cmd = [sys.executable, "-m", "pytest", "suite/test_speed.py", "-q", "-p", "no:cacheprovider",
                "--benchmark-quiet", f"--benchmark-json={out}", "--threads", str(threads), "--min-time", "1.0",
-               "--size", bp.preset, "--backend", bp.backend, "--no-peak", "-k", key]  # fmt: skip
+               "--size", bp.preset, "--backend", bp.backend, "--kernel", bp.kernel, "--no-peak", "-k", key]  # fmt: skip
         subprocess.run(cmd, check=True, capture_output=True, text=True)
         return dict(next(b for b in json.loads(out.read_text())["benchmarks"] if b["extra_info"]["key"] == key))
 

@@ -17,6 +17,7 @@ from cases import CASES, DTYPES
 from reports.schema import MACHINE, PEAK, checked
 from suite.allocators import check_available, run_each
 from suite.harness import Point, dtype_of
+from suite.kernels import DEFAULT_KERNEL, KERNELS, KernelPoint, kernel_flags, kernel_of
 from suite.memory import ALLOCATORS, allocator
 from suite.runrecord import check_record, checks_file, run_section
 
@@ -44,6 +45,7 @@ class Options:
     checks_json: str | None = None
     allocator: str = "glibc"
     cold: bool = True
+    kernels: tuple[str, ...] = (DEFAULT_KERNEL,)
 
 
 @dataclass
@@ -109,6 +111,7 @@ def parse_options(config: pytest.Config) -> Options:
         checks_json=checks_json,
         allocator=allocator(),
         cold=not config.getoption("no_cold"),
+        kernels=_choices(config, "kernel", "--kernel", KERNELS),
     )
 
 
@@ -166,9 +169,27 @@ def matrix(
     for case in (c for c in CASES.values() if only_cases is None or c.name in only_cases):
         for device in (d for d in opts.devices if d in case.devices):
             for dtype in (t for t in opts.dtypes if t in case.dtypes and (only_dtypes is None or t in only_dtypes)):
-                point = Point(case, device, dtype)
-                params.append(pytest.param(point, id=point.id, marks=_device_marks(device)))
+                for point in _kernel_points(opts, case, device, dtype):
+                    params.append(pytest.param(point, id=point.id, marks=_device_marks(device)))
     return params
+
+
+def _kernel_points(opts: Options, case: Any, device: str, dtype: torch.dtype) -> list[Point]:
+    """A fused layer's points, one per kernel asked for; any other case's one point."""
+    if not case.fused:
+        return [Point(case, device, dtype)]
+    return [
+        Point(case, device, dtype) if k == DEFAULT_KERNEL else KernelPoint(case, device, dtype, k) for k in opts.kernels
+    ]
+
+
+@pytest.fixture(autouse=True)
+def _kernel_of_point(request: pytest.FixtureRequest) -> Any:
+    """A matrix test runs under its point's kernel (``--kernel``); other tests under torch's default."""
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    point = params.get("point", params.get("point64"))
+    with kernel_flags(kernel_of(point)):
+        yield
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -206,7 +227,7 @@ def records(request: pytest.FixtureRequest) -> Records:
 def record_check(records: Records, point: Point, check: str, outcome: str, **fields: Any) -> None:
     """Add one correctness record of a point of the matrix (see docs/run-file.md)."""
     ident = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
-    add_record(records, ident, check, outcome, **fields)
+    add_record(records, ident, check, outcome, kernel=kernel_of(point), **fields)
 
 
 def add_record(records: Records, ident: dict[str, Any], check: str, outcome: str, **fields: Any) -> None:
@@ -243,7 +264,8 @@ def item_identity(item: pytest.Item) -> tuple[dict[str, Any], str]:
     params = (getattr(item, "callspec", None) and item.callspec.params) or {}
     point = next((params[p] for p in POINT_PARAMS if isinstance(params.get(p), Point)), None)
     if point is not None:
-        return {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}, check
+        ident = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
+        return ident | {"kernel": kernel_of(point)}, check
     if params.get("name") in CASES:
         case = params["name"]
         return {"key": f"{case}-cpu-float64", "case": case, "device": "cpu", "dtype": "float64"}, check

@@ -7,6 +7,7 @@ from typing import Any
 import torch
 
 from reports.schema import BENCH, CHECK, CHECKS_FILE, RUN, SCHEMA, checked
+from suite.kernels import kernel_label
 from suite.timing import BenchPoint
 
 # The memory fields when the timed rounds did not run (--benchmark-disable): timing has none.
@@ -30,6 +31,7 @@ def benchmark_info(
     allocator: str,
     built: str,
     cold: dict[str, Any] | None,
+    kernel_ops: dict[str, int],
 ) -> dict[str, Any]:
     """A benchmark's ``extra_info``.
 
@@ -43,6 +45,7 @@ def benchmark_info(
         allocator: the process's malloc.
         built: how the timed model was built (``suite.harness.built_note``).
         cold: the benchmark timed in a fresh process (``suite.cold.run_cold``), or None.
+        kernel_ops: the aten ops of one profiled call (``suite.kernels.kernel_ops``; empty: not profiled).
 
     Returns:
         Every ``always`` field of ``reports.schema.BENCH``.
@@ -58,7 +61,11 @@ def benchmark_info(
         "device": bp.device,
         "dtype": bp.dtype_name,
         "pass": bp.pass_,
-        "backend": bp.backend,
+        "backend": bp.backend_key,
+        "kernel": bp.kernel,
+        "kernel_ops": kernel_ops,
+        "kernel_label": kernel_label(kernel_ops),
+        "base": bp.case.base,
         "size": bp.preset,
         "shape": size.label,
         "seq_len": size.seq_len,

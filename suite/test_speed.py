@@ -9,6 +9,7 @@ import torch
 
 from suite.cold import run_cold
 from suite.harness import built_note, dtype_name
+from suite.kernels import DEFAULT_KERNEL, kernel_flags, kernel_ops
 from suite.memory import warm_allocator
 from suite.plugin import Options, Records
 from suite.runrecord import benchmark_info
@@ -28,19 +29,24 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
     """Time one benchmark and describe it in ``extra_info`` (docs/run-file.md)."""
     bp = bench_point
     warm_allocator()  # the warm state, the same whether this benchmark runs alone or after others
-    try:
-        call, compile_s = make_call(bp, options.seed)
-    except Exception as exc:  # torch.compile needs a working compiler toolchain
-        if bp.backend == "compile":
-            pytest.skip(f"torch.compile unavailable here: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
-        raise
-    cuda = bp.device == "cuda"
-    if cuda:
-        torch.cuda.reset_peak_memory_stats()
-    held = torch.cuda.memory_allocated() if cuda else 0  # the model, its inputs and whatever else is alive
-    timing = measure(benchmark, call, bp.device, options.min_time, options.slowdown.get(bp.case.name, 1.0))
-    peak_mem = torch.cuda.max_memory_allocated() - held if cuda else None
+    with kernel_flags(bp.kernel):
+        try:
+            call, compile_s = make_call(bp, options.seed)
+        except Exception as exc:  # torch.compile needs a working compiler toolchain
+            if bp.backend == "compile":
+                pytest.skip(f"torch.compile unavailable here: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
+            raise
+        cuda = bp.device == "cuda"
+        if cuda:
+            torch.cuda.reset_peak_memory_stats()
+        held = torch.cuda.memory_allocated() if cuda else 0  # the model, its inputs and whatever else is alive
+        timing = measure(benchmark, call, bp.device, options.min_time, options.slowdown.get(bp.case.name, 1.0))
+        peak_mem = torch.cuda.max_memory_allocated() - held if cuda else None
+        # One more call, untimed, under the profiler (not when timing is off: no run file, and CI stays quick).
+        ops = {} if benchmark.disabled else kernel_ops(call)
     peak = _peak(records, bp.device, bp.dtype, options.threads) if options.peak and not benchmark.disabled else None
+    # The cold state: the same benchmark in a fresh process (eager, vendor kernel: what a user's script runs).
+    cold = options.cold and not benchmark.disabled and bp.backend == "eager" and bp.kernel == DEFAULT_KERNEL
     benchmark.extra_info.update(
         benchmark_info(
             bp,
@@ -51,9 +57,8 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
             compile_s=compile_s,
             allocator=options.allocator,
             built=built_note(bp.case, bp.device, bp.dtype),
-            cold=run_cold(bp.id, options.seed, options.threads, options.min_time)
-            if options.cold and not benchmark.disabled and bp.backend == "eager"
-            else None,
+            cold=run_cold(bp.id, options.seed, options.threads, options.min_time) if cold else None,
+            kernel_ops=ops,
         )
     )
     assert benchmark.disabled or benchmark.stats.stats.median > 0

@@ -7,6 +7,7 @@ cost to vanish. pytest-benchmark then times rounds of such blocks and keeps ever
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import torch
 
 from cases import CASES, Case, Size
 from suite.harness import DTYPES, build_as_user, dtype_name
+from suite.kernels import DEFAULT_KERNEL, KERNELS
 from suite.memory import Probe
 
 MIN_BLOCK_S = 0.05  # a timed block lasts at least this long (10 ms blocks: IQR/median 15% here, 50 ms: 6.5%)
@@ -35,15 +37,21 @@ class BenchPoint:
     backend: str
     preset: str
     size: Size
+    kernel: str = DEFAULT_KERNEL
 
     @property
     def dtype_name(self) -> str:
         return dtype_name(self.dtype)
 
     @property
+    def backend_key(self) -> str:
+        """The backend, with ``_<kernel>`` appended for a kernel other than the default (``eager_native``)."""
+        return self.backend if self.kernel == DEFAULT_KERNEL else f"{self.backend}_{self.kernel}"
+
+    @property
     def id(self) -> str:
         """``case-device-dtype-pass-backend-size-shape``: the benchmark's key across runs."""
-        return f"{self.case.name}-{self.device}-{self.dtype_name}-{self.pass_}-{self.backend}-{self.preset}-{self.size.label}"
+        return f"{self.case.name}-{self.device}-{self.dtype_name}-{self.pass_}-{self.backend_key}-{self.preset}-{self.size.label}"
 
     @classmethod
     def from_key(cls, key: str) -> BenchPoint:
@@ -61,31 +69,40 @@ class BenchPoint:
             raise ValueError(
                 f"{key!r} is not a benchmark key (case-device-dtype-pass-backend-size-shape, as in a run file)"
             )
-        _, device, dtype, pass_, backend, preset, _ = parts
+        _, device, dtype, pass_, backend_key, preset, _ = parts
+        backend, _, kernel = backend_key.partition("_")
         known = {
             "device": ("cpu", "cuda"),
             "dtype": DTYPES,
             "pass": ("fwd", "fwd_bwd"),
             "backend": ("eager", "compile"),
         }
-        values = {"device": device, "dtype": dtype, "pass": pass_, "backend": backend}
+        values = {
+            "device": device,
+            "dtype": dtype,
+            "pass": pass_,
+            "backend": backend,
+            "kernel": kernel or DEFAULT_KERNEL,
+        }
+        known["kernel"] = KERNELS
         bad = [f"{what} {value!r}" for what, value in values.items() if value not in known[what]]
         if bad:
             raise ValueError(f"{key!r}: unknown {', '.join(bad)}")
-        return cls(case, device, DTYPES[dtype], pass_, backend, preset, size)
+        return cls(case, device, DTYPES[dtype], pass_, backend, preset, size, kernel or DEFAULT_KERNEL)
 
 
 def bench_params(opts: Any, device_marks: Callable[[str], list[Any]]) -> list[Any]:
     """Every benchmark the options select (cases without a size of the preset have none)."""
     params = []
-    for case in CASES.values():
+    for case in (c for c in CASES.values() if c.timed):
+        kernels = getattr(opts, "kernels", (DEFAULT_KERNEL,)) if case.fused else (DEFAULT_KERNEL,)
         for preset in (p for p in opts.sizes if p in case.sizes):
             for size in case.sizes[preset]:
                 for device in (d for d in opts.devices if d in case.devices):
                     for dtype in (t for t in opts.dtypes if t in case.dtypes):
                         for pass_ in opts.passes:
-                            for backend in opts.backends:
-                                bp = BenchPoint(case, device, dtype, pass_, backend, preset, size)
+                            for backend, kernel in itertools.product(opts.backends, kernels):
+                                bp = BenchPoint(case, device, dtype, pass_, backend, preset, size, kernel)
                                 params.append(pytest.param(bp, id=bp.id, marks=device_marks(device)))
     return params
 

@@ -80,6 +80,10 @@ def bench(
         "built": f"constructed in {dtype}",
         "state": "warm",
         "cold": None,
+        "kernel": "vendor",
+        "kernel_ops": {"aten::lstm": 1, "aten::mkldnn_rnn_layer": shape[4]},
+        "kernel_label": f"mkldnn_rnn_layer x{shape[4]}",
+        "base": None,
     }
     stats = Stats()
     for value in data:
@@ -121,6 +125,7 @@ def correctness(
         "atol": 1e-4,
         "tensor": "output",
         "sample": sample or {},
+        "kernel": "vendor",
     }
     if check in NORMWISE and outcome == "passed":
         u = UNIT_ROUNDOFF.get(dtype, 2.0**-24)

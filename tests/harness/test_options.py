@@ -23,6 +23,7 @@ def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
         (("--device", "tpu"), "--device: unknown value 'tpu'"),
         (("--size", "huge"), "--size: unknown value 'huge'"),
         (("--backend", "jit"), "--backend: unknown value 'jit'"),
+        (("--kernel", "fast"), "--kernel: unknown value 'fast'"),
         (("--inject-slowdown", "nope=2"), "--inject-slowdown"),
         (("--threads", "0"), "--threads"),
         (("--checks-json", "/nonexistent/dir/c.json"), "--checks-json: no folder"),
@@ -41,4 +42,4 @@ def test_narrowing_options_select_the_matrix() -> None:
     proc = _pytest("--collect-only", "suite/test_correctness.py", "--device", "cpu", "--dtype", "float32")
     ids = [line for line in proc.stdout.splitlines() if "::test_forward[" in line]
     assert ids
-    assert all(line.endswith("-cpu-float32]") for line in ids), proc.stdout[-2000:]
+    assert all(line.endswith(("-cpu-float32]", "-cpu-float32-native]")) for line in ids), proc.stdout[-2000:]
