@@ -4,7 +4,8 @@ Points: every fused layer case (the plain layers and their variants) on the CPU 
 on CUDA with float16 and bfloat16; ids read ``nn_lstm[bidir]-cpu-bfloat16-autocast``. The model
 and inputs stay float32; autocast casts the inputs of matrix products down. The reference takes
 the weights and inputs rounded to the autocast dtype (what the products see) and the check uses
-that dtype's budget, as for a model built in that dtype. Whether torch autocasts a layer at all
+that dtype's checks (elementwise and norm-wise budget, suite/checks.py), as for a model built in
+that dtype. Whether torch autocasts a layer at all
 differs by kernel (on the CPU nn.LSTM runs in bfloat16, nn.GRU and nn.RNN stay float32 in
 torch 2.13): the record says which output dtype came back.
 """
@@ -18,13 +19,13 @@ import pytest
 import torch
 
 from cases import CASES
-from suite.harness import Point, build, compare, reference
-from suite.plugin import OPTIONS, Options, Records, _device_marks, record_check
+from suite.checks import backward_expected, compare_both, forward_expected
+from suite.harness import Point, build, compare, cotangents
+from suite.plugin import OPTIONS, Options, Records, _device_marks
 
 pytestmark = pytest.mark.correctness
 
 AUTOCAST_DTYPES = {"cpu": (torch.bfloat16,), "cuda": (torch.float16, torch.bfloat16)}
-BACKWARD_TOL_FACTOR = 2.0  # as in test_correctness: the backward chains twice the rounding
 
 
 @dataclass(frozen=True)
@@ -52,38 +53,23 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("apoint", autocast_points(metafunc.config.stash[OPTIONS]))
 
 
-def _check(records: Records, point: AutocastPoint, check: str, fn: Any, out_dtype: torch.dtype) -> None:
-    extra = {"mode": "autocast", "out_dtype": str(out_dtype).removeprefix("torch.")}
-    try:
-        errs = fn()
-    except AssertionError as exc:
-        record_check(records, point, check, "failed", message=str(exc).splitlines()[0], **extra)
-        raise
-    fields = {"max_abs": errs.max_abs, "max_rel": errs.max_rel, "tensor": errs.tensor, "rtol": errs.rtol}
-    record_check(records, point, check, "passed", atol=errs.atol, **fields, **extra)
+def _extra(out: dict[str, torch.Tensor]) -> dict[str, str]:
+    return {"mode": "autocast", "out_dtype": str(out["output"].dtype).removeprefix("torch.")}
 
 
 def test_autocast_forward(apoint: AutocastPoint, options: Options, records: Records) -> None:
-    """Outputs under autocast against the reference at the autocast dtype's budget."""
+    """Outputs under autocast against the reference, by the elementwise and the norm-wise check of the dtype."""
     case, size = apoint.case, apoint.case.size("seed")
     inst = build(case, size, options.seed, apoint.device, torch.float32)
     with torch.no_grad(), torch.autocast(apoint.device, dtype=apoint.dtype):
         out = case.forward(inst.model, inst.inputs)
     assert {k: tuple(v.shape) for k, v in out.items()} == case.out_shapes(size)
-    expected = reference(case.name, "seed", options.seed, apoint.dtype)
-    tol = case.tolerance(apoint.dtype, size)
-    where = f"{apoint.id} forward"
-    _check(
-        records,
-        apoint,
-        "forward",
-        lambda: compare(out, expected, tol, where=where, time_axis=case.time_axis),
-        out["output"].dtype,
-    )
+    expected, budget = forward_expected(apoint, options.seed)
+    compare_both(records, apoint, "forward", out, expected, budget, **_extra(out))
 
 
 def test_autocast_backward(apoint: AutocastPoint, options: Options, records: Records) -> None:
-    """float32 gradients of a forward under autocast against the NumPy backward at the autocast dtype."""
+    """float32 gradients of a forward under autocast against the NumPy backward and the dtype's budget."""
     case, size = apoint.case, apoint.case.size("seed")
     assert case.reference_grad is not None
     inst = build(case, size, options.seed, apoint.device, torch.float32)
@@ -92,27 +78,13 @@ def test_autocast_backward(apoint: AutocastPoint, options: Options, records: Rec
             v.requires_grad_(True)
     with torch.autocast(apoint.device, dtype=apoint.dtype):
         out = case.forward(inst.model, inst.inputs)
-    gen = torch.Generator().manual_seed(options.seed + 1)
-    cot = {k: torch.randn(v.shape, generator=gen, dtype=torch.float64).to(apoint.dtype) for k, v in out.items()}
-    torch.autograd.backward(
-        list(out.values()), [c.to(apoint.device, v.dtype) for c, v in zip(cot.values(), out.values(), strict=True)]
-    )
+    cot = cotangents(case, size, options.seed, apoint.dtype)  # as the dtype's own backward check draws them
+    torch.autograd.backward(list(out.values()), [cot[k].to(apoint.device, out[k].dtype) for k in out])
     actual = dict(inst.model.named_parameters()) | {k: v for k, v in inst.inputs.items() if v.is_floating_point()}
     grads = {k: v.grad for k, v in actual.items()}
-    low = build(case, size, options.seed, "cpu", apoint.dtype)  # weights and inputs as the products see them
-    expected = case.reference_grad(
-        low.numpy_params(), low.numpy_inputs(), {k: c.double().numpy() for k, c in cot.items()}
-    )
-    base = case.tolerance(apoint.dtype, size)
-    tol = type(base)(base.rtol * BACKWARD_TOL_FACTOR, base.atol * BACKWARD_TOL_FACTOR, base.reason)
-    where = f"{apoint.id} backward"
-    _check(
-        records,
-        apoint,
-        "backward",
-        lambda: compare(grads, expected, tol, where=where, time_axis={"x": 0}, normwise=True),
-        out["output"].dtype,
-    )
+    assert all(g is not None for g in grads.values()), f"{apoint.id}: missing gradients"
+    expected, budget = backward_expected(apoint, options.seed)
+    compare_both(records, apoint, "backward", grads, expected, budget, **_extra(out))  # type: ignore[arg-type]
 
 
 def test_autocast_check_catches_a_wrong_reference(options: Options) -> None:
