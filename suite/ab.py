@@ -382,6 +382,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args, selection = parse_args(sys.argv[1:] if argv is None else argv)
         sides = {"a": _side("a", args.a, args.a_dir), "b": _side("b", args.b, args.b_dir)}
+        if args.metric == "instructions" and (missing := ab_counts.valgrind_missing()):
+            print(f"error: {missing}", file=sys.stderr)
+            return ab_counts.EXIT_NO_VALGRIND
         out = Path(args.out)
         (out / "rounds").mkdir(parents=True, exist_ok=True)
         checks = {}
@@ -389,9 +392,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.checks:
                 print(f"correctness checks: {name.upper()} ...", flush=True)
                 checks[name] = run_checks(side, out / "rounds" / f"{name}-checks.json", selection)
-        if args.metric == "instructions" and (missing := ab_counts.valgrind_missing()):
-            print(f"error: {missing}", file=sys.stderr)
-            return ab_counts.EXIT_NO_VALGRIND
         if args.metric == "instructions":
             rounds = ab_counts.run_counted(sides, out, selection, run_counted_side)
         else:
