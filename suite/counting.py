@@ -22,10 +22,11 @@ from typing import Any
 
 DUMP_DIR_ENV = "RNNSUITE_CALLGRIND_DIR"  # set in the process that runs under callgrind: where its dumps go
 # A seed-size forward of nn.LSTM is about 21M instructions, 1-2 s under callgrind: the counted
-# calls, not torch's import, then set a run's length. Counts barely move between repeats (0.07%
-# for nn.LSTM over 5-call blocks here), so few calls do.
-WARMUP_CALLS = 2  # not counted: first calls allocate, fill caches of torch's dispatcher, ...
-CALLS = 3  # calls per counted block (a repeat)
+# calls, with torch's import, set a run's length. Counts barely move between calls once warm
+# (0.07% for nn.LSTM between 5-call blocks here), so one call a repeat does; the median over
+# three repeats is robust to one repeat that still carries warm-up work.
+WARMUP_CALLS = 1  # not counted: the first call allocates, fills the caches of torch's dispatcher, ...
+CALLS = 1  # calls per counted block (a repeat)
 REPEATS = 3  # counted blocks; their spread shows what is left of the first calls' extra work
 INSTALL_HINT = "install it (Debian/Ubuntu: apt-get install valgrind)"
 
@@ -82,7 +83,10 @@ def callgrind_argv(valgrind: str, dump_dir: str, argv: Sequence[str]) -> list[st
 
 
 def reexec_under_callgrind(argv: Sequence[str]) -> None:
-    """Replace this process by the same command under callgrind (never returns).
+    """Run the same command under callgrind, then exit with its status (never returns).
+
+    The command runs as a child, not by ``exec``, so that its dump folder is removed afterwards
+    (callgrind writes a last, empty dump when the process ends).
 
     Raises:
         CountError: valgrind is not on PATH.
@@ -96,7 +100,12 @@ def reexec_under_callgrind(argv: Sequence[str]) -> None:
     env = dict(os.environ, **{DUMP_DIR_ENV: dump_dir})
     sys.stdout.flush()
     sys.stderr.flush()
-    os.execve(valgrind, callgrind_argv(valgrind, dump_dir, argv), env)
+    try:
+        status = subprocess.call(callgrind_argv(valgrind, dump_dir, argv), env=env)
+    except KeyboardInterrupt:
+        status = 130
+    shutil.rmtree(dump_dir, ignore_errors=True)
+    os._exit(status)
 
 
 _PART = re.compile(r"\.(\d+)$")
