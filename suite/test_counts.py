@@ -304,6 +304,8 @@ def test_bad_metric_options_are_one_line(args: tuple[str, ...], needle: str) -> 
 def test_real_count_under_callgrind(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if request.config.getoption("benchmark_skip", False):
         pytest.skip("a run under valgrind takes minutes: not part of the correctness tier")
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # pytest-benchmark disables itself in a child of an xdist worker
+        pytest.skip("run it without -n: pytest suite/test_counts.py -k real (a count under valgrind)")
     out = tmp_path / "run.json"
     proc = _pytest(
         dict(os.environ),
