@@ -39,3 +39,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="CASE=FACTOR: scale the work of CASE's timed calls by FACTOR (gate studies only)",
     )
+    group.addoption(
+        "--inject-work",
+        default=None,
+        help="CASE=PCT: each call of CASE also runs its forward on the first PCT%% of its sequence (gate studies)",
+    )
+    group.addoption(
+        "--metric",
+        default="time",
+        help="benchmark metric: time (default) or instructions (counted under valgrind's callgrind)",
+    )

@@ -7,19 +7,21 @@ import math
 import os
 import sys
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from reports import stats
+from reports import counts, stats
 from reports.cli import OneLineParser, UsageError
+from reports.counts import COUNT_THRESHOLD
 from reports.runfile import RunFile, RunFileError, load_run
 from reports.stats import ALPHA, MAX_NOISE, THRESHOLD, sample_diff
 
 VERDICTS = ("slower", "faster", "unchanged", "inconclusive")
+EXIT_INCONCLUSIVE = 3  # no benchmark slower, but one could not be judged: never a pass in CI
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class BenchRow:
     rounds: tuple[int, int] | None = None  # processes a side, when both runs record round medians (suite.ab)
     p_rounds: tuple[float, float] | None = None  # the same U tests on the round medians, Holm-adjusted
     noise: tuple[float, float] | None = None  # IQR/median of (base, cand), as the noise limit judged it
+    metric: str = "time"  # "instructions": medians are instructions per call, judged by counts.count_verdict
 
     @property
     def p(self) -> float:
@@ -101,6 +104,7 @@ class ComparisonResult:
     drift_only_cand: tuple[str, ...]
     notes: tuple[str, ...]
     max_noise: float = MAX_NOISE
+    count_threshold: float = COUNT_THRESHOLD
 
     def counts(self) -> dict[str, int]:
         """Benchmarks per verdict, in the order of ``VERDICTS``."""
@@ -113,8 +117,10 @@ class ComparisonResult:
 
     @property
     def exit_code(self) -> int:
-        """1 when a benchmark is significantly slower or a check regressed, else 0."""
-        return int(any(r.verdict == "slower" for r in self.rows) or bool(self.failures))
+        """1 when a benchmark is slower or a check regressed; else 3 when one is inconclusive; else 0."""
+        if any(r.verdict == "slower" for r in self.rows) or self.failures:
+            return 1
+        return EXIT_INCONCLUSIVE if any(r.verdict == "inconclusive" for r in self.rows) else 0
 
     def headline(self) -> str:
         """``N slower / N faster / N unchanged / N inconclusive`` (+ correctness regressions)."""
@@ -129,6 +135,7 @@ def compare_runs(
     alpha: float = ALPHA,
     sub_ms_threshold: float | None = None,
     max_noise: float = MAX_NOISE,
+    count_threshold: float = COUNT_THRESHOLD,
 ) -> ComparisonResult:
     """Compare a candidate run with a base run.
 
@@ -139,6 +146,8 @@ def compare_runs(
         alpha: family-wise significance level of each one-sided family (Holm-Bonferroni).
         sub_ms_threshold: the same for base medians below 1 ms; default ``2 * threshold``.
         max_noise: IQR/median above which a side is inconclusive (0.10 = 10%).
+        count_threshold: the relative change of instructions per call that counts, for
+            benchmarks counted on both sides (0.01 = 1%).
 
     Returns:
         The verdict of every benchmark and the numerical drift of every correctness check.
@@ -149,7 +158,11 @@ def compare_runs(
     sub_ms = stats.SUB_MS_FACTOR * threshold if sub_ms_threshold is None else sub_ms_threshold
     b_index, c_index = _index(base), _index(cand)
     common = [k for k in b_index if k in c_index]
-    rows = _bench_rows([(k, b_index[k], c_index[k]) for k in common], threshold, sub_ms, alpha, (base, cand), max_noise)
+    triples = [(k, b_index[k], c_index[k]) for k in common]
+    timed = [t for t in triples if not _counted(t)]
+    by_key = {r.key: r for r in _bench_rows(timed, threshold, sub_ms, alpha, (base, cand), max_noise)}
+    by_key |= {t[0]: count_row(t, count_threshold) for t in triples if _counted(t)}
+    rows = tuple(by_key[k] for k in common)
     b_checks, c_checks = _checks(base), _checks(cand)
     drift = tuple(_drift_row(b_checks[k], c_checks[k]) for k in b_checks if k in c_checks)
     return ComparisonResult(
@@ -166,6 +179,7 @@ def compare_runs(
         tuple(" ".join(k) for k in c_checks if k not in b_checks),
         _machine_notes(base, cand) + _rounds_notes(common, b_index, c_index),
         max_noise,
+        count_threshold,
     )
 
 
@@ -229,11 +243,12 @@ def _bench_rows(
         x, y = samples[i]
         ratio = stats.median_ratio(x, y)
         thr = threshold if float(np.median(x)) >= stats.SUB_MS else sub_ms
-        ci = stats.ratio_interval(x, y) if min(x.size, y.size) > 1 else None
         noise = (_noise(b, x), _noise(c, y))
         rb, rc = per_round[i]
         rounds = (rb.size, rc.size) if rb is not None and rc is not None else None
         p_rounds = (pr_slow[i], pr_fast[i]) if rounds else None
+        # The interval resamples processes (round medians), not the samples of one process.
+        ci = stats.ratio_interval(rb, rc) if rb is not None and rc is not None and min(rb.size, rc.size) > 1 else None
         verdict, reason = stats.verdict(
             (x.size, y.size),
             noise,
@@ -246,6 +261,7 @@ def _bench_rows(
             p_rounds,
             max_noise,
         )
+        verdict, reason = time_verdict_text(verdict, reason, rounds, thr, alpha, len(triples))
         rows.append(
             BenchRow(
                 key,
@@ -266,6 +282,56 @@ def _bench_rows(
             )
         )
     return tuple(rows)
+
+
+NO_ROUNDS = (
+    "no round medians on both sides (one process a side): a process offset cannot be told from a change; "
+    "run both sides with suite.ab, or use --metric instructions"
+)
+
+
+def time_verdict_text(
+    verdict: str, reason: str, rounds: tuple[int, int] | None, thr: float, alpha: float, family: int
+) -> tuple[str, str]:
+    """The wall-time verdict as the gate gives it: inconclusive without rounds, and what a change was tested by.
+
+    Without round medians on both sides the samples of one process are all there is, and the
+    pooled test false-alarmed on A/A runs (docs/gate.md); such a benchmark is inconclusive.
+    """
+    if rounds is None:
+        return "inconclusive", NO_ROUNDS
+    if verdict in ("slower", "faster") and not reason:
+        holm = f", Holm over {family}" if family > 1 else ""
+        side = "greater" if verdict == "slower" else "smaller"
+        reason = (
+            f"tested: median ratio beyond {thr:.0%}, and one-sided U test (times {side}) p < {alpha:g} over "
+            f"the samples and over {rounds[0]}/{rounds[1]} processes' medians{holm}"
+        )
+    return verdict, reason
+
+
+def _counted(triple: tuple[str, dict[str, Any], dict[str, Any]]) -> bool:
+    """Whether either side of a benchmark was measured with ``--metric instructions``."""
+    return any(b["extra_info"].get("metric") == "instructions" for b in triple[1:])
+
+
+def count_row(triple: tuple[str, dict[str, Any], dict[str, Any]], thr: float) -> BenchRow:
+    """The row of a counted benchmark: the count ratio against ``thr`` (reports/counts.py).
+
+    A benchmark counted on one side only is inconclusive: a count and a time do not compare.
+    """
+    key, b, c = triple
+    nb, nc = counts.instructions(b), counts.instructions(c)
+    reps = (int(b["extra_info"].get("count_repeats") or 0), int(c["extra_info"].get("count_repeats") or 0))
+    if nb is None or nc is None:
+        side = "base" if nb is None else "candidate"
+        reason = f"the {side} has no instruction count (compare runs of the same --metric)"
+        return BenchRow(key, nb or 0.0, nc or 0.0, *reps, math.nan, None, 1.0, 1.0, thr, "inconclusive", reason,
+                        metric="instructions")  # fmt: skip
+    spread = (counts.count_spread(b), counts.count_spread(c))
+    verdict, reason = counts.count_verdict(nb, nc, spread, thr)
+    return BenchRow(key, nb, nc, *reps, nc / nb, None, 1.0, 1.0, thr, verdict, reason, noise=spread,
+                    metric="instructions")  # fmt: skip
 
 
 def _round_medians(run: RunFile, bench: dict[str, Any]) -> np.ndarray | None:
@@ -306,7 +372,7 @@ def _rounds_notes(common: list[str], b_index: dict[str, Any], c_index: dict[str,
     if has[0] == has[1]:
         return ()
     side = "base" if has[0] else "candidate"
-    return (f"only the {side} records round medians: judged on the pooled samples alone (run both with suite.ab)",)
+    return (f"only the {side} records round medians: its timed benchmarks are inconclusive (run both with suite.ab)",)
 
 
 def _machine_notes(base: RunFile, cand: RunFile) -> tuple[str, ...]:
@@ -351,14 +417,20 @@ def _fmt_opt(v: float | None, spec: str) -> str:
 
 def _bench_cells(r: BenchRow) -> list[str]:
     ci = "-" if r.ci is None else f"[{r.ci[0]:.3f}, {r.ci[1]:.3f}]"
-    verdict = r.verdict + (f" (> {r.threshold:.0%})" if r.verdict in ("slower", "faster") else "")
+    fmt: Callable[[float], str]
+    if r.metric == "instructions":
+        verdict = r.verdict + (f" (> {r.threshold:.1%} instr)" if r.verdict in ("slower", "faster") else "")
+        fmt, p = counts.fmt_count, "-"
+    else:
+        verdict = r.verdict + (f" (> {r.threshold:.0%})" if r.verdict in ("slower", "faster") else "")
+        fmt, p = fmt_time, fmt_p(r.p)
     return [
         r.key,
-        fmt_time(r.base_median),
-        fmt_time(r.cand_median),
+        fmt(r.base_median) if r.base_median > 0 else "-",
+        fmt(r.cand_median) if r.cand_median > 0 else "-",
         stats.ratio_text(r.ratio),
         ci,
-        fmt_p(r.p),
+        p,
         rounds_cell(r),
         verdict,
         r.reason,
@@ -524,8 +596,19 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--max-noise", type=float, default=MAX_NOISE * 100, metavar="PCT", help=MAX_NOISE_HELP.format(MAX_NOISE * 100)
     )
+    p.add_argument(
+        "--count-threshold",
+        type=float,
+        default=COUNT_THRESHOLD * 100,
+        metavar="PCT",
+        help=f"change of instructions per call that counts, for benchmarks counted on both sides "
+        f"(--metric instructions; default {COUNT_THRESHOLD * 100:g})",
+    )
     p.add_argument("--markdown", metavar="FILE", help="also write a markdown report (e.g. for $GITHUB_STEP_SUMMARY)")
-    p.epilog = "exit codes: 0 no regression, 1 a significant slowdown or a check passed -> failed, 2 unusable input"
+    p.epilog = (
+        "exit codes: 0 no regression, 1 a slowdown or a check passed -> failed, 2 unusable input, "
+        "3 no slowdown but a benchmark inconclusive (cannot tell: not a pass)"
+    )
     return p
 
 
@@ -536,13 +619,21 @@ def main(argv: list[str]) -> int:
         argv: the arguments after ``compare``.
 
     Returns:
-        0 when nothing regressed, 1 on a significant slowdown or a newly failing check, 2 on unusable input.
+        0 when nothing regressed, 1 on a slowdown or a newly failing check, 2 on unusable input, 3 when
+        nothing regressed but a benchmark is inconclusive.
     """
     try:
         args = _parser().parse_args(argv)
         check_gate_options(args)
+        if not args.count_threshold > 0:
+            raise UsageError("--count-threshold must be > 0")
         result = compare_runs(
-            load_run(args.base), load_run(args.cand), args.threshold / 100, args.alpha, max_noise=args.max_noise / 100
+            load_run(args.base),
+            load_run(args.cand),
+            args.threshold / 100,
+            args.alpha,
+            max_noise=args.max_noise / 100,
+            count_threshold=args.count_threshold / 100,
         )
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0

@@ -96,9 +96,22 @@ def _validate(p: Path, data: Any) -> None:
             raise RunFileError(f"{p}: benchmark {bench.get('name', i)} lacks {', '.join(missing)}")
         if not isinstance(stats.get("median"), (int, float)):
             raise RunFileError(f"{p}: benchmark {bench.get('name', i)} has no median")
+        _validate_count(p, bench.get("name", i), extra)
     checks = data["rnnsuite"].get("correctness", [])
     if not isinstance(checks, list) or not all(isinstance(c, dict) and set(REQUIRED_CHECK) <= c.keys() for c in checks):
         raise RunFileError(f"{p}: rnnsuite.correctness is not a list of check records")
     peaks = data["rnnsuite"].get("peaks", [])
     if not isinstance(peaks, list) or not all(isinstance(x, dict) for x in peaks):
         raise RunFileError(f"{p}: rnnsuite.peaks is not a list of records")
+
+
+def _validate_count(p: Path, name: Any, extra: dict[str, Any]) -> None:
+    """A counted benchmark (``metric: instructions``) must hold a positive instruction count."""
+    metric = extra.get("metric", "time")
+    if metric not in ("time", "instructions"):
+        raise RunFileError(f"{p}: benchmark {name}: unknown metric {metric!r}")
+    value = extra.get("instructions")
+    if metric == "instructions" and (
+        not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 or value == float("inf")
+    ):
+        raise RunFileError(f"{p}: benchmark {name}: metric instructions without a positive instructions count")

@@ -20,7 +20,9 @@ lacks the fields added after it, and readers treat them as missing):
 - 1: the first format.
 - 2: memory behaviour and process state of every benchmark (page faults per call, resident-set
   peak, the allocator, how the model was built, the cold-process timing); the allocator of the
-  run and of the machine; the kernel that ran and, for a variant, its plain layer.
+  run and of the machine; the kernel that ran and, for a variant, its plain layer; the metric
+  (``time`` or ``instructions``), instruction counts under callgrind and valgrind's version, and
+  the injected extra work of a gate study. Schema 1 files read as metric ``time``.
 """
 
 from __future__ import annotations
@@ -105,6 +107,15 @@ BENCH: tuple[Field, ...] = (
     _f("kernel_ops", "dict", "aten op -> calls in one profiled call", since=2),
     _f("kernel_label", "str", "the op that names the path, e.g. mkldnn_rnn_layer x2", since=2),
     _f("base", "str", "for a variant, the plain layer it is timed against", nullable=True, since=2),
+    # --metric instructions (suite/counting.py): callgrind's counts; the gate compares these, not stats.
+    _f("metric", "str", "time or instructions", since=2),
+    _f("instructions", "float", "instructions per call, median over the counted repeats", nullable=True, since=2),
+    _f("instructions_repeats", "list", "instructions only: each repeat's instructions per call", always=False),
+    _f("count_calls", "int", "instructions only: calls per counted repeat", always=False),
+    _f("count_repeats", "int", "instructions only: counted repeats", always=False),
+    _f("count_warmup", "int", "instructions only: calls run before them, not counted", always=False),
+    _f("instructions_spread", "float", "instructions only: (max - min) / median of the repeats", always=False),
+    _f("injected_work", "float", "0.0, or the extra fraction of the sequence each call runs", since=2),
     _f("round_medians", "list", "each A/B process's median, in the order they ran", always=False),
 )
 
@@ -149,6 +160,7 @@ MACHINE: tuple[Field, ...] = (
     _f("numpy", "str", "NumPy version"),
     _f("tf32", "bool", "false: the suite switches TF32 off"),
     _f("allocator", "str", "the malloc the process runs with", since=2),
+    _f("valgrind", "str", "valgrind's version under --metric instructions", nullable=True, since=2),
 )
 
 # rnnsuite.peaks[i]: the dense matmul peak of each device and dtype benchmarked.
@@ -166,6 +178,7 @@ PEAK: tuple[Field, ...] = (
 # rnnsuite: the suite's own top-level section.
 RUN: tuple[Field, ...] = (
     _f("schema", "int", "the run-file schema (SCHEMA)", required=True),
+    _f("metric", "str", "time or instructions: the run's --metric", since=2),
     _f("label", "str", "the run's name in reports (default: torch version)"),
     _f("allocator", "str", "the process's malloc: glibc, jemalloc or tcmalloc", since=2),
     _f("peaks", "list", "rnnsuite.peaks records"),

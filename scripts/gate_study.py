@@ -42,10 +42,10 @@ DEFAULT_SELECTION = [
 FIELDS = ["trial", "key", "ratio", "p", "p_rounds", "noise_base", "noise_cand", "verdict", "reason", "rc"]
 
 
-def wrapper(out: Path, case: str, factor: float) -> Path:
-    """An executable that runs this interpreter with ``--inject-slowdown CASE=FACTOR`` appended."""
-    path = out / f"python-slow-{factor}"
-    path.write_text(f'#!/bin/sh\nexec {sys.executable} "$@" --inject-slowdown {case}={factor}\n')
+def wrapper(out: Path, case: str, factor: float, option: str = "--inject-slowdown") -> Path:
+    """An executable that runs this interpreter with ``--inject-slowdown CASE=FACTOR`` (or ``option``) appended."""
+    path = out / f"python-{option.rsplit('-', 1)[1]}-{factor}"
+    path.write_text(f'#!/bin/sh\nexec {sys.executable} "$@" {option} {case}={factor:g}\n')
     path.chmod(0o755)
     return path
 
@@ -172,6 +172,9 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=8)
     ap.add_argument("--case", default="nn_lstm")
+    ap.add_argument(
+        "--work", action="store_true", help="--inject gives percents of extra sequence (--inject-work), not factors"
+    )
     ap.add_argument("--rejudge", action="store_true", help="judge the trials kept in --out again; measure nothing")
     ap.add_argument(
         "--max-noise", type=float, default=MAX_NOISE * 100, help="the gate's noise limit (percent) to judge with"
@@ -190,8 +193,11 @@ def main() -> int:
             )
     else:
         args.out.mkdir(parents=True, exist_ok=True)
+        option = "--inject-work" if args.work else "--inject-slowdown"
         plan = [("aa", sys.executable, args.aa)] + [
-            (f"x{f}", str(wrapper(args.out, args.case, float(f))), args.trials) for f in args.inject.split(",") if f
+            (f"x{f}", str(wrapper(args.out, args.case, float(f), option)), args.trials)
+            for f in args.inject.split(",")
+            if f
         ]
         for kind, b_python, n in plan:
             for i in range(n):

@@ -20,8 +20,10 @@ from pytest_benchmark.stats import Stats
 
 from reports.cli import OneLineParser, UsageError
 from reports.compare import check_gate_options, compare_runs, to_markdown, to_text, write_atomic
+from reports.counts import COUNT_THRESHOLD
 from reports.runfile import RunFile, RunFileError, load_run
 from reports.stats import ALPHA, MAX_NOISE, THRESHOLD, rounds_needed
+from suite import ab_counts
 
 # Rounds per side, at least. Each round is a fresh process, so warm-up and allocator state are
 # sampled too; the gate's round-level test needs 7 a side to reach p < 0.001 at all, 8 for up to 12
@@ -35,8 +37,10 @@ Options this command does not know are passed to pytest as the selection, e.g.
 Put them after "--" when one could be mistaken for an option of this command.
 Rounds run in the order ABBA BAAB ... (Thue-Morse), so that neither side always goes first and a
 slow drift of the machine falls on both sides alike.
-exit codes: 0 no regression of B against A, 1 a significant slowdown or a check passed -> failed, 2 a round
-failed or bad arguments."""
+With --metric instructions each side runs once, both at once, under valgrind's callgrind, and the
+gate compares instructions per call against --count-threshold (docs/gate.md).
+exit codes: 0 no regression of B against A, 1 a slowdown or a check passed -> failed, 2 a round
+failed or bad arguments, 3 no slowdown but a benchmark inconclusive (not a pass), 4 valgrind not found."""
 
 
 class AbError(Exception):
@@ -139,6 +143,18 @@ def run_round(side: Side, label: str, json_path: Path, selection: Sequence[str])
     """
     json_path.unlink(missing_ok=True)
     proc = subprocess.run(pytest_command(side, json_path, selection), cwd=side.cwd, capture_output=True, text=True)
+    _check_round(proc, label, json_path)
+
+
+def run_counted_side(side: Side, name: str, json_path: Path, selection: Sequence[str], env: dict[str, str]) -> None:
+    """Run one side's benchmarks once under callgrind (``--metric instructions``); as ``run_round``."""
+    json_path.unlink(missing_ok=True)
+    cmd = ab_counts.counted_command(side.python, json_path, selection)
+    _check_round(ab_counts.run_process(cmd, side.cwd, env), f"the count of side {name.upper()}", json_path)
+
+
+def _check_round(proc: subprocess.CompletedProcess[str], label: str, json_path: Path) -> None:
+    """Keep a round's output beside its run file; raise AbError when it failed or wrote none."""
     json_path.with_suffix(".log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     if proc.returncode == 0 and json_path.is_file():
         return
@@ -295,6 +311,19 @@ def _parser() -> argparse.ArgumentParser:
         help=f"as for reports compare (default {MAX_NOISE * 100:g})",
     )
     p.add_argument(
+        "--metric",
+        choices=("time", "instructions"),
+        default="time",
+        help="time (alternating rounds, default) or instructions (each side counted once under callgrind)",
+    )
+    p.add_argument(
+        "--count-threshold",
+        type=float,
+        default=COUNT_THRESHOLD * 100,
+        metavar="PCT",
+        help=f"change of instructions per call that counts (default {COUNT_THRESHOLD * 100:g})",
+    )
+    p.add_argument(
         "--no-checks",
         dest="checks",
         action="store_false",
@@ -318,6 +347,10 @@ def parse_args(argv: Sequence[str]) -> tuple[argparse.Namespace, list[str]]:
     if args.rounds is not None and args.rounds < 1:
         raise UsageError("--rounds must be >= 1")
     check_gate_options(args)
+    if args.metric == "instructions" and args.rounds is not None:
+        raise UsageError("--rounds: with --metric instructions each side is counted once")
+    if not args.count_threshold > 0:
+        raise UsageError("--count-threshold must be > 0")
     return args, extra + argv[cut + 1 :]
 
 
@@ -343,11 +376,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: the arguments (default ``sys.argv[1:]``).
 
     Returns:
-        The gate's exit code (0 or 1), or 2 when a round failed or the arguments are bad.
+        The gate's exit code (0, 1 or 3), 2 when a round failed or the arguments are bad, 4 when
+        ``--metric instructions`` finds no valgrind.
     """
     try:
         args, selection = parse_args(sys.argv[1:] if argv is None else argv)
         sides = {"a": _side("a", args.a, args.a_dir), "b": _side("b", args.b, args.b_dir)}
+        if args.metric == "instructions" and (missing := ab_counts.valgrind_missing()):
+            print(f"error: {missing}", file=sys.stderr)
+            return ab_counts.EXIT_NO_VALGRIND
         out = Path(args.out)
         (out / "rounds").mkdir(parents=True, exist_ok=True)
         checks = {}
@@ -355,14 +392,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.checks:
                 print(f"correctness checks: {name.upper()} ...", flush=True)
                 checks[name] = run_checks(side, out / "rounds" / f"{name}-checks.json", selection)
-        rounds = run_rounds(sides, args.rounds, out, selection, args.alpha)
+        if args.metric == "instructions":
+            rounds = ab_counts.run_counted(sides, out, selection, run_counted_side)
+        else:
+            rounds = run_rounds(sides, args.rounds, out, selection, args.alpha)
         for name, paths in rounds.items():
-            merged = merge_rounds([load_run(p) for p in paths])
+            merged = merge_rounds([load_run(p) for p in paths]) if args.metric == "time" else load_run(paths[0]).data
             if checks.get(name):  # the side's own correctness run is the record of its numerics
                 merged["rnnsuite"]["correctness"] = checks[name]
             write_atomic(out / f"{name}.json", json.dumps(merged, indent=1))
         base, cand = _load(out / "a.json", "A"), _load(out / "b.json", "B")
-        result = compare_runs(base, cand, args.threshold / 100, args.alpha, max_noise=args.max_noise / 100)
+        result = compare_runs(base, cand, args.threshold / 100, args.alpha, max_noise=args.max_noise / 100,
+                              count_threshold=args.count_threshold / 100)  # fmt: skip
         write_atomic(out / "compare.md", to_markdown(result))
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0

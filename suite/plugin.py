@@ -6,6 +6,7 @@ import json
 import math
 import os
 import platform
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,7 @@ SIZES = ("seed", "deepbench", "sweep")
 BACKENDS = ("eager", "compile")
 PASSES = ("fwd", "fwd_bwd")
 DEVICES = ("cpu", "cuda")
+METRICS = ("time", "instructions")
 
 
 @dataclass
@@ -46,6 +48,8 @@ class Options:
     allocator: str = "glibc"
     cold: bool = True
     kernels: tuple[str, ...] = (DEFAULT_KERNEL,)
+    metric: str = "time"  # or "instructions" (suite/counting.py)
+    extra_work: dict[str, float] = field(default_factory=dict)  # case -> extra fraction of its sequence
 
 
 @dataclass
@@ -66,24 +70,55 @@ def _choices(config: pytest.Config, opt: str, flag: str, allowed: tuple[str, ...
     return values
 
 
+def _case_number(spec: str) -> tuple[str, float]:
+    """``CASE=NUMBER`` split; the number is NaN when it is not one, the case "" when unknown."""
+    case, _, number = spec.partition("=")
+    try:
+        value = float(number)
+    except ValueError:
+        value = math.nan
+    return (case if case in CASES else ""), value
+
+
 def _slowdown(spec: str | None) -> dict[str, float]:
     if not spec:
         return {}
-    case, _, factor = spec.partition("=")
-    try:
-        value = float(factor)
-    except ValueError:
-        value = 0.0
-    if case not in CASES or not math.isfinite(value) or value < 1.0:
+    case, value = _case_number(spec)
+    if not case or not math.isfinite(value) or value < 1.0:
         raise pytest.UsageError(
             f"--inject-slowdown: expected CASE=FACTOR with a known case and FACTOR >= 1, got {spec!r}"
         )
     return {case: value}
 
 
+def _extra_work(spec: str | None) -> dict[str, float]:
+    if not spec:
+        return {}
+    case, value = _case_number(spec)
+    if not case or not math.isfinite(value) or not 0 < value <= 100:
+        raise pytest.UsageError(f"--inject-work: expected CASE=PCT with a known case and 0 < PCT <= 100, got {spec!r}")
+    return {case: value / 100}
+
+
+def _metric(config: pytest.Config) -> str:
+    metric = _choices(config, "metric", "--metric", METRICS)
+    if len(metric) != 1:
+        raise pytest.UsageError(f"--metric: one of {', '.join(METRICS)}, got {','.join(metric)!r}")
+    if metric[0] == "instructions" and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("--metric instructions: run without -n (one process under valgrind counts all)")
+    if metric[0] == "instructions" and (config.getoption("threads") or 1) != 1:
+        raise pytest.UsageError("--metric instructions: counts need --threads 1 (idle OpenMP threads spin)")
+    if metric[0] == "instructions" and config.getoption("inject_slowdown"):
+        raise pytest.UsageError(
+            "--inject-slowdown times whole extra calls; with --metric instructions use --inject-work"
+        )
+    return metric[0]
+
+
 def parse_options(config: pytest.Config) -> Options:
     """Validate the options; a bad value stops pytest with a one-line usage error."""
-    threads = config.getoption("threads")
+    metric = _metric(config)
+    threads = 1 if metric == "instructions" else config.getoption("threads")
     if threads is None:  # all CPUs, shared among xdist workers (oversubscribed OpenMP threads crawl)
         workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
         threads = max(1, (os.cpu_count() or 1) // workers)
@@ -112,6 +147,8 @@ def parse_options(config: pytest.Config) -> Options:
         allocator=allocator(),
         cold=not config.getoption("no_cold"),
         kernels=_choices(config, "kernel", "--kernel", KERNELS),
+        metric=metric,
+        extra_work=_extra_work(config.getoption("inject_work")),
     )
 
 
@@ -142,6 +179,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if names != (allocator(),):
         _run_allocators(config, names)
     opts = parse_options(config)
+    if opts.metric == "instructions":
+        _callgrind(config)
     config.stash[OPTIONS] = opts
     config.stash[RECORDS] = Records()
     torch.set_num_threads(opts.threads)
@@ -149,6 +188,24 @@ def pytest_configure(config: pytest.Config) -> None:
     # run both ways; the suite pins it off so that float32 tolerances mean what they say).
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
+
+
+def _callgrind(config: pytest.Config) -> None:
+    """``--metric instructions``: rerun this very command under callgrind, once, unless it already is.
+
+    Where valgrind is absent, a one-line usage error (exit 4). The rerun replaces this process,
+    so its exit status is the command's; pytest's output capture is stopped first.
+    """
+    from suite import counting
+
+    if counting.under_callgrind() or hasattr(config, "workerinput"):
+        return
+    if counting.valgrind_path() is None:
+        raise pytest.UsageError(f"--metric instructions needs valgrind, which is not on PATH: {counting.INSTALL_HINT}")
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        capman.stop_global_capturing()
+    counting.reexec_under_callgrind(sys.orig_argv)
 
 
 OPTIONS = pytest.StashKey[Options]()
@@ -303,7 +360,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         os.replace(tmp, path)
 
 
-def describe_machine() -> dict[str, Any]:
+def describe_machine(valgrind: str | None = None) -> dict[str, Any]:
     """Versions and hardware facts for the run file (``machine_info.rnnsuite``)."""
     cfg = torch.__config__.show()
     onednn = next((line.split("v", 1)[1].split()[0] for line in cfg.splitlines() if "MKL-DNN v" in line), None)
@@ -322,6 +379,7 @@ def describe_machine() -> dict[str, Any]:
         "numpy": np.__version__,
         "tf32": False,
         "allocator": allocator(),
+        "valgrind": valgrind,
     }
     return checked(MACHINE, machine, "machine_info.rnnsuite")
 
@@ -338,7 +396,16 @@ def _cpu_model() -> str:
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
-    machine_info["rnnsuite"] = describe_machine()
+    machine_info["rnnsuite"] = describe_machine(valgrind=_valgrind_version(config))
+
+
+def _valgrind_version(config: pytest.Config) -> str | None:
+    """valgrind's version in a run under ``--metric instructions``, else None."""
+    from suite import counting
+
+    if config.stash[OPTIONS].metric != "instructions":
+        return None
+    return counting.valgrind_version()
 
 
 def _final_peaks(recs: Records, output_json: dict[str, Any]) -> None:
@@ -368,4 +435,5 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_
     recs = config.stash[RECORDS]
     _final_peaks(recs, output_json)
     opts = config.stash[OPTIONS]
-    output_json["rnnsuite"] = run_section(opts.label, opts.allocator, list(recs.peaks.values()), recs.correctness)
+    sections = list(recs.peaks.values()), recs.correctness
+    output_json["rnnsuite"] = run_section(opts.label, opts.allocator, opts.metric, *sections)

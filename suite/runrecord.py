@@ -32,6 +32,7 @@ def benchmark_info(
     built: str,
     cold: dict[str, Any] | None,
     kernel_ops: dict[str, int],
+    injected_work: float,
 ) -> dict[str, Any]:
     """A benchmark's ``extra_info``.
 
@@ -46,6 +47,7 @@ def benchmark_info(
         built: how the timed model was built (``suite.harness.built_note``).
         cold: the benchmark timed in a fresh process (``suite.cold.run_cold``), or None.
         kernel_ops: the aten ops of one profiled call (``suite.kernels.kernel_ops``; empty: not profiled).
+        injected_work: the extra fraction of the sequence each call runs (``--inject-work``; 0.0).
 
     Returns:
         Every ``always`` field of ``reports.schema.BENCH``.
@@ -90,6 +92,7 @@ def benchmark_info(
         "built": built,
         "state": "warm",
         "cold": cold,
+        "injected_work": injected_work,
     }
     return checked(BENCH, info | NOT_MEASURED | timing, "extra_info")
 
@@ -102,10 +105,11 @@ def check_record(ident: dict[str, Any], check: str, outcome: str, **fields: Any)
 
 
 def run_section(
-    label: str, allocator: str, peaks: list[dict[str, Any]], correctness: list[dict[str, Any]]
+    label: str, allocator: str, metric: str, peaks: list[dict[str, Any]], correctness: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """The run file's ``rnnsuite`` section."""
-    data = {"schema": SCHEMA, "label": label, "allocator": allocator, "peaks": peaks, "correctness": correctness}
+    data = {"schema": SCHEMA, "metric": metric, "label": label, "allocator": allocator}
+    data |= {"peaks": peaks, "correctness": correctness}
     return checked(RUN, data, "rnnsuite")
 
 

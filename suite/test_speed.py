@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,12 +27,14 @@ def _peak(records: Records, device: str, dtype: torch.dtype, threads: int) -> fl
 
 
 def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, records: Records) -> None:
-    """Time one benchmark and describe it in ``extra_info`` (docs/run-file.md)."""
+    """Time (or count) one benchmark and describe it in ``extra_info`` (docs/run-file.md)."""
     bp = bench_point
+    counted = options.metric == "instructions"
+    extra_work = options.extra_work.get(bp.case.name, 0.0)
     warm_allocator()  # the warm state, the same whether this benchmark runs alone or after others
     with kernel_flags(bp.kernel):
         try:
-            call, compile_s = make_call(bp, options.seed)
+            call, compile_s = make_call(bp, options.seed, extra_work)
         except Exception as exc:  # torch.compile needs a working compiler toolchain
             if bp.backend == "compile":
                 pytest.skip(f"torch.compile unavailable here: {type(exc).__name__}: {str(exc).splitlines()[0][:200]}")
@@ -40,13 +43,18 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         held = torch.cuda.memory_allocated() if cuda else 0  # the model, its inputs and whatever else is alive
-        timing = measure(benchmark, call, bp.device, options.min_time, options.slowdown.get(bp.case.name, 1.0))
+        if counted:
+            timing = _counted(benchmark, call)
+        else:
+            timing = measure(benchmark, call, bp.device, options.min_time, options.slowdown.get(bp.case.name, 1.0))
+            timing |= {"metric": "time", "instructions": None}
         peak_mem = torch.cuda.max_memory_allocated() - held if cuda else None
-        # One more call, untimed, under the profiler (not when timing is off: no run file, and CI stays quick).
-        ops = {} if benchmark.disabled else kernel_ops(call)
+        # One more call, untimed, under the profiler (not when timing is off or under valgrind).
+        ops = {} if benchmark.disabled or counted else kernel_ops(call)
     peak = _peak(records, bp.device, bp.dtype, options.threads) if options.peak and not benchmark.disabled else None
     # The cold state: the same benchmark in a fresh process (eager, vendor kernel: what a user's script runs).
-    cold = options.cold and not benchmark.disabled and bp.backend == "eager" and bp.kernel == DEFAULT_KERNEL
+    cold = options.cold and not benchmark.disabled and not counted
+    cold = cold and bp.backend == "eager" and bp.kernel == DEFAULT_KERNEL
     benchmark.extra_info.update(
         benchmark_info(
             bp,
@@ -59,6 +67,32 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
             built=built_note(bp.case, bp.device, bp.dtype),
             cold=run_cold(bp.id, options.seed, options.threads, options.min_time) if cold else None,
             kernel_ops=ops,
+            injected_work=extra_work,
         )
     )
     assert benchmark.disabled or benchmark.stats.stats.median > 0
+
+
+def _counted(benchmark: Any, call: Callable[[], object]) -> dict[str, Any]:
+    """``--metric instructions``: the call's instructions (suite/counting.py).
+
+    pytest-benchmark times the whole count as one round (warm-up and counted calls, under
+    valgrind), so that the run file keeps its format; that time is no timing of the code, and
+    the gate never compares the ``stats`` of a counted benchmark.
+    """
+    from suite import counting
+
+    try:
+        toggle, dump = counting.torch_counter()
+    except counting.CountError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    if benchmark.disabled:
+        fields = counting.count_calls(call, toggle, dump)
+    else:
+        fields = benchmark.pedantic(counting.count_calls, args=(call, toggle, dump), rounds=1, iterations=1)
+    return fields | {
+        "metric": "instructions",
+        "block": fields["count_calls"],
+        "rounds": fields["count_repeats"],
+        "injected_slowdown": 1.0,
+    }

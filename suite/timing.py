@@ -249,10 +249,27 @@ def matmul_peak(device: str, dtype: torch.dtype, threads: int) -> dict[str, Any]
     }
 
 
-def make_call(bp: BenchPoint, seed: int) -> tuple[Callable[[], object], float | None]:
+def prefix_inputs(inputs: dict[str, torch.Tensor], fraction: float) -> dict[str, torch.Tensor]:
+    """The inputs with the sequence (the first input, time on its first axis) cut to its first ``fraction``.
+
+    At least one step is kept: ``max(1, round(fraction * T))`` of ``T``.
+    """
+    name, seq = next(iter(inputs.items()))
+    steps = max(1, round(fraction * seq.shape[0]))
+    return {**inputs, name: seq[:steps].detach()}  # (steps, ...): its own leaf for the backward pass
+
+
+def make_call(bp: BenchPoint, seed: int, extra: float = 0.0) -> tuple[Callable[[], object], float | None]:
     """The timed call of a benchmark, and the compile time (first call) for the compile backend.
 
     The model is built as a user builds it (``harness.build_as_user``), not cast from float64.
+
+    Args:
+        bp: the benchmark.
+        seed: the generator seed of weights and inputs.
+        extra: > 0 in gate studies only (``--inject-work``): each call also runs the pass on the
+            first ``extra`` of the sequence (0.05: 5 more steps of 100), real extra work of the
+            model, as a change of the code would add.
     """
     case = bp.case
     inst = build_as_user(case, bp.size, seed, bp.device, bp.dtype)
@@ -260,22 +277,9 @@ def make_call(bp: BenchPoint, seed: int) -> tuple[Callable[[], object], float | 
     forward: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] = lambda i: case.forward(model, i)  # noqa: E731
     if bp.backend == "compile":
         forward = torch.compile(forward)
-    if bp.pass_ == "fwd":
-
-        def call() -> object:
-            with torch.no_grad():
-                return forward(inputs)
-    else:
-        leaves = [*model.parameters(), *(v.requires_grad_(True) for v in inputs.values() if v.is_floating_point())]
-        with torch.no_grad():  # output gradients, made once outside the timed call
-            ones = [torch.ones_like(o) for o in forward(inputs).values()]
-
-        def call() -> object:
-            torch.autograd.backward(list(forward(inputs).values()), ones)
-            for t in leaves:
-                t.grad = None
-            return None
-
+    call = _pass_call(bp.pass_, model, forward, inputs)
+    if extra > 0:
+        call = _then(call, _pass_call(bp.pass_, model, forward, prefix_inputs(inputs, extra)))
     compile_s = None
     if bp.backend == "compile":
         start = time.perf_counter()
@@ -283,3 +287,39 @@ def make_call(bp: BenchPoint, seed: int) -> tuple[Callable[[], object], float | 
         synchronizer(bp.device)()
         compile_s = time.perf_counter() - start
     return call, compile_s
+
+
+def _then(first: Callable[[], object], second: Callable[[], object]) -> Callable[[], object]:
+    def both() -> object:
+        out = first()
+        second()
+        return out
+
+    return both
+
+
+def _pass_call(
+    pass_: str,
+    model: torch.nn.Module,
+    forward: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]],
+    inputs: dict[str, torch.Tensor],
+) -> Callable[[], object]:
+    """One call of the pass (``fwd`` or ``fwd_bwd``) of ``forward`` on ``inputs``."""
+    if pass_ == "fwd":
+
+        def call() -> object:
+            with torch.no_grad():
+                return forward(inputs)
+
+        return call
+    leaves = [*model.parameters(), *(v.requires_grad_(True) for v in inputs.values() if v.is_floating_point())]
+    with torch.no_grad():  # output gradients, made once outside the timed call
+        ones = [torch.ones_like(o) for o in forward(inputs).values()]
+
+    def call_bwd() -> object:
+        torch.autograd.backward(list(forward(inputs).values()), ones)
+        for t in leaves:
+            t.grad = None
+        return None
+
+    return call_bwd

@@ -84,6 +84,9 @@ def bench(
         "kernel_ops": {"aten::lstm": 1, "aten::mkldnn_rnn_layer": shape[4]},
         "kernel_label": f"mkldnn_rnn_layer x{shape[4]}",
         "base": None,
+        "metric": "time",
+        "instructions": None,
+        "injected_work": 0.0,
     }
     stats = Stats()
     for value in data:
@@ -155,11 +158,13 @@ def run(
         "numpy": "2.4",
         "tf32": False,
         "allocator": "glibc",
+        "valgrind": None,
     }
     peak = {"device": "cpu", "dtype": "float32", "threads": 2, "gflops": 100.0, "n": 1024}
     peak |= {"gflops_start": 100.0, "gflops_end": 95.0}
     section = {
         "schema": SCHEMA,
+        "metric": "time",
         "label": label,
         "allocator": "glibc",
         "peaks": [checked(PEAK, peak, "peaks")],

@@ -1,0 +1,68 @@
+"""The gate on instruction counts (``--metric instructions``): the count ratio against a threshold from A/A spread."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+# The smallest change of instructions per call that counts. docs/gate.md measured the spread of
+# the same benchmark between independent processes (other hash seeds and memory layouts) here:
+# nn.LSTM 0.003%, nn.GRU up to about 0.5% (see the study there); 1% stays above that and below
+# the smallest injected change (2% more of the sequence: +6% instructions for nn.LSTM).
+COUNT_THRESHOLD = 0.01
+
+
+def instructions(bench: dict[str, Any]) -> float | None:
+    """The benchmark's instructions per call (``extra_info.instructions``), or None when it has none."""
+    extra = bench.get("extra_info", {})
+    value = extra.get("instructions") if extra.get("metric", "time") == "instructions" else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+        return float(value)
+    return None
+
+
+def count_spread(bench: dict[str, Any]) -> float:
+    """``extra_info.instructions_spread`` (0 when absent)."""
+    value = bench.get("extra_info", {}).get("instructions_spread", 0.0)
+    return float(value) if isinstance(value, (int, float)) else float("inf")
+
+
+def count_verdict(
+    base: float, cand: float, spread: tuple[float, float], thr: float, max_spread: float | None = None
+) -> tuple[str, str]:
+    """One counted benchmark's verdict.
+
+    Args:
+        base: instructions per call of the base.
+        cand: the same of the candidate.
+        spread: the spread over repeats within each process, (base, cand).
+        thr: the relative threshold (0.01 = 1%).
+        max_spread: spread over repeats within a process above which the count is not settled
+            (default ``thr``: a count that moves by the threshold within one process cannot be
+            judged against it).
+
+    Returns:
+        ``(verdict, reason)``; the reason states what was tested.
+    """
+    max_spread = thr if max_spread is None else max_spread
+    unsettled = [f"{side} {v:.2%}" for side, v in zip(("base", "cand"), spread, strict=True) if v > max_spread]
+    if unsettled:
+        return (
+            "inconclusive",
+            f"counts spread over repeats within a process ({', '.join(unsettled)} > {max_spread:.1%})",
+        )
+    change = cand / base - 1
+    tested = f"instructions per call {change:+.2%}"
+    if cand > base * (1 + thr):
+        return "slower", f"{tested}, beyond the {thr:.1%} count threshold"
+    if cand < base / (1 + thr):
+        return "faster", f"{tested}, beyond the {thr:.1%} count threshold"
+    return "unchanged", f"{tested}, within the {thr:.1%} count threshold"
+
+
+def fmt_count(value: float) -> str:
+    """An instruction count with a unit (``105.3M instr``)."""
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.4g}{unit} instr"
+    return f"{value:.0f} instr"
