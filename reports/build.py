@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from reports import matrix, page
+from reports import ab_sections, page
 from reports import render as r
 from reports import table as tb
+from reports.atomic import write_all_atomic
 from reports.cli import OneLineParser, UsageError
 from reports.runfile import RunFile, RunFileError, load_run
 
@@ -74,7 +72,7 @@ def main(argv: list[str]) -> int:
         out = _check_out(args.out, args.force)
         runs = load_runs(args.runs, args.label)
         _check_not_inputs(out, [run.path for run in runs] + [Path(p) for p in args.ab or ()])
-        ab = matrix.load_ab(args.ab) if args.ab else None
+        ab = ab_sections.load_ab(args.ab) if args.ab else None
         files = render_all(runs, ab)
         write_atomically(out, files)
     except (BuildError, RunFileError) as exc:
@@ -123,12 +121,12 @@ def _check_not_inputs(out: Path, inputs: Sequence[Path]) -> None:
             raise BuildError(f"{path} is a run file; it would be overwritten by the report: choose another --out")
 
 
-def render_all(runs: Sequence[RunFile], ab: matrix.AB | None = None) -> dict[str, str]:
+def render_all(runs: Sequence[RunFile], ab: ab_sections.AB | None = None) -> dict[str, str]:
     """Every output's text, in memory (nothing is written).
 
     Args:
         runs: the loaded runs.
-        ab: the gate's comparison of the ``--ab`` files (``matrix.load_ab``), if any.
+        ab: the gate's comparison of the ``--ab`` files (``ab_sections.load_ab``), if any.
 
     Returns:
         File name -> text for ``OUTPUTS``, plus ``_console``: the summary printed to stdout.
@@ -143,23 +141,17 @@ def render_all(runs: Sequence[RunFile], ab: matrix.AB | None = None) -> dict[str
 
 
 def write_atomically(out: Path, files: dict[str, str]) -> None:
-    """Write the files into a temporary folder next to ``out``, then move each into place.
+    """Write the report's files into ``out`` (created if missing) through the one atomic writer.
 
-    A failure before the moves leaves the previous report as it was; the temporary folder is removed.
+    All files are staged before any is moved into place: a failure while writing leaves the previous
+    report as it was, and no temporary file behind.
 
     Args:
-        out: the report folder (created if missing).
+        out: the report folder.
         files: file name -> text; names starting with ``_`` are not files.
     """
     out.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.resolve().parent))
-    try:
-        for name in OUTPUTS:
-            (tmp / name).write_text(files[name], encoding="utf-8")
-        for name in OUTPUTS:
-            os.replace(tmp / name, out / name)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    write_all_atomic({out / name: files[name] for name in OUTPUTS})
 
 
 def summary_markdown(data: page.Data) -> str:
@@ -193,9 +185,9 @@ def summary_markdown(data: page.Data) -> str:
         + ".",
     ]
     if data.ab is not None:
-        lines += ["", matrix.ab_markdown(data.ab)]
+        lines += ["", ab_sections.ab_markdown(data.ab)]
     if not data.drift.empty:
-        lines += ["", matrix.drift_markdown(data.drift)]
+        lines += ["", ab_sections.drift_markdown(data.drift)]
     return "\n".join(lines) + "\n"
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports import matrix, memory, plots, variants
+from reports import ab_sections, memory, plots, variants
 from reports import render as r
 from reports import table as tb
 from reports.runfile import RunFile
@@ -42,7 +42,7 @@ class Data:
     runs: Sequence[RunFile]
     df: pd.DataFrame  # table.tidy
     checks: pd.DataFrame  # table.checks
-    ab: matrix.AB | None = None  # --ab: two interleaved run files judged by the gate
+    ab: ab_sections.AB | None = None  # --ab: two interleaved run files judged by the gate
 
     @property
     def labels(self) -> list[str]:
@@ -51,8 +51,8 @@ class Data:
 
     @cached_property
     def drift(self) -> pd.DataFrame:
-        """The numerical drift between the runs (``matrix.drift_frame``; empty unless 2+ runs have checks)."""
-        return matrix.drift_frame(self.runs)
+        """The numerical drift between the runs (``ab_sections.drift_frame``; empty unless 2+ runs have checks)."""
+        return ab_sections.drift_frame(self.runs)
 
 
 def page(data: Data, built: datetime | None = None) -> str:
@@ -67,7 +67,7 @@ def page(data: Data, built: datetime | None = None) -> str:
     """
     sections = [("headline", "Headline", headline(data))]
     if data.ab is not None:
-        sections.append(("ab", data.ab.title, matrix.ab_section(data.ab)))
+        sections.append(("ab", data.ab.title, ab_sections.ab_section(data.ab)))
     sections += [
         ("time", "(a) Time per case by dtype", time_section(data)),
         ("builtin", "(b) Hand-written vs built-in", builtin_section(data)),
@@ -76,7 +76,7 @@ def page(data: Data, built: datetime | None = None) -> str:
         ("correctness", "(e) Correctness", correctness_section(data)),
     ]
     if not data.drift.empty:
-        sections.append(("drift", "Numerical drift between runs", matrix.drift_section(data.drift)))
+        sections.append(("drift", "Numerical drift between runs", ab_sections.drift_section(data.drift)))
     sections.append(("runs", "(f) Runs side by side", compare_section(data)))
     sections.append(("memory", "(g) Memory, process state and allocator", memory.section_html(data.df)))
     sections.append(("costs", "(h) Options and kernels", variants.section(data.df)))

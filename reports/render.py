@@ -108,8 +108,8 @@ def outcome_css(text: Any) -> str:
 
 
 def noise_css(value: Any) -> str:
-    """Orange text for a spread (IQR / median) of 10% or more: a noisy measurement."""
-    return "color:#b35900;font-weight:600" if not _missing(value) and float(value) >= 0.10 else ""
+    """Orange text for a spread (IQR / median) above the gate's noise limit (``stats.MAX_NOISE``, 10%)."""
+    return "color:#b35900;font-weight:600" if not _missing(value) and float(value) > stats.MAX_NOISE else ""
 
 
 def drop_constant(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:

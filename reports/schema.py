@@ -116,7 +116,7 @@ BENCH: tuple[Field, ...] = (
     _f("count_warmup", "int", "instructions only: calls run before them, not counted", always=False),
     _f("instructions_spread", "float", "instructions only: (max - min) / median of the repeats", always=False),
     _f("injected_work", "float", "0.0, or the extra fraction of the sequence each call runs", since=2),
-    _f("round_medians", "list", "each A/B process's median, in the order they ran", always=False),
+    _f("process_medians", "list", "each A/B process's median, in the order they ran", always=False),
 )
 
 # rnnsuite.correctness[i]: one per check that ran.

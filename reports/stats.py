@@ -153,8 +153,8 @@ def verdict(
     thr: float,
     alpha: float,
     family: int = 1,
-    rounds: tuple[int, int] | None = None,
-    p_rounds: tuple[float, float] | None = None,
+    processes: tuple[int, int] | None = None,
+    p_processes: tuple[float, float] | None = None,
     max_noise: float = MAX_NOISE,
 ) -> tuple[str, str]:
     """One benchmark's verdict by the rules of docs/gate.md: enough samples, low noise, then significance and size.
@@ -168,47 +168,47 @@ def verdict(
         alpha: the family-wise significance level.
         family: how many benchmarks Holm corrects over; no Holm-adjusted p can fall below
             ``family`` times the smallest raw p these sample counts allow.
-        rounds: processes (rounds) in (base, cand) when both runs record them (``suite.ab``),
+        processes: processes in (base, cand) when both runs record them (``suite.ab``),
             else None.
-        p_rounds: Holm-adjusted one-sided p-values (slower, faster) of the exact U test on the
-            round medians, given with ``rounds``; a change must be significant across rounds too,
+        p_processes: Holm-adjusted one-sided p-values (slower, faster) of the exact U test on the
+            process medians, given with ``processes``; a change must be significant across processes too,
             since the samples of one process share its offset and are not independent.
         max_noise: IQR/median above which a side is too noisy to judge (default 10%).
 
     Returns:
         ``(verdict, reason)``: one of slower, faster, unchanged, inconclusive, and why when not plain.
     """
-    if (rounds is None) != (p_rounds is None):
-        raise ValueError("rounds and p_rounds go together")
+    if (processes is None) != (p_processes is None):
+        raise ValueError("processes and p_processes go together")
     holm = f" after Holm over {family} benchmarks" if family > 1 else ""
     if min(n) < MIN_SAMPLES:
         return "inconclusive", f"too few samples ({n[0]} base, {n[1]} cand; need {MIN_SAMPLES} a side)"
     if smallest_p(*n) * family >= alpha:
         return "inconclusive", f"too few samples ({n[0]} base, {n[1]} cand) for p < {alpha:g}{holm}"
-    if rounds is not None and smallest_p(*rounds, method="exact") * family >= alpha:
-        need = rounds_needed(family, alpha)
+    if processes is not None and smallest_p(*processes, method="exact") * family >= alpha:
+        need = processes_needed(family, alpha)
         return "inconclusive", (
-            f"too few rounds ({rounds[0]} base, {rounds[1]} cand) for p < {alpha:g}{holm}; "
-            f"rerun suite.ab with --rounds {need}"
+            f"too few processes ({processes[0]} base, {processes[1]} cand) for p < {alpha:g}{holm}; "
+            f"rerun suite.ab with --processes {need}"
         )
     noisy = [f"{side} IQR/median {v:.0%}" for side, v in zip(("base", "cand"), noise, strict=True) if v > max_noise]
     if noisy:
         return "inconclusive", "noisy: " + ", ".join(noisy)
-    pr = p_rounds if p_rounds is not None else (0.0, 0.0)  # without rounds the samples decide alone
+    pr = p_processes if p_processes is not None else (0.0, 0.0)  # without processes the samples decide alone
     slower, faster = ratio > 1 + thr, ratio < 1 / (1 + thr)
     if slower and p[0] < alpha and pr[0] < alpha:
         return "slower", ""
     if faster and p[1] < alpha and pr[1] < alpha:
         return "faster", ""
-    if (slower and p[0] < alpha) or (faster and p[1] < alpha):  # only the rounds held it back
-        return "unchanged", "significant over the samples, not over the rounds (a process offset?)"
+    if (slower and p[0] < alpha) or (faster and p[1] < alpha):  # only the processes held it back
+        return "unchanged", "significant over the samples, not over the processes (a process offset?)"
     if slower or faster:
         return "unchanged", "beyond threshold but not significant"
     return "unchanged", ""
 
 
-def rounds_needed(family: int, alpha: float, limit: int = 100) -> int:
-    """The fewest rounds a side with which two fully separated sets of round medians reach p < alpha after Holm.
+def processes_needed(family: int, alpha: float, limit: int = 100) -> int:
+    """The fewest processes a side with which two fully separated sets of process medians reach p < alpha after Holm.
 
     Args:
         family: how many benchmarks are compared.

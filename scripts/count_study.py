@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reports.compare import compare_runs  # noqa: E402
+from reports.gate import compare_runs  # noqa: E402
 from reports.runfile import load_run  # noqa: E402
 from suite.ab_counts import counted_command, side_env  # noqa: E402
 

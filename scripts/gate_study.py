@@ -29,17 +29,17 @@ from typing import Any
 import numpy as np
 from scipy.stats import beta
 
-from reports.compare import compare_runs
+from reports.gate import compare_runs
 from reports.runfile import RunFile, load_run
 from reports.stats import ALPHA, MAX_NOISE, u_test
-from suite.ab import merge_rounds
+from suite.ab import merge_processes
 
 DEFAULT_SELECTION = [
     "--no-checks", "--no-peak", "--no-cold", "-m", "speed",
     "-k", "nn_lstm-cpu-float32-fwd-eager-seed or char_rnn-cpu-float32-fwd-eager-seed",
     "--device", "cpu", "--dtype", "float32", "--pass", "fwd", "--size", "seed", "--min-time", "0.5", "--threads", "1",
 ]  # fmt: skip
-FIELDS = ["trial", "key", "ratio", "p", "p_rounds", "noise_base", "noise_cand", "verdict", "reason", "rc"]
+FIELDS = ["trial", "key", "ratio", "p", "p_processes", "noise_base", "noise_cand", "verdict", "reason", "rc"]
 
 
 def wrapper(out: Path, case: str, factor: float, option: str = "--inject-slowdown") -> Path:
@@ -53,7 +53,7 @@ def wrapper(out: Path, case: str, factor: float, option: str = "--inject-slowdow
 def merged(d: Path, side: str) -> RunFile:
     """A side's rounds of a trial, merged as suite.ab merges them (round medians included)."""
     paths = sorted((d / "rounds").glob(f"{side}-[0-9]*.json"), key=lambda p: int(p.stem.split("-")[1]))
-    data = merge_rounds([load_run(p) for p in paths])
+    data = merge_processes([load_run(p) for p in paths])
     return RunFile(path=d / f"{side}.json", data=data, label=side)
 
 
@@ -67,7 +67,7 @@ def judge(d: Path, max_noise: float = MAX_NOISE) -> list[dict[str, Any]]:
             "key": r.key,
             "ratio": r.ratio,
             "p": r.p,
-            "p_rounds": "" if r.p_round is None else r.p_round,
+            "p_processes": "" if r.p_process is None else r.p_process,
             "noise_base": r.noise[0] if r.noise else "",
             "noise_cand": r.noise[1] if r.noise else "",
             "verdict": r.verdict,
@@ -150,7 +150,7 @@ def power(out: Path, case: str, alpha: float, draws: int = 400) -> list[str]:
                 for side, values in sides.items():
                     for b in merged(d, side).benchmarks:
                         if b["extra_info"]["case"] == case:
-                            values += b["extra_info"]["round_medians"]
+                            values += b["extra_info"]["process_medians"]
         a, b = np.array(sides["a"]), np.array(sides["b"])
         if a.size < 2 or b.size < 2:
             continue

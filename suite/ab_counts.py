@@ -43,17 +43,17 @@ def run_counted(
 
     Args:
         sides: ``{"a": Side, "b": Side}``.
-        out: the output folder; the run files go to ``out/rounds/<side>-1.json``.
+        out: the output folder; the run files go to ``out/processes/<side>-1.json``.
         selection: the pytest selection.
         run_one: runs one side's command (``suite.ab.run_counted_side``); raises on failure.
         seed: of the hash seeds and layouts drawn (default: from the clock).
 
     Returns:
-        Each side's one run file, as ``run_rounds`` returns rounds.
+        Each side's one run file, as ``run_processes`` returns processes.
     """
     rng = random.Random(seed)
     envs = {name: side_env(rng) for name in sides}
-    paths = {name: out / "rounds" / f"{name}-1.json" for name in sides}
+    paths = {name: out / "processes" / f"{name}-1.json" for name in sides}
     start = time.perf_counter()
     print(f"counting instructions under callgrind: A and B at once ({', '.join(map(str, selection))}) ...", flush=True)
     with ThreadPoolExecutor(max_workers=len(sides)) as pool:

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from cases import CASES, DTYPES
+from reports.atomic import write_atomic
 from reports.schema import MACHINE, PEAK, checked
 from suite.allocators import check_available, run_each
 from suite.harness import Point, dtype_of
@@ -354,10 +355,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if opts is not None and opts.checks_json and not hasattr(session.config, "workerinput"):
         path = opts.checks_json
         data = checks_file(opts.label, describe_machine(), session.config.stash[RECORDS].correctness)
-        tmp = f"{path}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(data, fh)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(data))
 
 
 def describe_machine(valgrind: str | None = None) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from suite import ab
 from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]
-ROUNDS = 8  # ab.ROUNDS: the fewest with which a slowdown can be significant over rounds too
+ROUNDS = 8  # ab.PROCESSES: the fewest with which a slowdown can be significant over rounds too
 PER_ROUND = 7
 
 # The fake "python": logs its side, argv and cwd, then copies the next prepared round to --benchmark-json,
@@ -113,7 +113,7 @@ def test_slower_b_runs_alternating_rounds_and_fails(tmp_path: Path, capsys: pyte
     log = log_entries(tmp_path)
     assert "".join(e["side"] for e in log) == "abbabaabbaababba"
     assert all(Path(e["cwd"]) == (a if e["side"] == "a" else b)[1].resolve() for e in log)
-    rounds_dir = tmp_path / "out" / "rounds"
+    rounds_dir = tmp_path / "out" / "processes"
     assert log[2]["argv"] == [
         "-m",
         "pytest",
@@ -128,7 +128,7 @@ def test_slower_b_runs_alternating_rounds_and_fails(tmp_path: Path, capsys: pyte
         "--size",
         "seed",
     ]
-    assert "round 3/16: B" in out
+    assert "process 3/16: B" in out
     assert "1.30x slower" in out
     assert "1 slower / 0 faster" in (tmp_path / "out" / "compare.md").read_text(encoding="utf-8")
 
@@ -151,7 +151,9 @@ def test_rounds_are_merged_per_side(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert st["q1"] < st["median"] < st["q3"]
     assert st["iqr"] == pytest.approx(st["q3"] - st["q1"])
     # each round's median (its 4th of 7 samples) for the gate's round-level test
-    assert bench["extra_info"]["round_medians"] == pytest.approx([1e-3 * (1 + 0.001 * i) for i in range(1, ROUNDS + 1)])
+    assert bench["extra_info"]["process_medians"] == pytest.approx(
+        [1e-3 * (1 + 0.001 * i) for i in range(1, ROUNDS + 1)]
+    )
     assert bench["extra_info"]["key"] == syn.bench(samples=[1.0])["extra_info"]["key"]
     assert merged["rnnsuite"]["label"] == "r1"  # top level from the first round
     assert [c["max_abs"] for c in merged["rnnsuite"]["correctness"]] == [2.0]  # first round that has records
@@ -163,7 +165,7 @@ def test_failing_round_exits_2_naming_side_and_round(tmp_path: Path, capsys: pyt
     code = ab.main(ab_args(tmp_path, a, b))
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("error: round 3/16 (B, its round 2) failed: exit code 3")
+    assert err.startswith("error: process 3/16 (B, its process 2) failed: exit code 3")
     assert "boom: round 2 crashed" in err
     assert "Traceback" not in err
 
@@ -193,7 +195,7 @@ def test_unknown_options_and_those_after_double_dash_go_to_pytest() -> None:
     args, selection = ab.parse_args(
         ["--a", "pa", "--b", "pb", "--out", "o", "-k", "lstm and cpu", "--size", "seed", "--", "--rounds", "9"]
     )
-    assert (args.a, args.b, args.rounds) == ("pa", "pb", None)  # None: chosen after the first round
+    assert (args.a, args.b, args.processes) == ("pa", "pb", None)  # None: chosen after the first round
     assert selection == ["-k", "lstm and cpu", "--size", "seed", "--rounds", "9"]
 
 
@@ -202,7 +204,10 @@ def test_gate_options_are_checked_before_anything_runs(tmp_path: Path, capsys: p
     args, selection = ab.parse_args(["--a", "pa", "--b", "pb", "--out", "o", "--max-noise", "50", "-k", "x"])
     assert (args.max_noise, selection) == (50.0, ["-k", "x"])
     assert ab.main(ab_args(tmp_path, a, a, "--max-noise", "0")) == 2
-    assert capsys.readouterr().err == "error: --threshold must be >= 0, --alpha between 0 and 1, --max-noise > 0\n"
+    assert (
+        capsys.readouterr().err
+        == "error: --threshold must be >= 0, --alpha between 0 and 1, --max-noise and --count-threshold > 0\n"
+    )
     assert not (tmp_path / "log").exists()  # nothing ran
 
 
@@ -238,7 +243,7 @@ def test_default_rounds_grow_with_the_benchmarks_selected(tmp_path: Path, capsys
     code = ab.main(ab_args(tmp_path, a, b))
     out = capsys.readouterr().out
     assert "".join(e["side"] for e in log_entries(tmp_path)) == "abbabaabbaababbabaab"[:18]
-    assert "round 18/18: " in out
+    assert "process 18/18: " in out
     assert code == 1
     assert "13 slower / 0 faster / 0 unchanged / 0 inconclusive" in out
 
@@ -246,12 +251,12 @@ def test_default_rounds_grow_with_the_benchmarks_selected(tmp_path: Path, capsys
 def test_too_few_explicit_rounds_warn_and_stay_inconclusive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = fake_side(tmp_path, "a", side_rounds(1e-3, n=4))
     b = fake_side(tmp_path, "b", side_rounds(1.3e-3, n=4))
-    code = ab.main(ab_args(tmp_path, a, b, "--rounds", "4"))
+    code = ab.main(ab_args(tmp_path, a, b, "--rounds", "4"))  # the old name of --processes still works
     out, err = capsys.readouterr()
     assert err == (
-        "warning: --rounds 4 cannot reach p < 0.001 over the rounds after Holm over 1 benchmark(s); "
-        "every verdict will be inconclusive; use --rounds 7\n"
+        "warning: --processes 4 cannot reach p < 0.001 over the processes after Holm over 1 benchmark(s); "
+        "every verdict will be inconclusive; use --processes 7\n"
     )
     assert len(log_entries(tmp_path)) == 8
     assert code == 3  # a 30% slowdown it cannot decide: exit 3, which no CI reads as a pass
-    assert "too few rounds (4 base, 4 cand) for p < 0.001; rerun suite.ab with --rounds 7" in out
+    assert "too few processes (4 base, 4 cand) for p < 0.001; rerun suite.ab with --processes 7" in out

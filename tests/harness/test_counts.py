@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 import torch
-from tests.harness.test_ab import ab_args, fake_side, log_entries
 
 from cases import CASES
-from reports import compare, counts
+from reports import compare, counts, gate
 from reports.runfile import load_run
 from suite import ab, ab_counts, counting
 from suite.timing import BenchPoint, make_call, prefix_inputs
 from tests import synthetic_runs as syn
+from tests.harness.test_ab import ab_args, fake_side, log_entries
 
 ROOT = Path(__file__).resolve().parents[2]
 LSTM, GRU = 105.3e6 / 5, 171.4e6 / 5  # instructions per call as measured in the issue (seed size)
@@ -229,7 +229,7 @@ def test_ab_counts_each_side_once_and_fails_on_more_instructions(
     assert code == 1
     assert "slower" in next(line for line in out.splitlines() if line.startswith("nn_lstm-"))
     assert "unchanged" in next(line for line in out.splitlines() if line.startswith("nn_gru-"))
-    assert "round_medians" not in (tmp_path / "out" / "a.json").read_text()
+    assert "process_medians" not in (tmp_path / "out" / "a.json").read_text()
 
 
 def test_ab_sides_get_their_own_hash_seed_and_layout() -> None:
@@ -339,5 +339,5 @@ def test_real_count_under_callgrind(tmp_path: Path, request: pytest.FixtureReque
     cand = tmp_path / "cand.json"
     cand.write_text(json.dumps(again))
     # numpy_rnn is tiny (2 steps): its counts move by about 2% between calls, so a 4% threshold here
-    result = compare.compare_runs(load_run(out), load_run(cand), count_threshold=0.04)
+    result = gate.compare_runs(load_run(out), load_run(cand), count_threshold=0.04)
     assert result.rows[0].verdict == "slower", result.rows[0].reason

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from reports import compare, stats
+from reports.gate import ComparisonResult, compare_runs
 from reports.runfile import load_run
 from tests import synthetic_runs as syn
 
@@ -44,15 +45,15 @@ def pair(
 def per_process(benches: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """The benchmarks as ``suite.ab`` merges them: each sample the median of its own process (round).
 
-    A benchmark given ``round_medians: None`` keeps none (one process a side, as plain pytest writes).
+    A benchmark given ``process_medians: None`` keeps none (one process a side, as plain pytest writes).
     """
     out = []
     for b in benches:
         extra = dict(b["extra_info"])
-        if extra.get("round_medians", ()) is None:
-            del extra["round_medians"]
-        elif "round_medians" not in extra:
-            extra["round_medians"] = list(b["stats"]["data"])
+        if extra.get("process_medians", ()) is None:
+            del extra["process_medians"]
+        elif "process_medians" not in extra:
+            extra["process_medians"] = list(b["stats"]["data"])
         out.append({**b, "extra_info": extra})
     return out
 
@@ -63,8 +64,8 @@ def gate(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, st
     return code, out, err
 
 
-def result_of(base: Path, cand: Path, **kwargs: float) -> compare.ComparisonResult:
-    return compare.compare_runs(load_run(base), load_run(cand), **kwargs)
+def result_of(base: Path, cand: Path, **kwargs: float) -> ComparisonResult:
+    return compare_runs(load_run(base), load_run(cand), **kwargs)
 
 
 def row_line(out: str, case: str) -> str:
@@ -143,7 +144,7 @@ def test_sub_ms_benchmarks_use_twice_the_threshold(
 def test_holm_correction_turns_a_borderline_slowdown_inconclusive(tmp_path: Path) -> None:
     n, k = 8, 20
     raw = 1 / math.comb(2 * n, n)  # exact one-sided U p of two fully separated samples of 8
-    assert raw < compare.ALPHA < k * raw  # significant alone, not after Holm over k tests
+    assert raw < stats.ALPHA < k * raw  # significant alone, not after Holm over k tests
     base = tight(2e-3, n=n)
     slow = syn.bench("borderline", samples=base), syn.bench("borderline", samples=scaled(base, 1.25))
     alone = result_of(*pair(tmp_path, [slow[0]], [slow[1]]))
@@ -217,7 +218,7 @@ def test_sample_drift_is_the_largest_difference(tmp_path: Path, capsys: pytest.C
     "cand", [{"output": [0.1, 0.2]}, {"other": [0.1, 0.2, 0.3]}, {}], ids=["length", "names", "empty"]
 )
 def test_sample_drift_needs_matching_samples(cand: dict[str, list[float]]) -> None:
-    assert compare.sample_diff({"output": [0.1, 0.2, 0.3]}, cand) is None
+    assert stats.sample_diff({"output": [0.1, 0.2, 0.3]}, cand) is None
 
 
 def test_markdown_report_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -347,12 +348,12 @@ def test_malformed_suite_records_exit_2(
 
 
 def test_nan_in_one_runs_output_is_an_infinite_difference() -> None:
-    assert compare.sample_diff({"output": [0.1, 0.2]}, {"output": [0.1, float("nan")]}) == math.inf
+    assert stats.sample_diff({"output": [0.1, 0.2]}, {"output": [0.1, float("nan")]}) == math.inf
 
 
 def with_rounds(bench: dict[str, Any], medians: Sequence[float] | None) -> dict[str, Any]:
-    """A benchmark as ``suite.ab`` merges it: each round's median in ``extra_info.round_medians``."""
-    bench["extra_info"]["round_medians"] = None if medians is None else list(medians)
+    """A benchmark as ``suite.ab`` merges it: each round's median in ``extra_info.process_medians``."""
+    bench["extra_info"]["process_medians"] = None if medians is None else list(medians)
     return bench
 
 
@@ -384,7 +385,7 @@ def test_a_process_offset_is_not_a_slowdown(tmp_path: Path, capsys: pytest.Captu
     assert code == 0
     assert "1.07x slower" in line
     assert "unchanged" in line
-    assert "not over the rounds" in line
+    assert "not over the processes" in line
     assert "8/8: " in line
 
 
@@ -393,7 +394,7 @@ def test_a_process_offset_is_not_a_speed_up(tmp_path: Path, capsys: pytest.Captu
     assert code == 0
     assert "1.07x faster" in line
     assert "unchanged" in line
-    assert "not over the rounds" in line
+    assert "not over the processes" in line
 
 
 def test_a_slowdown_in_every_round_fails_the_gate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -415,9 +416,9 @@ def test_rounds_on_one_side_only_are_inconclusive(tmp_path: Path, capsys: pytest
     files = pair(tmp_path, [from_rounds(STEADY)], [from_rounds([m * 1.25 for m in STEADY], rounds=False)])
     code, out, _ = gate(capsys, *files)
     assert code == 3  # a 25% slowdown on the pooled samples alone is not a verdict
-    assert "note: only the base records round medians" in out
+    assert "note: only the base records process medians" in out
     assert "inconclusive" in row_line(out, "nn_lstm")
-    assert "no round medians on both sides" in row_line(out, "nn_lstm")
+    assert "no process medians on both sides" in row_line(out, "nn_lstm")
     assert " -  " in row_line(out, "nn_lstm")  # no round-level p
 
 
@@ -438,7 +439,10 @@ def test_too_few_rounds_are_inconclusive(
     code, line = gate_rounds(tmp_path, capsys, STEADY[:rounds], [m * 1.25 for m in STEADY[:rounds]])
     assert code == 3
     assert "inconclusive" in line
-    assert f"too few rounds ({rounds} base, {rounds} cand) for p < 0.001; rerun suite.ab with --rounds {need}" in line
+    assert (
+        f"too few processes ({rounds} base, {rounds} cand) for p < 0.001; rerun suite.ab with --processes {need}"
+        in line
+    )
 
 
 @pytest.mark.parametrize("bad", [["x"], [], [1e-3, -1.0], "1e-3"])
@@ -449,11 +453,25 @@ def test_malformed_round_medians_exit_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert code == 2
     assert out == ""
     assert len(err.strip().splitlines()) == 1
-    assert "round_medians" in err
+    assert "process_medians" in err
 
 
 @pytest.mark.parametrize(("family", "rounds"), [(1, 7), (3, 7), (4, 8), (12, 8), (13, 9), (48, 9), (49, 10)])
 def test_rounds_needed_is_the_fewest_that_can_reach_alpha(family: int, rounds: int) -> None:
     # two fully separated sets of r round medians: exact one-sided p = 1 / C(2r, r)
     assert family / math.comb(2 * rounds, rounds) < 0.001 <= family / math.comb(2 * rounds - 2, rounds - 1)
-    assert stats.rounds_needed(family, 0.001) == rounds
+    assert stats.processes_needed(family, 0.001) == rounds
+
+
+def test_schema_1_round_medians_are_read_as_process_medians(tmp_path: Path) -> None:
+    """Files merged by suite.ab before schema 2 name the process medians ``round_medians``."""
+    slow = [m * 1.25 for m in STEADY]
+    new = result_of(*pair(tmp_path, [from_rounds(STEADY)], [from_rounds(slow)]))
+    legacy = [from_rounds(STEADY), from_rounds(slow)]
+    for bench in legacy:
+        bench["extra_info"]["round_medians"] = bench["extra_info"].pop("process_medians")
+    b = syn.write(tmp_path / "old-base.json", syn.run(legacy[:1], label="base"))
+    c = syn.write(tmp_path / "old-cand.json", syn.run(legacy[1:], label="cand"))
+    old = result_of(b, c)
+    assert new.rows[0].verdict == old.rows[0].verdict == "slower"
+    assert old.rows[0].processes == (8, 8)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import build, matrix, page, render, table
+from reports import ab_sections, atomic, build, page, render, table
 from reports.runfile import RunFile, load_run
 from tests.synthetic_runs import bench, correctness, noisy, run, write
 
@@ -376,7 +376,7 @@ def _ab_files(tmp_path: Path) -> tuple[Path, Path]:
     b = run([bench(samples=[1.25 * x for x in base]), bench(samples=same[::-1], dtype="float64")], label="torch2.14")
     for r in (a, b):  # as suite.ab merges them: here each sample stands for one process's median
         for x in r["benchmarks"]:
-            x["extra_info"]["round_medians"] = list(x["stats"]["data"])
+            x["extra_info"]["process_medians"] = list(x["stats"]["data"])
     return write(tmp_path / "a.json", a), write(tmp_path / "b.json", b)
 
 
@@ -394,7 +394,7 @@ def test_ab_section_has_the_gate_verdicts(tmp_path: Path, capsys: pytest.Capture
     assert headline in section
     assert "1.25x slower" in section
     assert "slower (&gt; 5%)" in section
-    frame = matrix.ab_frame(matrix.load_ab([str(a), str(b)]))
+    frame = ab_sections.ab_frame(ab_sections.load_ab([str(a), str(b)]))
     assert frame[["dtype", "ratio", "verdict"]].values.tolist() == [
         ["float32", "1.25x slower", "slower (> 5%)"],
         ["float64", "1.00x", "unchanged"],
@@ -426,7 +426,7 @@ def test_drift_section_shows_the_largest_output_difference(tmp_path: Path, capsy
 
     assert expected(second) == pytest.approx(0.03)  # output[1], not c_n (skipped) nor h_n (0.02)
     paths = [write(tmp_path / f"r{i}.json", data) for i, data in enumerate(runs)]
-    frame = matrix.drift_frame([load_run(p) for p in paths])
+    frame = ab_sections.drift_frame([load_run(p) for p in paths])
     assert frame[["check", "max_abs r0", "max_abs r1", "max_abs r2"]].values.tolist() == [
         ["forward", 1e-6, 2e-6, 3e-6],
         ["backward", 2e-5, 2e-5, 2e-5],
@@ -589,21 +589,22 @@ def test_crash_while_writing_leaves_the_old_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path, out, before = _first_report(tmp_path, capsys)
-    real = Path.write_text
-    calls = []
+    real = atomic.os.fdopen
+    calls: list[int] = []
 
-    def second_write_fails(self: Path, *args: Any, **kwargs: Any) -> int:
-        calls.append(self)
+    def second_write_fails(fd: int, *args: Any, **kwargs: Any) -> Any:
+        calls.append(fd)
         if len(calls) == 2:
             raise OSError(28, "No space left on device")
-        return real(self, *args, **kwargs)
+        return real(fd, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "write_text", second_write_fails)
+    monkeypatch.setattr(atomic.os, "fdopen", second_write_fails)
     code, _, err = _build([str(path), "--out", str(out), "--force"], capsys)
     assert code == 2
     assert "No space left" in err
-    assert calls[0].parent != out  # written next to the report, not into it
+    assert len(calls) == 2
     assert _snapshot(out) == before
+    assert sorted(p.name for p in out.iterdir()) == sorted(before)  # no temporary file left
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "run.json"]
 
 

@@ -1,4 +1,4 @@
-"""The torch-version matrix: the A/B gate's verdicts and the numerical drift between runs, as HTML and markdown."""
+"""The A/B and numerical-drift sections of the report page (`reports build --ab`, several runs side by side)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pandas as pd
 from reports import render as r
 from reports import stats
 from reports import table as tb
-from reports.compare import BENCH_HEAD, VERDICTS, BenchRow, ComparisonResult, compare_runs, fmt_p, rounds_cell
+from reports.gate import VERDICTS, BenchRow, ComparisonResult, compare_runs
+from reports.gate_text import BENCH_HEAD, fmt_p, processes_cell
 from reports.runfile import RunFile, load_run
 
 DRIFT_KEYS = ["case", "device", "dtype", "check"]
@@ -88,7 +89,7 @@ def _ab_row(row: BenchRow, a_col: str, b_col: str) -> dict[str, Any]:
         "ratio": stats.ratio_text(row.ratio),
         "95% CI of ratio": ci,
         "p (Holm)": fmt_p(row.p),
-        "rounds: p (Holm)": rounds_cell(row),
+        "rounds: p (Holm)": processes_cell(row),
         "verdict": verdict,
         "note": row.reason,
         "ratio_value": row.ratio,

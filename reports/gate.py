@@ -1,0 +1,453 @@
+"""The regression gate's comparison of two run files: rows, verdicts and the exit code (docs/gate.md).
+
+The rules are in ``compare_runs`` and its helpers; ``reports/gate_text.py`` renders a
+``ComparisonResult`` as text and markdown, ``reports/compare.py`` is the command line, and
+``add_gate_options`` / ``gate_settings`` define the gate's options once for it and for
+``python -m suite.ab``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from reports import counts, stats
+from reports.cli import UsageError
+from reports.counts import COUNT_THRESHOLD
+from reports.runfile import RunFile, RunFileError
+from reports.stats import ALPHA, MAX_NOISE, THRESHOLD, sample_diff
+
+VERDICTS = ("slower", "faster", "unchanged", "inconclusive")
+EXIT_INCONCLUSIVE = 3  # no benchmark slower, but one could not be judged: never a pass in CI
+
+
+@dataclass(frozen=True)
+class BenchRow:
+    """One benchmark found in both runs."""
+
+    key: str
+    base_median: float
+    cand_median: float
+    n_base: int
+    n_cand: int
+    ratio: float
+    ci: tuple[float, float] | None  # 95% bootstrap interval of the ratio; None without raw samples
+    p_slower: float  # one-sided U test, Holm-adjusted over all benchmarks compared
+    p_faster: float
+    threshold: float  # the fraction that applied (depends on the base median)
+    verdict: str  # one of VERDICTS
+    reason: str = ""
+    processes: tuple[int, int] | None = None  # processes a side, when both runs record process medians (suite.ab)
+    p_processes: tuple[float, float] | None = None  # the same U tests on the process medians, Holm-adjusted
+    noise: tuple[float, float] | None = None  # IQR/median of (base, cand), as the noise limit judged it
+    metric: str = "time"  # "instructions": medians are instructions per call, judged by counts.count_verdict
+
+    @property
+    def p(self) -> float:
+        """The adjusted p-value in the direction of the observed change."""
+        return self.p_slower if self.ratio >= 1 else self.p_faster
+
+    @property
+    def p_process(self) -> float | None:
+        """The adjusted process-level p-value in the direction of the observed change; None without processes."""
+        if self.p_processes is None:
+            return None
+        return self.p_processes[0] if self.ratio >= 1 else self.p_processes[1]
+
+
+@dataclass(frozen=True)
+class DriftRow:
+    """One correctness check, matched by (key, check), found in both runs."""
+
+    key: str
+    check: str
+    base_outcome: str
+    cand_outcome: str
+    base_max_abs: float | None
+    cand_max_abs: float | None
+    sample_diff: float | None  # largest |cand - base| over the forward samples; None if not comparable
+
+    @property
+    def factor(self) -> float | None:
+        """``cand max_abs / base max_abs``, or None when it is not defined."""
+        if self.base_max_abs is None or self.cand_max_abs is None or self.base_max_abs == 0:
+            return None
+        return self.cand_max_abs / self.base_max_abs
+
+    @property
+    def status(self) -> str:
+        """``regression`` (passed -> failed), ``failed in both``, ``fixed``, else the candidate's outcome."""
+        if self.cand_outcome == "failed":
+            return "regression" if self.base_outcome == "passed" else "failed in both"
+        if self.base_outcome == "failed" and self.cand_outcome == "passed":
+            return "fixed"
+        return self.cand_outcome
+
+
+@dataclass(frozen=True)
+class ComparisonResult:
+    """Everything the gate decided about two runs."""
+
+    base_label: str
+    cand_label: str
+    alpha: float
+    threshold: float
+    sub_ms_threshold: float
+    rows: tuple[BenchRow, ...]
+    only_base: tuple[str, ...]
+    only_cand: tuple[str, ...]
+    drift: tuple[DriftRow, ...]
+    drift_only_base: tuple[str, ...]
+    drift_only_cand: tuple[str, ...]
+    notes: tuple[str, ...]
+    max_noise: float = MAX_NOISE
+    count_threshold: float = COUNT_THRESHOLD
+
+    def counts(self) -> dict[str, int]:
+        """Benchmarks per verdict, in the order of ``VERDICTS``."""
+        return {v: sum(r.verdict == v for r in self.rows) for v in VERDICTS}
+
+    @property
+    def failures(self) -> tuple[DriftRow, ...]:
+        """Checks that passed in the base and failed in the candidate."""
+        return tuple(d for d in self.drift if d.status == "regression")
+
+    @property
+    def exit_code(self) -> int:
+        """1 when a benchmark is slower or a check regressed; else 3 when one is inconclusive; else 0."""
+        if any(r.verdict == "slower" for r in self.rows) or self.failures:
+            return 1
+        return EXIT_INCONCLUSIVE if any(r.verdict == "inconclusive" for r in self.rows) else 0
+
+    def headline(self) -> str:
+        """``N slower / N faster / N unchanged / N inconclusive`` (+ correctness regressions)."""
+        text = " / ".join(f"{n} {v}" for v, n in self.counts().items())
+        return text + (f"; {len(self.failures)} correctness regression(s)" if self.failures else "")
+
+
+def compare_runs(
+    base: RunFile,
+    cand: RunFile,
+    threshold: float = THRESHOLD,
+    alpha: float = ALPHA,
+    sub_ms_threshold: float | None = None,
+    max_noise: float = MAX_NOISE,
+    count_threshold: float = COUNT_THRESHOLD,
+) -> ComparisonResult:
+    """Compare a candidate run with a base run.
+
+    Args:
+        base: the reference run.
+        cand: the run under test.
+        threshold: smallest relative change that counts, for base medians >= 1 ms (0.05 = 5%).
+        alpha: family-wise significance level of each one-sided family (Holm-Bonferroni).
+        sub_ms_threshold: the same for base medians below 1 ms; default ``2 * threshold``.
+        max_noise: IQR/median above which a side is inconclusive (0.10 = 10%).
+        count_threshold: the relative change of instructions per call that counts, for
+            benchmarks counted on both sides (0.01 = 1%).
+
+    Returns:
+        The verdict of every benchmark and the numerical drift of every correctness check.
+
+    Raises:
+        RunFileError: a run holds the same benchmark key twice or malformed samples.
+    """
+    sub_ms = stats.SUB_MS_FACTOR * threshold if sub_ms_threshold is None else sub_ms_threshold
+    b_index, c_index = _index(base), _index(cand)
+    common = [k for k in b_index if k in c_index]
+    triples = [(k, b_index[k], c_index[k]) for k in common]
+    timed = [t for t in triples if not _counted(t)]
+    by_key = {r.key: r for r in _bench_rows(timed, threshold, sub_ms, alpha, (base, cand), max_noise)}
+    by_key |= {t[0]: count_row(t, count_threshold) for t in triples if _counted(t)}
+    rows = tuple(by_key[k] for k in common)
+    b_checks, c_checks = _checks(base), _checks(cand)
+    drift = tuple(_drift_row(b_checks[k], c_checks[k]) for k in b_checks if k in c_checks)
+    return ComparisonResult(
+        base.label,
+        cand.label,
+        alpha,
+        threshold,
+        sub_ms,
+        rows,
+        tuple(k for k in b_index if k not in c_index),
+        tuple(k for k in c_index if k not in b_index),
+        drift,
+        tuple(" ".join(k) for k in b_checks if k not in c_checks),
+        tuple(" ".join(k) for k in c_checks if k not in b_checks),
+        _machine_notes(base, cand) + _processes_notes(common, b_index, c_index),
+        max_noise,
+        count_threshold,
+    )
+
+
+def _index(run: RunFile) -> dict[str, dict[str, Any]]:
+    index: dict[str, dict[str, Any]] = {}
+    for bench in run.benchmarks:
+        key = str(bench["extra_info"]["key"])
+        if key in index:
+            raise RunFileError(f"{run.path}: benchmark key {key} appears twice")
+        index[key] = bench
+    return index
+
+
+def _samples(run: RunFile, bench: dict[str, Any]) -> np.ndarray:
+    data = bench["stats"].get("data")
+    if data is None:
+        return np.array([float(bench["stats"]["median"])])
+    return _positive(run, bench, "stats.data", data)
+
+
+def _positive(run: RunFile, bench: dict[str, Any], field: str, data: Any) -> np.ndarray:
+    """``data`` as a 1-D float array: non-empty, finite, with a positive median; else a one-line error."""
+    try:
+        arr = np.asarray(data, dtype=float)
+    except (TypeError, ValueError):
+        arr = np.array([])
+    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.median(arr) <= 0:
+        raise RunFileError(
+            f"{run.path}: benchmark {bench['extra_info']['key']}: {field} must be a non-empty list of finite "
+            f"numbers with a positive median, got {str(data)[:60]}"
+        )
+    return arr
+
+
+def _noise(bench: dict[str, Any], samples: np.ndarray) -> float:
+    """IQR/median as the run file records it (pytest-benchmark's quartiles); from the samples if absent."""
+    st = bench["stats"]
+    iqr = st.get("iqr")
+    if not isinstance(iqr, (int, float)):
+        q1, q3 = np.percentile(samples, [25, 75])
+        iqr = q3 - q1
+    return float(iqr) / float(st["median"]) if st["median"] else float("inf")
+
+
+def _bench_rows(
+    triples: Sequence[tuple[str, dict[str, Any], dict[str, Any]]],
+    threshold: float,
+    sub_ms: float,
+    alpha: float,
+    runs: tuple[RunFile, RunFile],
+    max_noise: float,
+) -> tuple[BenchRow, ...]:
+    samples = [(_samples(runs[0], b), _samples(runs[1], c)) for _, b, c in triples]
+    raw = [stats.u_test(x, y) for x, y in samples]
+    p_slow, p_fast = stats.holm([p[0] for p in raw]), stats.holm([p[1] for p in raw])
+    per_round = [(_process_medians(runs[0], b), _process_medians(runs[1], c)) for _, b, c in triples]
+    raw_r = [stats.u_test(x, y, "exact") if x is not None and y is not None else (1.0, 1.0) for x, y in per_round]
+    pr_slow, pr_fast = stats.holm([p[0] for p in raw_r]), stats.holm([p[1] for p in raw_r])
+    rows = []
+    for i, (key, b, c) in enumerate(triples):
+        x, y = samples[i]
+        ratio = stats.median_ratio(x, y)
+        thr = threshold if float(np.median(x)) >= stats.SUB_MS else sub_ms
+        noise = (_noise(b, x), _noise(c, y))
+        rb, rc = per_round[i]
+        processes = (rb.size, rc.size) if rb is not None and rc is not None else None
+        p_processes = (pr_slow[i], pr_fast[i]) if processes else None
+        # The interval resamples processes (process medians), not the samples of one process.
+        ci = stats.ratio_interval(rb, rc) if rb is not None and rc is not None and min(rb.size, rc.size) > 1 else None
+        verdict, reason = stats.verdict(
+            (x.size, y.size),
+            noise,
+            ratio,
+            (p_slow[i], p_fast[i]),
+            thr,
+            alpha,
+            len(triples),
+            processes,
+            p_processes,
+            max_noise,
+        )
+        verdict, reason = time_verdict_text(verdict, reason, processes, thr, alpha, len(triples))
+        rows.append(
+            BenchRow(
+                key,
+                float(np.median(x)),
+                float(np.median(y)),
+                x.size,
+                y.size,
+                ratio,
+                ci,
+                p_slow[i],
+                p_fast[i],
+                thr,
+                verdict,
+                reason,
+                processes,
+                p_processes,
+                noise,
+            )
+        )
+    return tuple(rows)
+
+
+NO_ROUNDS = (
+    "no process medians on both sides (one process a side): a process offset cannot be told from a change; "
+    "run both sides with suite.ab, or use --metric instructions"
+)
+
+
+def time_verdict_text(
+    verdict: str, reason: str, processes: tuple[int, int] | None, thr: float, alpha: float, family: int
+) -> tuple[str, str]:
+    """The wall-time verdict as the gate gives it: inconclusive without processes, and what a change was tested by.
+
+    Without process medians on both sides the samples of one process are all there is, and the
+    pooled test false-alarmed on A/A runs (docs/gate.md); such a benchmark is inconclusive.
+    """
+    if processes is None:
+        return "inconclusive", NO_ROUNDS
+    if verdict in ("slower", "faster") and not reason:
+        holm = f", Holm over {family}" if family > 1 else ""
+        side = "greater" if verdict == "slower" else "smaller"
+        reason = (
+            f"tested: median ratio beyond {thr:.0%}, and one-sided U test (times {side}) p < {alpha:g} over "
+            f"the samples and over {processes[0]}/{processes[1]} processes' medians{holm}"
+        )
+    return verdict, reason
+
+
+def _counted(triple: tuple[str, dict[str, Any], dict[str, Any]]) -> bool:
+    """Whether either side of a benchmark was measured with ``--metric instructions``."""
+    return any(b["extra_info"].get("metric") == "instructions" for b in triple[1:])
+
+
+def count_row(triple: tuple[str, dict[str, Any], dict[str, Any]], thr: float) -> BenchRow:
+    """The row of a counted benchmark: the count ratio against ``thr`` (reports/counts.py).
+
+    A benchmark counted on one side only is inconclusive: a count and a time do not compare.
+    """
+    key, b, c = triple
+    nb, nc = counts.instructions(b), counts.instructions(c)
+    reps = (int(b["extra_info"].get("count_repeats") or 0), int(c["extra_info"].get("count_repeats") or 0))
+    if nb is None or nc is None:
+        side = "base" if nb is None else "candidate"
+        reason = f"the {side} has no instruction count (compare runs of the same --metric)"
+        return BenchRow(key, nb or 0.0, nc or 0.0, *reps, math.nan, None, 1.0, 1.0, thr, "inconclusive", reason,
+                        metric="instructions")  # fmt: skip
+    spread = (counts.count_spread(b), counts.count_spread(c))
+    verdict, reason = counts.count_verdict(nb, nc, spread, thr)
+    return BenchRow(key, nb, nc, *reps, nc / nb, None, 1.0, 1.0, thr, verdict, reason, noise=spread,
+                    metric="instructions")  # fmt: skip
+
+
+def _process_medians(run: RunFile, bench: dict[str, Any]) -> np.ndarray | None:
+    """Each process's median (``extra_info.process_medians``, written by ``suite.ab``), or None when absent.
+
+    Files of schema 1 name them ``round_medians``.
+    """
+    extra = bench["extra_info"]
+    field = "process_medians" if "process_medians" in extra else "round_medians"
+    data = extra.get(field)
+    return None if data is None else _positive(run, bench, f"extra_info.{field}", data)
+
+
+def _checks(run: RunFile) -> dict[tuple[str, str], dict[str, Any]]:
+    """Correctness records by (key, check); of duplicates a failed one wins, so none is hidden."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for rec in run.correctness:  # load_run has checked that each has key and check
+        k = (str(rec["key"]), str(rec["check"]))
+        if k not in out or rec.get("outcome") == "failed":
+            out[k] = rec
+    return out
+
+
+def _drift_row(b: dict[str, Any], c: dict[str, Any]) -> DriftRow:
+    return DriftRow(
+        str(b["key"]),
+        str(b["check"]),
+        str(b.get("outcome")),
+        str(c.get("outcome")),
+        _num(b.get("max_abs")),
+        _num(c.get("max_abs")),
+        sample_diff(b.get("sample"), c.get("sample")),
+    )
+
+
+def _num(v: Any) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _processes_notes(common: list[str], b_index: dict[str, Any], c_index: dict[str, Any]) -> tuple[str, ...]:
+    """A note when only one run records process medians: the process-level test cannot run."""
+    has = [
+        any({"process_medians", "round_medians"} & idx[k]["extra_info"].keys() for k in common)
+        for idx in (b_index, c_index)
+    ]
+    if has[0] == has[1]:
+        return ()
+    side = "base" if has[0] else "candidate"
+    return (f"only the {side} records process medians: its timed benchmarks are inconclusive (run both with suite.ab)",)
+
+
+def _machine_notes(base: RunFile, cand: RunFile) -> tuple[str, ...]:
+    fields = ("cpu_model", "cores", "threads", "gpu")
+    diffs = [
+        f"{f} {base.machine.get(f)!r} vs {cand.machine.get(f)!r}"
+        for f in fields
+        if base.machine.get(f) != cand.machine.get(f)
+    ]
+    if not diffs:
+        return ()
+    return (f"the runs differ in {', '.join(diffs)}: timings from different machines are not comparable",)
+
+
+# ---- the gate's options, shared by python -m reports compare and python -m suite.ab
+
+
+def add_gate_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--threshold``, ``--alpha``, ``--max-noise`` and ``--count-threshold`` with their defaults."""
+    thr, sub = f"{THRESHOLD * 100:g}", f"{THRESHOLD * stats.SUB_MS_FACTOR * 100:g}"
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=THRESHOLD * 100,
+        metavar="PCT",
+        help=f"smallest change that counts, in percent, for base medians >= 1 ms (default {thr}); below 1 ms "
+        f"twice this (default {sub}), as timer and per-call overhead weigh more there",
+    )
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=ALPHA,
+        metavar="A",
+        help=f"family-wise level of the one-sided Mann-Whitney U tests, Holm-corrected over the benchmarks "
+        f"(default {ALPHA})",
+    )
+    p.add_argument(
+        "--max-noise",
+        type=float,
+        default=MAX_NOISE * 100,
+        metavar="PCT",
+        help=f"IQR/median in percent above which a side is too noisy to judge (default {MAX_NOISE * 100:g}); "
+        "raise it only for runs of suite.ab with many processes, whose process-level test accounts for the noise",
+    )
+    p.add_argument(
+        "--count-threshold",
+        type=float,
+        default=COUNT_THRESHOLD * 100,
+        metavar="PCT",
+        help=f"change of instructions per call that counts, for benchmarks counted on both sides "
+        f"(--metric instructions; default {COUNT_THRESHOLD * 100:g})",
+    )
+
+
+def gate_settings(args: argparse.Namespace) -> dict[str, float]:
+    """The checked gate options as ``compare_runs`` keywords (fractions, not percent).
+
+    Raises:
+        UsageError: an option out of range.
+    """
+    if args.threshold < 0 or not 0 < args.alpha < 1 or not args.max_noise > 0 or not args.count_threshold > 0:
+        raise UsageError("--threshold must be >= 0, --alpha between 0 and 1, --max-noise and --count-threshold > 0")
+    return {
+        "threshold": args.threshold / 100,
+        "alpha": args.alpha,
+        "max_noise": args.max_noise / 100,
+        "count_threshold": args.count_threshold / 100,
+    }
