@@ -141,6 +141,8 @@ class Case:
         tol: per-dtype overrides of DEFAULT_TOL, each with a reason.
         norm_floor: per-dtype overrides of the norm-wise budget's floor for gradients
             (``suite/budget.py``), each with a reason.
+        grad_unchecked: dtypes whose gradients no reference can judge, each with the reason (the
+            backward check skips with it; the forward check still runs).
         build_in: ``(size, generator, dtype) -> Instance`` on the CPU, the model constructed in
             ``dtype`` as a user builds it (no float64 copy made and freed: freeing large buffers
             changes what glibc's allocator does next; see docs/page-faults.md). The benchmarks
@@ -169,6 +171,7 @@ class Case:
     dtypes: tuple[torch.dtype, ...] = tuple(DTYPES.values())
     tol: Mapping[torch.dtype, Tol] = field(default_factory=dict)
     norm_floor: Mapping[torch.dtype, NormFloor] = field(default_factory=dict)
+    grad_unchecked: Mapping[torch.dtype, str] = field(default_factory=dict)
     build_in: BuilderIn | None = None
     fused: bool = False
     timed: bool = True

@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from cases.reference_layers import LayerSpec, layers_backward, layers_forward
-from cases.registry import Arrays, Case, Instance, Size, randn, register, uniform_
+from cases.registry import Arrays, Case, Instance, Size, Tol, randn, register, uniform_
 from cases.sizes import DEEPBENCH, GATE_BLOCKS, SEED, TINY, TINY_CELL
 
 LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -49,6 +49,8 @@ class Variant:
         h0: whether the initial state is passed.
         noncontiguous: pass a transposed (non-contiguous) view of the input and states.
         timed: benchmarked (and given DeepBench sizes); the others are correctness only.
+        tol: per-dtype overrides of the elementwise tolerance, each with a reason.
+        grad_unchecked: dtypes whose gradients no reference can judge, with the reason.
     """
 
     tag: str
@@ -59,6 +61,8 @@ class Variant:
     h0: bool = True
     noncontiguous: bool = False
     timed: bool = False
+    tol: Mapping[torch.dtype, Tol] = field(default_factory=dict)
+    grad_unchecked: Mapping[torch.dtype, str] = field(default_factory=dict)
 
     @property
     def batch_first(self) -> bool:
@@ -80,6 +84,25 @@ def proj_size(size: Size) -> int:
     return max(1, size.hidden_size // 2)
 
 
+# A pre-activation within rounding of 0 takes the other ReLU branch in bfloat16 / float16, which
+# switches that element's gradient path between 0 and its full value (seen: nn_rnn[relu] bfloat16,
+# --seed 3, one weight_ih element off by 2.5 where the largest gradient is 6.5). That is rounding,
+# not a defect, so the elementwise bound allows such a flip; the norm-wise budget (suite/budget.py)
+# still judges every tensor and time step as for the other cases.
+_RELU_FLIP = "a pre-activation within rounding of 0 takes the other ReLU branch; the norm-wise budget still applies"
+RELU_TOL = {
+    torch.bfloat16: Tol(0.08, 0.4, _RELU_FLIP),
+    torch.float16: Tol(0.01, 0.4, _RELU_FLIP),
+}
+# The same flip moves a whole gradient tensor or time step by far more than any rounding budget
+# (46u, and 113u on one step of x, at --seed 3 in bfloat16, where the emulated reference flipped no
+# branch: 1.5u); so no reference judges nn.RNN(relu)'s bfloat16 gradients, and that check skips
+# with this reason. Its forward is checked; the bfloat16 backward kernel is nn_rnn's (tanh).
+RELU_UNCHECKED = {
+    torch.bfloat16: "a ReLU pre-activation within bfloat16 rounding of 0 takes either branch, which moves a "
+    "gradient by up to 113u (seed 3): no rounding budget can judge it (the forward is checked)"
+}
+
 LAYER_VARIANTS = (
     Variant(tag="batch_first", summary="batch_first=True", options={"batch_first": True}),
     Variant(tag="bidir", summary="bidirectional=True, 2 layers", options={"bidirectional": True}, timed=True),
@@ -92,14 +115,28 @@ LAYER_VARIANTS = (
         options={"bidirectional": True, "batch_first": True},
         packed="unsorted",
     ),
-    Variant(tag="relu", summary='nonlinearity="relu"', modes=("rnn",), options={"nonlinearity": "relu"}),
+    Variant(
+        tag="relu",
+        summary='nonlinearity="relu"',
+        modes=("rnn",),
+        options={"nonlinearity": "relu"},
+        tol=RELU_TOL,
+        grad_unchecked=RELU_UNCHECKED,
+    ),
     Variant(tag="no_bias", summary="bias=False", options={"bias": False}),
     Variant(tag="no_h0", summary="h_0 omitted (zeros)", h0=False),
     Variant(tag="dropout", summary=f"dropout={DROPOUT} between layers, in eval()", options={"dropout": DROPOUT}),
     Variant(tag="noncontig", summary="non-contiguous input and h_0 (transposed views)", noncontiguous=True),
 )
 CELL_VARIANTS = (
-    Variant(tag="relu", summary='nonlinearity="relu"', modes=("rnn",), options={"nonlinearity": "relu"}),
+    Variant(
+        tag="relu",
+        summary='nonlinearity="relu"',
+        modes=("rnn",),
+        options={"nonlinearity": "relu"},
+        tol=RELU_TOL,
+        grad_unchecked=RELU_UNCHECKED,
+    ),
     Variant(tag="no_bias", summary="bias=False", options={"bias": False}),
     Variant(tag="no_h0", summary="hx omitted at the first step (zeros)", h0=False),
 )
@@ -271,6 +308,8 @@ for _v in LAYER_VARIANTS:
                 fused=True,
                 timed=_v.timed,
                 base=f"nn_{_mode}",
+                tol=_v.tol,
+                grad_unchecked=_v.grad_unchecked,
             )
         )
 
@@ -349,5 +388,7 @@ for _v in CELL_VARIANTS:
                 flops=partial(cell_flops, _mode),
                 time_axis={"output": 0},
                 timed=False,
+                tol=_v.tol,
+                grad_unchecked=_v.grad_unchecked,
             )
         )

@@ -72,6 +72,8 @@ def test_autocast_backward(apoint: AutocastPoint, options: Options, records: Rec
     """float32 gradients of a forward under autocast against the NumPy backward and the dtype's budget."""
     case, size = apoint.case, apoint.case.size("seed")
     assert case.reference_grad is not None
+    if apoint.dtype in case.grad_unchecked:
+        pytest.skip(f"{case.name} gradients in {apoint.dtype_name}: {case.grad_unchecked[apoint.dtype]}")
     inst = build(case, size, options.seed, apoint.device, torch.float32)
     for v in inst.inputs.values():
         if v.is_floating_point():
