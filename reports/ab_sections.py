@@ -89,7 +89,7 @@ def _ab_row(row: BenchRow, a_col: str, b_col: str) -> dict[str, Any]:
         "ratio": stats.ratio_text(row.ratio),
         "95% CI of ratio": ci,
         "p (Holm)": fmt_p(row.p),
-        "rounds: p (Holm)": processes_cell(row),
+        "processes: p (Holm)": processes_cell(row),
         "verdict": verdict,
         "note": row.reason,
         "ratio_value": row.ratio,

@@ -57,7 +57,7 @@ def _bench_cells(r: BenchRow) -> list[str]:
 
 
 def processes_cell(r: BenchRow) -> str:
-    """``8/8: 7.8e-05``: rounds a side and the round-level p in the direction of the change."""
+    """``8/8: 7.8e-05``: processes a side and the process-level p in the direction of the change."""
     if r.processes is None or r.p_process is None:
         return "-"
     return f"{r.processes[0]}/{r.processes[1]}: {fmt_p(r.p_process)}"
@@ -84,7 +84,7 @@ BENCH_HEAD = [
     "ratio",
     "95% CI of ratio",
     "p (Holm)",
-    "rounds: p (Holm)",
+    "processes: p (Holm)",
     "verdict",
     "note",
 ]
@@ -95,8 +95,8 @@ def _rules(res: ComparisonResult) -> str:
     return (
         f"rules: slower/faster when one-sided Mann-Whitney U p < {res.alpha:g} (Holm over {len(res.rows)}) "
         f"and median ratio beyond {res.threshold:.0%} (base median >= 1 ms) or {res.sub_ms_threshold:.0%} "
-        f"(< 1 ms), and, where the runs record rounds (suite.ab), the same test on the round medians "
-        f"p < {res.alpha:g}; inconclusive when IQR/median > {res.max_noise:.0%} or too few samples or rounds"
+        f"(< 1 ms), and, where the runs record processes (suite.ab), the same test on the process medians "
+        f"p < {res.alpha:g}; inconclusive when IQR/median > {res.max_noise:.0%} or too few samples or processes"
     )
 
 
