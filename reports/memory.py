@@ -23,14 +23,9 @@ from reports.render import fmt_ms
 STATE_DIFF = 0.10
 FAULT_COST_S = 1e-6
 BOUND_SHARE = 0.10
-FIELDS = {  # tidy column <- extra_info field
-    "minor_faults_per_call": "minor_faults_per_call",
-    "major_faults_per_call": "major_faults_per_call",
-    "peak_rss_bytes": "peak_rss_bytes",
-    "rss_before_bytes": "rss_before_bytes",
-    "allocator": "allocator",
-    "built": "built",
-}
+# The run file's memory fields the tidy table keeps under their own names (reports/schema.py
+# declares them; reports/table.py reads them like every other declared column).
+FIELDS = ("minor_faults_per_call", "major_faults_per_call", "peak_rss_bytes", "rss_before_bytes", "allocator", "built")
 COLD = {
     "cold_median_s": "median_s",
     "cold_first_block_s": "first_block_s",
@@ -40,10 +35,10 @@ COLUMNS = [*FIELDS, *COLD, "memory_note"]
 
 
 def bench_fields(extra: dict[str, Any]) -> dict[str, Any]:
-    """The memory columns of one benchmark's ``extra_info`` (missing in older files: None)."""
+    """The cold-state columns of one benchmark's ``extra_info`` (missing in older files: None)."""
     found = extra.get("cold")
     cold: dict[str, Any] = found if isinstance(found, dict) else {}
-    return {col: extra.get(key) for col, key in FIELDS.items()} | {col: cold.get(key) for col, key in COLD.items()}
+    return {col: cold.get(key) for col, key in COLD.items()}
 
 
 def state_dependent(warm_s: float | None, cold_s: float | None) -> bool:
