@@ -9,8 +9,8 @@ import torch
 
 from cases import CASES
 from cases.variants import TIER
-from suite.harness import build
-from suite.kernels import kernel_flags, kernel_label, kernel_ops
+from suite.harness import Point, build
+from suite.kernels import kernel_flags, kernel_label, kernel_of, kernel_ops
 
 pytestmark = pytest.mark.correctness
 
@@ -116,3 +116,11 @@ def test_kernel_flag_switches_the_lstm_path() -> None:
 def test_kernel_flags_refuse_an_unknown_kernel() -> None:
     with pytest.raises(ValueError, match="unknown kernel"), kernel_flags("fast"):
         pass
+
+
+@pytest.mark.cases("nn_lstm")
+def test_a_matrix_point_runs_under_its_kernel(point: Point) -> None:
+    """A ``-native`` point runs with oneDNN and cuDNN off, a vendor point with torch's default."""
+    native = kernel_of(point) == "native"
+    assert torch.backends.mkldnn.enabled is not native, point.id
+    assert native or torch.backends.mkldnn.enabled == torch.backends.mkldnn.is_available()
