@@ -176,7 +176,8 @@ def summary_markdown(data: page.Data) -> str:
         lines.append("No benchmarks in the run file(s).")
     else:
         frame = r.headline_frame(head).drop(columns="IQR / median")
-        lines.append(r.markdown_table(frame, {c: r.HEADLINE_FORMATS[c] for c in (*cols, "faults/call") if c in frame}))
+        extra = ("instructions / call", "faults/call")
+        lines.append(r.markdown_table(frame, {c: r.HEADLINE_FORMATS[c] for c in (*cols, *extra) if c in frame}))
     counts = data.checks["outcome"].value_counts()
     lines += [
         "",
@@ -212,13 +213,17 @@ def console_summary(data: page.Data) -> str:
         for c in ("run", "case", "device", "pass", "backend")
         if head[c].nunique(dropna=False) > 1 or c in ("case", "pass")
     ]
-    wide = head.groupby([*index, "dtype"], dropna=False, sort=False)["median_s"].first().unstack("dtype")
+    counted = head["median_s"].isna().all() and head["instructions"].notna().any()  # a --metric instructions run
+    value, title, fmt = (
+        ("instructions", "instructions per call", r.fmt_rate) if counted else ("median_s", "median time (ms)", r.fmt_ms)
+    )
+    wide = head.groupby([*index, "dtype"], dropna=False, sort=False)[value].first().unstack("dtype")
     wide = wide.reindex(
         columns=[d for d in ("float64", "float32", "bfloat16", "float16") if d in wide]
         + sorted(set(wide) - {"float64", "float32", "bfloat16", "float16"})
     )
-    text = wide.map(r.fmt_ms).to_string()
-    return f"median time (ms) by dtype:\n{text}\n{checks}"
+    text = wide.map(fmt).to_string()
+    return f"{title} by dtype:\n{text}\n{checks}"
 
 
 if __name__ == "__main__":

@@ -114,6 +114,7 @@ def header(data: Data, built: datetime | None) -> str:
         "date": lambda run: str(run.data.get("datetime", "—")),
         "commit": lambda run: _commit(run.data.get("commit_info") or {}),
         "benchmarks / checks": lambda run: f"{len(run.benchmarks)} / {len(run.correctness)}",
+        "metric": _metric,
     }
     machine = ("cpu_model", "cores", "threads", "torch", "cuda", "gpu", "blas", "allocator")
     rows = [(name, [get(run) for run in data.runs]) for name, get in fields.items()]
@@ -125,6 +126,12 @@ def header(data: Data, built: datetime | None) -> str:
     )
     stamp = (built or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     return f'<table class="meta">{head}{body}</table>\n<p class="how">Report built {stamp}.</p>'
+
+
+def _metric(run: RunFile) -> str:
+    metric = str(run.data.get("rnnsuite", {}).get("metric") or "time")
+    valgrind = run.machine.get("valgrind")
+    return f"{metric} (callgrind, valgrind {valgrind})" if metric == "instructions" and valgrind else metric
 
 
 def _commit(info: dict[str, object]) -> str:
@@ -147,6 +154,11 @@ def headline(data: Data) -> str:
         "a noisy measurement); % of peak compares GFLOP/s with this run's dense matmul peak for the same device and "
         "dtype; correctness sums up the case's checks (section e)."
     )
+    if head["instructions"].notna().any():
+        how += (
+            " Instructions / call were counted under valgrind's callgrind (--metric instructions): such a benchmark"
+            " has no timing, so its time, rates and spread are blank."
+        )
     if len(data.runs) > 1:
         how += " The runs of one benchmark sit next to each other."
     table = r.styled(
@@ -164,6 +176,8 @@ def time_section(data: Data) -> str:
     head = tb.headline(data.df, data.checks)
     if head.empty:
         return _none("No benchmarks to chart.")
+    if not (head["median_s"] > 0).any():
+        return _none("No timings: the benchmarks were counted (--metric instructions), not timed; see the headline.")
     how = "lower is faster; bars are medians, whiskers the interquartile range; the axis is logarithmic, so equal gaps are equal ratios."
     imgs = [
         _img(plots.time_by_dtype(head[head["run"] == label]), _caption(data, label, "median time per case"))

@@ -205,6 +205,7 @@ HEADLINE = {
     "shape": "shape",
     "kernel_label": "kernel (aten ops that ran)",
     "median_s": "median (ms)",
+    "instructions": "instructions / call",
     "minor_faults_per_call": "faults/call",
     "spread": "IQR / median",
     "gflops": "GFLOP/s",
@@ -215,6 +216,7 @@ HEADLINE = {
 }
 HEADLINE_FORMATS: dict[str, Formatter] = {
     "median (ms)": fmt_ms,
+    "instructions / call": fmt_rate,
     "faults/call": fmt_num,
     "IQR / median": fmt_pct,
     "GFLOP/s": fmt_num,
@@ -234,7 +236,7 @@ def headline_frame(head: pd.DataFrame) -> pd.DataFrame:
     """
     df = head.assign(spread=head["iqr_s"] / head["median_s"])[list(HEADLINE)]
     df = drop_constant(df, ["run", "backend", "size"])
-    df = df.drop(columns=[c for c in ("minor_faults_per_call", "memory_note") if df[c].isna().all()])
+    df = df.drop(columns=[c for c in ("instructions", "minor_faults_per_call", "memory_note") if df[c].isna().all()])
     if "size" not in df and (df["shape"].nunique() <= 1 or head["size"].eq("seed").all()):
         df = df.drop(columns="shape")
     return df.rename(columns=HEADLINE)

@@ -25,7 +25,9 @@ COLUMNS = [
     "seq_len", "batch", "input_size", "hidden_size", "num_layers", "median_s", "iqr_s", "q1_s", "q3_s",
     "rounds", "iterations", "flops", "tokens", "gflops", "peak_gflops", "peak_fraction", "tokens_per_s",
     "peak_mem_bytes", "compile_s", "torch", "threads", *memory.COLUMNS, "kernel", "kernel_label", "base",
+    "metric", "instructions",
 ]  # fmt: skip
+TIMES = ["median_s", "iqr_s", "q1_s", "q3_s"]
 # The run file's fields each table keeps, typed by their declaration in reports/schema.py.
 _KEPT = [c for c in COLUMNS if c in names(BENCH) and c not in STATS]
 TEXT = tuple(c for c in _KEPT if c in kinds(BENCH, "str"))
@@ -44,14 +46,18 @@ def tidy(runs: Sequence[RunFile]) -> pd.DataFrame:
         runs: loaded run files; each one's ``label`` fills the ``run`` column.
 
     Returns:
-        A frame with the columns of ``COLUMNS``; fields an old or partial file lacks are NaN.
+        A frame with the columns of ``COLUMNS``; fields an old or partial file lacks are NaN. Counted
+        benchmarks (``metric`` instructions) have NaN times, and so no rates.
     """
     rows = [_bench_row(run, bench) for run in runs for bench in run.benchmarks]
     df = pd.DataFrame.from_records(rows, columns=COLUMNS)
     for col in (*INTS, "rounds", "iterations"):
         df[col] = _as_int(df[col])
-    for col in ("median_s", "iqr_s", "q1_s", "q3_s", *FLOATS):
+    for col in (*TIMES, *FLOATS):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    # A counted benchmark (--metric instructions) has pytest-benchmark stats too: the time of the
+    # whole count under valgrind, which is no timing of the code. Its measurement is ``instructions``.
+    df.loc[df["metric"].eq("instructions"), TIMES] = np.nan
     df["tokens"] = df["tokens"].fillna(df["seq_len"] * df["batch"])
     median = df["median_s"].where(df["median_s"] > 0)
     df["gflops"] = _float(df["flops"]) / median / 1e9

@@ -1,14 +1,15 @@
 """Measure the gate on instruction counts: A/A pairs of independent processes, and injected extra work.
 
-Usage: python scripts/count_study.py --out DIR [--plain 9] [--inject 2,5,10,25] [--case nn_lstm] [--jobs 2]
-           [--judge-only] -- [pytest selection]
+Usage: python scripts/count_study.py --out DIR [--plain 60] [--inject 2,5,10,25] [--trials 5] [--case nn_lstm]
+           [--jobs 2] [--judge-only] -- [pytest selection]
 
 Each process runs the benchmark tier once under callgrind (``--metric instructions``) with its own
-hash seed and environment size (suite.ab_counts.side_env), as suite.ab runs a side. The plain
-processes are the A/A pool: every pair of two of them is one A/A comparison (the first ``--pairs``
-pairs in a fixed order). Each injected process (``--inject-work CASE=PCT``) is compared with every
-plain process. Counts of one process do not depend on another, so a pair is as independent as its
-two processes; pairs that share a process share that process's draw. Results go to DIR/study.csv.
+hash seed and environment size (suite.ab_counts.side_env), as suite.ab runs a side. A trial is a
+pair of processes that shares no process with another trial of its kind, so trials are
+independent: A/A trials pair plain processes 1-2, 3-4, ...; injected trial j (``--inject-work
+CASE=PCT`` on the candidate, ``--trials`` per percentage) has plain process j as its base.
+Every pair of plain processes is judged too (``A/A-all``: more comparisons, not independent).
+Results go to DIR/study.csv, each process's wall and CPU seconds to DIR/processes.csv.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -50,13 +52,22 @@ def run_one(name: str, out: Path, selection: list[str], env: dict[str, str]) -> 
     return name, wall, usage.ru_utime + usage.ru_stime
 
 
-def judge(out: Path, plain: list[str], injected: list[str], pairs: int) -> list[dict[str, object]]:
-    """Every A/A pair and every injected-against-plain comparison, one row per benchmark."""
+def judge(out: Path, plain: list[str], injected: list[str]) -> list[dict[str, object]]:
+    """The independent trials (disjoint pairs), then every pair of plain processes; one row per benchmark."""
+    done = [n for n in plain if (out / f"{n}.json").is_file()]
     rows: list[dict[str, object]] = []
-    aa = list(itertools.combinations(plain, 2))[:pairs]
-    trials = [("A/A", a, b) for a, b in aa] + [(inj.split("-")[0], p, inj) for inj in injected for p in plain]
+    trials = [("A/A", a, b) for a, b in zip(done[0::2], done[1::2], strict=False)]
+    trials += [
+        (inj.split("-")[0], base, inj)
+        for base, inj in zip(done, injected, strict=False)
+        if (out / f"{inj}.json").is_file()
+    ]
+    trials += [("A/A-all", a, b) for a, b in itertools.combinations(done, 2)]
+    runs: dict[str, Any] = {}
     for kind, a, b in trials:
-        res = compare_runs(load_run(out / f"{a}.json"), load_run(out / f"{b}.json"))
+        for n in (a, b):
+            runs.setdefault(n, load_run(out / f"{n}.json"))
+        res = compare_runs(runs[a], runs[b])
         for r in res.rows:
             rows.append({"kind": kind, "base": a, "cand": b, "key": r.key, "ratio": f"{r.ratio:.6f}",
                          "verdict": r.verdict, "exit_code": res.exit_code})  # fmt: skip
@@ -68,9 +79,9 @@ def main() -> int:
     cut = argv.index("--") if "--" in argv else len(argv)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", required=True, type=Path)
-    ap.add_argument("--plain", type=int, default=9)
-    ap.add_argument("--pairs", type=int, default=30)
+    ap.add_argument("--plain", type=int, default=60)
     ap.add_argument("--inject", default="2,5,10,25")
+    ap.add_argument("--trials", type=int, default=5, help="injected processes per percentage")
     ap.add_argument("--case", default="nn_lstm")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--seed", type=int, default=11)
@@ -80,12 +91,15 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
     plain = [f"plain-{i}" for i in range(1, args.plain + 1)]
-    injected = [f"x{p}-1" for p in args.inject.split(",") if p]
+    pcts = [p for p in args.inject.split(",") if p]
+    injected = [f"x{p}-{k}" for k in range(1, args.trials + 1) for p in pcts]
     jobs = [(n, selection, side_env(rng)) for n in plain]
     extra = [(n, [*selection, "--inject-work", f"{args.case}={n[1:].split('-')[0]}"], side_env(rng)) for n in injected]
-    # Injected and plain processes alternate, so that a study cut short still has both kinds;
-    # processes already started (a log exists) go last, where an existing run file skips them.
-    jobs = [j for pair in itertools.zip_longest(extra, jobs) for j in pair if j is not None]
+    # Two plain processes (an A/A trial) then an injected one, so that a study cut short still has
+    # whole trials of both kinds; processes already started (a log exists) go last, where an
+    # existing run file skips them.
+    pairs = [jobs[i : i + 2] for i in range(0, len(jobs), 2)]
+    jobs = [j for group in itertools.zip_longest(pairs, [[e] for e in extra], fillvalue=[]) for g in group for j in g]
     jobs.sort(key=lambda j: (args.out / f"{j[0]}.log").exists())
     if not args.judge_only:
         start = time.perf_counter()
@@ -94,7 +108,7 @@ def main() -> int:
         with (args.out / "processes.csv").open("a", newline="") as fh:
             csv.writer(fh).writerows(done)
         print(f"all processes: {time.perf_counter() - start:.0f} s wall", flush=True)
-    rows = judge(args.out, plain, injected, args.pairs)
+    rows = judge(args.out, plain, injected)
     with (args.out / "study.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()

@@ -83,7 +83,13 @@ def kernel_ops(call: Callable[[], object]) -> dict[str, int]:
 
 
 def kernel_label(ops: dict[str, int]) -> str:
-    """A short name of the path that ran, e.g. ``mkldnn_rnn_layer x2`` or ``native: addmm x202``."""
+    """A short name of the path that ran, e.g. ``mkldnn_rnn_layer x2`` or ``native: addmm x202``.
+
+    ``not profiled`` without ops (``--metric instructions`` and ``--benchmark-disable`` runs skip the
+    profiled call); ``other`` when none of the headline ops ran.
+    """
+    if not ops:
+        return "not profiled"
     for op in HEADLINE_OPS:
         if ops.get(op):
             native = op not in ("_cudnn_rnn", "mkldnn_rnn_layer")

@@ -204,6 +204,30 @@ def test_a_counted_benchmark_without_a_count_is_refused(
     assert "without a positive instructions count" in err
 
 
+def test_a_counted_run_reports_instructions_not_its_time_under_valgrind(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The stats of a counted benchmark are the time of the count under valgrind: the report must not show them."""
+    from reports import build
+
+    path = syn.write(tmp_path / "counted.json", syn.run([counted("nn_lstm", LSTM), counted("nn_gru", GRU)]))
+    assert build.main([str(path), "--out", str(tmp_path / "rep")]) == 0
+    console = capsys.readouterr().out
+    assert "instructions per call by dtype" in console
+    assert "21.1 M" in console
+    assert "34.3 M" in console
+    summary = (tmp_path / "rep" / "summary.md").read_text()
+    lines = summary.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("| case |"))
+    header, first = lines[at], lines[at + 2]
+    cells = dict(zip((c.strip() for c in header.split("|")), (c.strip() for c in first.split("|")), strict=True))
+    assert cells["instructions / call"] == "21.1 M"
+    assert cells["median (ms)"] == cells["GFLOP/s"] == cells["tokens/s"] == "—"  # not the 200 ms under valgrind
+    html = (tmp_path / "rep" / "report.html").read_text()
+    assert "counted under valgrind" in html
+    assert "No timings: the benchmarks were counted" in html
+
+
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     data = syn.run([counted("nn_lstm", LSTM)])
     data["rnnsuite"]["schema"] = 3
@@ -331,6 +355,7 @@ def test_real_count_under_callgrind(tmp_path: Path, request: pytest.FixtureReque
     extra = bench["extra_info"]
     assert extra["metric"] == "instructions"
     assert extra["instructions"] > 1e4  # a forward of a tiny RNN is still thousands of instructions
+    assert extra["kernel_label"] == "not profiled"  # no profiled call under valgrind
     assert len(extra["instructions_repeats"]) == extra["count_repeats"] == counting.REPEATS
     reps = extra["instructions_repeats"]
     assert extra["instructions_spread"] == pytest.approx((max(reps) - min(reps)) / sorted(reps)[1])
@@ -341,3 +366,11 @@ def test_real_count_under_callgrind(tmp_path: Path, request: pytest.FixtureReque
     # numpy_rnn is tiny (2 steps): its counts move by about 2% between calls, so a 4% threshold here
     result = gate.compare_runs(load_run(out), load_run(cand), count_threshold=0.04)
     assert result.rows[0].verdict == "slower", result.rows[0].reason
+
+
+def test_a_benchmark_without_a_profiled_call_says_so() -> None:
+    """Counted runs skip the profiled call: their kernel column must not read as a path that ran ("other")."""
+    from suite.kernels import kernel_label
+
+    assert kernel_label({}) == "not profiled"
+    assert kernel_label({"aten::add": 3}) == "other"
