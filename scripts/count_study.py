@@ -19,9 +19,11 @@ import csv
 import itertools
 import os
 import random
+import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -74,6 +76,14 @@ def judge(out: Path, plain: list[str], injected: list[str]) -> list[dict[str, ob
     return rows
 
 
+def processes_cpu(path: Path) -> list[float]:
+    """The CPU seconds of each counted process (DIR/processes.csv; processes skipped on a rerun count 0)."""
+    if not path.is_file():
+        return []
+    with path.open(newline="") as fh:
+        return [float(row[2]) for row in csv.reader(fh) if len(row) == 3 and float(row[2]) > 0]
+
+
 def main() -> int:
     argv = sys.argv[1:]
     cut = argv.index("--") if "--" in argv else len(argv)
@@ -117,9 +127,12 @@ def main() -> int:
         for key in dict.fromkeys(str(r["key"]) for r in rows if r["kind"] == kind):
             sel = [r for r in rows if r["kind"] == kind and r["key"] == key]
             ratios = [float(str(r["ratio"])) for r in sel]
-            slower = sum(r["verdict"] == "slower" for r in sel)
-            print(f"{kind:5} {key[:40]:40} {len(sel):3} comparisons, {slower:3} slower, "
+            verdicts = ", ".join(f"{n} {v}" for v, n in Counter(str(r["verdict"]) for r in sel).most_common())
+            print(f"{kind:7} {key.split('-')[0] + ' ' + key.split('-')[3]:16} {len(sel):4} comparisons: {verdicts}; "
                   f"ratio {min(ratios):.5f}-{max(ratios):.5f}")  # fmt: skip
+    cpu = processes_cpu(args.out / "processes.csv")
+    if cpu:
+        print(f"CPU a process: median {statistics.median(cpu):.0f} s, {min(cpu):.0f}-{max(cpu):.0f} s over {len(cpu)}")
     return 0
 
 

@@ -7,7 +7,7 @@ Usage: python scripts/gate_study.py --out DIR [--aa 30] [--inject 1.05,1.10,1.25
 Each trial is one ``python -m suite.ab`` with the same interpreter on both sides. For an
 injected slowdown, side B is a wrapper interpreter that appends ``--inject-slowdown CASE=F`` to
 pytest's arguments (the case's timed work is scaled by F). Every trial keeps its rounds in
-DIR/<trial>/rounds, and is judged by merging them and running the gate's ``compare_runs``, so
+DIR/<trial>/processes, and is judged by merging them and running the gate's ``compare_runs``, so
 ``--rejudge`` can judge a finished study again with the current rules, measuring nothing.
 Results go to DIR/results.csv (one row per trial and benchmark; ``rc`` is the gate's exit code, 2 for
 a trial whose suite.ab run failed) and DIR/summary.txt: the
@@ -50,9 +50,14 @@ def wrapper(out: Path, case: str, factor: float, option: str = "--inject-slowdow
     return path
 
 
+def processes_dir(d: Path) -> Path:
+    """Where a trial's suite.ab run keeps its processes' run files (``rounds/`` in trials run before the rename)."""
+    return d / "processes" if (d / "processes").is_dir() else d / "rounds"
+
+
 def merged(d: Path, side: str) -> RunFile:
     """A side's rounds of a trial, merged as suite.ab merges them (round medians included)."""
-    paths = sorted((d / "rounds").glob(f"{side}-[0-9]*.json"), key=lambda p: int(p.stem.split("-")[1]))
+    paths = sorted(processes_dir(d).glob(f"{side}-[0-9]*.json"), key=lambda p: int(p.stem.split("-")[1]))
     data = merge_processes([load_run(p) for p in paths])
     return RunFile(path=d / f"{side}.json", data=data, label=side)
 
@@ -83,6 +88,8 @@ def trial(
 ) -> list[dict[str, Any]]:
     """One suite.ab run, then its judgement."""
     d = out / name
+    if (d / "a.json").is_file() and (d / "b.json").is_file():  # run before: judge it again, measure nothing
+        return judge(d, max_noise)
     cmd = [sys.executable, "-m", "suite.ab", "--a", sys.executable, "--b", b_python, "--rounds", str(rounds),
            "--out", str(d), *selection]  # fmt: skip
     with open(out / f"{name}.log", "w") as log:
@@ -184,7 +191,7 @@ def main() -> int:
     selection = [a for a in rest if a != "--"] or DEFAULT_SELECTION
     rows: list[dict[str, Any]] = []
     if args.rejudge:
-        for d in sorted(p for p in args.out.iterdir() if (p / "rounds").is_dir()):
+        for d in sorted(p for p in args.out.iterdir() if processes_dir(p).is_dir()):
             finished = (d / "a.json").is_file() and (d / "b.json").is_file()  # a failed trial merged nothing
             rows += (
                 judge(d, args.max_noise / 100)

@@ -260,3 +260,23 @@ def test_too_few_explicit_rounds_warn_and_stay_inconclusive(tmp_path: Path, caps
     assert len(log_entries(tmp_path)) == 8
     assert code == 3  # a 30% slowdown it cannot decide: exit 3, which no CI reads as a pass
     assert "too few processes (4 base, 4 cand) for p < 0.001; rerun suite.ab with --processes 7" in out
+
+
+def test_gate_study_judges_what_suite_ab_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """scripts/gate_study.py re-merges a trial's processes: it must find them where suite.ab keeps them."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "gate_study", Path(__file__).resolve().parents[2] / "scripts/gate_study.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    study = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(study)
+    a = fake_side(tmp_path, "a", side_rounds(1e-3))
+    b = fake_side(tmp_path, "b", side_rounds(1.3e-3))
+    code = ab.main(ab_args(tmp_path, a, b, "-k", "nn_lstm and float32", "--size", "seed"))
+    capsys.readouterr()
+    rows = study.judge(tmp_path / "out")
+    assert [(r["verdict"], r["rc"]) for r in rows] == [("slower", code)]
+    assert code == 1
