@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from reports import render as r
 from reports.render import fmt_ms
 
 STATE_DIFF = 0.10
@@ -135,7 +136,6 @@ HOW = (
 
 def section_html(df: pd.DataFrame) -> str:
     """The report's memory section: every benchmark's memory row, then the allocators side by side."""
-    from reports import render as r
 
     if df.empty:
         return r.none_html("No benchmarks in the run file(s).")

@@ -36,9 +36,7 @@ def variant_costs(df: pd.DataFrame) -> pd.DataFrame:
     """
     if "base" not in df or df["base"].isna().all():
         return pd.DataFrame(columns=COST_COLUMNS)
-    rows = df[df["base"].notna()].assign(against=lambda d: d["base"])
-    base = df.assign(against=df["case"])
-    out = _pairs(rows.drop(columns="against"), base.drop(columns="case").rename(columns={"against": "case"}), ON)
+    out = _pairs(df[df["base"].notna()], df, ON)
     out = out[out["against"] == out["base"]]
     out = out[out["backend"] == out["b_backend"]]
     return tb.first_seen_sort(out, ["case", "device", "dtype", "pass", "backend", "shape", "run"])[COST_COLUMNS]
@@ -57,7 +55,7 @@ def kernel_costs(df: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=COST_COLUMNS)
     native = df[df["kernel"] == "native"].assign(b_key=lambda d: d["backend"].str.removesuffix("_native"))
     vendor = df[df["kernel"] == "vendor"].assign(b_key=lambda d: d["backend"])
-    out = _pairs(native, vendor.assign(), [*ON, "b_key"])
+    out = _pairs(native, vendor, [*ON, "b_key"])
     out = out[out["against"] == out["case"]]
     return tb.first_seen_sort(out, ["case", "device", "dtype", "pass", "backend", "shape", "run"])[COST_COLUMNS]
 

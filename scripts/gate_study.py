@@ -50,6 +50,11 @@ def wrapper(out: Path, case: str, factor: float, option: str = "--inject-slowdow
     return path
 
 
+def finished(d: Path) -> bool:
+    """Whether a trial's suite.ab run merged both sides (a failed trial merged nothing)."""
+    return (d / "a.json").is_file() and (d / "b.json").is_file()
+
+
 def processes_dir(d: Path) -> Path:
     """Where a trial's suite.ab run keeps its processes' run files (``rounds/`` in trials run before the rename)."""
     return d / "processes" if (d / "processes").is_dir() else d / "rounds"
@@ -88,7 +93,7 @@ def trial(
 ) -> list[dict[str, Any]]:
     """One suite.ab run, then its judgement."""
     d = out / name
-    if (d / "a.json").is_file() and (d / "b.json").is_file():  # run before: judge it again, measure nothing
+    if finished(d):  # run before: judge it again, measure nothing
         return judge(d, max_noise)
     cmd = [sys.executable, "-m", "suite.ab", "--a", sys.executable, "--b", b_python, "--rounds", str(rounds),
            "--out", str(d), *selection]  # fmt: skip
@@ -153,7 +158,7 @@ def power(out: Path, case: str, alpha: float, draws: int = 400) -> list[str]:
     for kind in kinds:
         sides: dict[str, list[float]] = {"a": [], "b": []}
         for d in sorted(out.glob(f"{kind}-*")):
-            if (d / "a.json").is_file() and (d / "b.json").is_file():
+            if finished(d):
                 for side, values in sides.items():
                     for b in merged(d, side).benchmarks:
                         if b["extra_info"]["case"] == case:
@@ -192,10 +197,9 @@ def main() -> int:
     rows: list[dict[str, Any]] = []
     if args.rejudge:
         for d in sorted(p for p in args.out.iterdir() if processes_dir(p).is_dir()):
-            finished = (d / "a.json").is_file() and (d / "b.json").is_file()  # a failed trial merged nothing
             rows += (
                 judge(d, args.max_noise / 100)
-                if finished
+                if finished(d)
                 else [{"trial": d.name, "key": "", "verdict": "error", "rc": 2}]
             )
     else:

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from cases import CASES, DTYPES
 from suite.budget import Budget, relative_errors
-from suite.checks import backward_expected, backward_grads, forward_expected, forward_outputs
+from suite.checks import GRAD_TIME_AXIS, backward_expected, backward_grads, forward_expected, forward_outputs
 from suite.harness import Point
 
 Row = tuple[float, float, float, float, float]
@@ -45,7 +45,7 @@ def study(seed: int, case_name: str, dtype: torch.dtype) -> list[tuple[str, Row]
     rows = [("forward", _worst(forward_outputs(point, seed), expected, budget, point.case.time_axis))]
     if point.case.reference_grad is not None:
         expected, budget = backward_expected(point, seed)
-        rows.append(("backward", _worst(backward_grads(point, seed), expected, budget, {"x": 0})))
+        rows.append(("backward", _worst(backward_grads(point, seed), expected, budget, dict(GRAD_TIME_AXIS))))
     return rows
 
 

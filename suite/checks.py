@@ -31,6 +31,7 @@ from suite.plugin import Records, record_check
 
 # Gradients chain the forward and the backward recurrence: twice the rounding of the forward.
 BACKWARD_TOL_FACTOR = 2.0
+GRAD_TIME_AXIS = {"x": 0}  # the per-step axis of the input gradient, one definition for every backward check
 Run = Callable[[Mapping[str, Tensor]], dict[str, Tensor]]
 # A stand-in for the built model (same parameter names), e.g. one with a defect (suite/sensitivity.py).
 Swap = Callable[[torch.nn.Module], torch.nn.Module]
@@ -152,7 +153,7 @@ def compare_both(
     grads = check.startswith("backward")
     if grads:
         tol = type(tol)(tol.rtol * BACKWARD_TOL_FACTOR, tol.atol * BACKWARD_TOL_FACTOR, tol.reason)
-    axes = {"x": 0} if grads else dict(case.time_axis)
+    axes = dict(GRAD_TIME_AXIS) if grads else dict(case.time_axis)
     where = f"{point.id} {check}"
     norm: list[NormError] = []
 
@@ -191,7 +192,7 @@ def backward_expected(point: Point, seed: int) -> tuple[dict[str, Any], Budget]:
     expected, honest = reference_grads(point.case.name, "seed", seed, point.dtype)
     own = point.case.norm_floor.get(point.dtype)
     floor = own.backward_u if own is not None else None
-    return expected, budget_for(expected, honest, point.dtype, {"x": 0}, "backward", floor, point.device)
+    return expected, budget_for(expected, honest, point.dtype, dict(GRAD_TIME_AXIS), "backward", floor, point.device)
 
 
 def backward_check(point: Point, seed: int, records: Records, backend: str = "eager") -> None:

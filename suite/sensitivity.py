@@ -19,7 +19,14 @@ from torch import Tensor, nn
 
 from cases import CASES, DTYPES
 from cases.models import GRUCell, LSTMCell, _GatedCell
-from suite.checks import backward_expected, backward_grads, compare_both, forward_expected, forward_outputs
+from suite.checks import (
+    GRAD_TIME_AXIS,
+    backward_expected,
+    backward_grads,
+    compare_both,
+    forward_expected,
+    forward_outputs,
+)
 from suite.harness import Point
 from suite.plugin import Records
 
@@ -137,7 +144,7 @@ def applications(p: Perturbation, dtype: torch.dtype) -> Iterator[tuple[str, boo
         ts = outs if p.kind == "forward" else grads
         if ts is None:
             continue
-        axes = dict(case.time_axis) if p.kind == "forward" else {"x": 0}
+        axes = dict(case.time_axis) if p.kind == "forward" else dict(GRAD_TIME_AXIS)
         for what, changed in p.apply(ts, {k: a for k, a in axes.items() if k in ts}):
             yield f"{name}: {what}", caught(Point(case, "cpu", dtype), p.kind, changed)
 

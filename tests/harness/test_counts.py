@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -68,51 +69,47 @@ def test_last_dump_is_the_highest_part_of_this_process(tmp_path: Path) -> None:
         counting.last_dump_total(tmp_path, pid=77)
 
 
+class FakeCounter:
+    """A work function whose n-th call costs ``cost(n)`` instructions, with ``toggle`` and ``dump`` over it."""
+
+    def __init__(self, cost: Callable[[int], int]) -> None:
+        self.cost, self.total, self.calls, self.start = cost, 0, 0, 0
+
+    def fn(self) -> None:
+        self.total += self.cost(self.calls)
+        self.calls += 1
+
+    def toggle(self) -> None:
+        self.start = self.total
+
+    def dump(self) -> int:
+        return self.total - self.start
+
+
 def test_count_calls_counts_only_the_measured_calls() -> None:
-    big = 10 * counting.SMALL_CALL  # a large call: its first count stands
-    counter = {"total": 0, "calls": 0, "start": 0}
-
-    def fn() -> None:  # the first call costs half as much again (allocations)
-        counter["total"] += int(big * 1.5) if counter["calls"] == 0 else int(big)
-        counter["calls"] += 1
-
-    def toggle() -> None:
-        counter["start"] = counter["total"]
-
-    def dump() -> int:
-        return counter["total"] - counter["start"]
-
-    out = counting.count_calls(fn, toggle, dump, calls=4, repeats=3, warmup=2)
+    big = int(10 * counting.SMALL_CALL)  # a large call: its first count stands
+    c = FakeCounter(lambda n: int(big * 1.5) if n == 0 else big)  # the first call costs more (allocations)
+    out = counting.count_calls(c.fn, c.toggle, c.dump, calls=4, repeats=3, warmup=2)
     assert out["instructions"] == big  # the expensive first call was a warm-up
     assert out["instructions_repeats"] == [big] * 3
     assert out["instructions_spread"] == 0
     assert (out["count_calls"], out["count_repeats"], out["count_warmup"]) == (4, 3, 2)
-    assert counter["calls"] == 2 + 4 * 3
-    cold = counting.count_calls(lambda: fn(), toggle, dump, calls=1, repeats=1, warmup=0)
+    assert c.calls == 2 + 4 * 3
+    cold = counting.count_calls(c.fn, c.toggle, c.dump, calls=1, repeats=1, warmup=0)
     assert cold["instructions"] == big  # fn's first call is long gone
 
 
 def test_a_small_call_is_warmed_up_more_and_counted_again() -> None:
     """numpy_rnn's forward+backward got cheaper over ~20 calls: 1.52M, 1.49M, 1.47M after one warm-up."""
-    counter = {"total": 0, "calls": 0, "start": 0}
-
-    def fn() -> None:  # 1.52M falling by 1.5% a call to 1.45M, then steady (a Python-bound model warming up)
-        counter["total"] += max(1_450_000, int(1_520_000 * 0.985 ** counter["calls"]))
-        counter["calls"] += 1
-
-    def toggle() -> None:
-        counter["start"] = counter["total"]
-
-    def dump() -> int:
-        return counter["total"] - counter["start"]
-
-    first = counting.spread([1_520_000 * 0.985**c for c in (1, 2, 3)])
+    # 1.52M falling by 1.5% a call to 1.45M, then steady (a Python-bound model warming up)
+    c = FakeCounter(lambda n: max(1_450_000, int(1_520_000 * 0.985**n)))
+    first = counting.spread([1_520_000 * 0.985**n for n in (1, 2, 3)])
     assert first > 0.03  # counted after one warm-up call, the repeats would spread beyond the gate's 3%
-    out = counting.count_calls(fn, toggle, dump)
+    out = counting.count_calls(c.fn, c.toggle, c.dump)
     assert out["instructions_repeats"] == [1_450_000] * 3
     assert out["instructions_spread"] == 0
     assert out["count_warmup"] == counting.WARMUP_CALLS + counting.REPEATS + counting.EXTRA_WARMUP
-    assert counter["calls"] == out["count_warmup"] + counting.REPEATS
+    assert c.calls == out["count_warmup"] + counting.REPEATS
 
 
 def test_spread_is_range_over_median() -> None:
