@@ -1,35 +1,83 @@
-"""The cold variant of a benchmark: timed in a fresh process, right after the model is built as a user builds it.
+"""The cold variant of a benchmark: timed right after the model is built as a user builds it, in a process with no history.
 
 The suite's own process has a history (earlier tests, the matmul peak, and ``memory.warm_allocator``
 before each build), and with glibc that history decides whether a no-grad forward's buffers fault
 in again on every call (docs/page-faults.md). A user's script that builds one model and times it
-has none. So each benchmark is also timed here, in a child process that imports torch, builds the
-model (``timing.make_call``), warms up as the suite does (``timing.calibrate``) and times blocks of
-calls for ``--min-time`` seconds, with the page faults and resident-set peak of those blocks. The
-first block is kept apart: it is what a user timing a handful of calls sees.
+has none. So each benchmark of a state-dependent kind is also timed in a process that has imported
+torch and built nothing: it builds the model (``timing.make_call``), warms up as the suite does
+(``timing.calibrate``) and times blocks of calls for ``--min-time`` seconds, with the page faults
+and resident-set peak of those blocks. The first block is kept apart: it is what a user timing a
+handful of calls sees.
 
-Usage: python -m suite.cold KEY --seed S --threads N --min-time SECONDS   (prints one JSON object)
+Those processes are forks of one *cold server*: a process started once per run that imports what
+a cold process needs (torch, NumPy, the cases) and then only reads requests, forking a child for
+each. A fork shares the server's memory state, which is a fresh process's after the same imports:
+glibc's mmap and trim thresholds have not moved (nothing large was freed), and OpenMP's thread
+pool does not exist yet (no parallel region ran; the server checks its thread count before every
+fork, and the record keeps it). So a child pays what a fresh process pays, less the seconds of
+``import torch``. ``--cold-process fresh`` starts a fresh interpreter per benchmark instead (the
+slow, obvious way; tests compare the two).
+
+Usage: python -m suite.cold KEY --seed S --threads N --min-time SECONDS [--every]   (prints one JSON object)
+       python -m suite.cold --serve                                          (the server: JSON lines in and out)
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import os
+import select
+import signal
 import statistics
 import subprocess
 import sys
-from typing import Any
+import time
+from pathlib import Path
+from typing import IO, Any
 
 COLD_TIMEOUT_S = 600
+PROCESSES = ("fork", "fresh")
+# The cold state is timed where the process with no history takes page faults on every call: the
+# state this suite found to move a timing (glibc returning a forward's buffers to the kernel, so
+# that every call faults them in again; docs/page-faults.md) shows as faults. Below one fault a
+# call over the first block (seed-size forwards: 0-0.1; the churning rows: hundreds to thousands),
+# the allocator serves every call from memory it keeps, as in the warm state, and the cold
+# process stops after that block: its first block is recorded, its median is not measured.
+FAULTS_TO_TIME = 1.0
+NOT_TIMED = f"not timed: under {FAULTS_TO_TIME:g} page fault a call in its first block (the allocator keeps its memory)"
 
 
-def time_cold(key: str, seed: int, threads: int, min_time: float) -> dict[str, Any]:
-    """Build and time one benchmark in this (fresh) process; the run file's ``cold`` record."""
-    import time
+def thread_count() -> int:
+    """This process's threads (Linux ``/proc/self/status``; 0 where it is absent)."""
+    try:
+        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
+
+def _imports() -> None:
+    """What a cold process imports before it builds anything (the server does exactly this, then forks)."""
+    import torch  # noqa: F401
+
+    import suite.memory
+    import suite.timing  # noqa: F401
+
+
+def time_cold(key: str, seed: int, threads: int, min_time: float, every: bool = False) -> dict[str, Any]:
+    """Build and time one benchmark in this process (fresh, or a fork of the cold server); the ``cold`` record.
+
+    Args:
+        every: time every benchmark; by default one whose first block takes under ``FAULTS_TO_TIME``
+            page faults a call stops after that block (``timed`` false, ``median_s`` null).
+    """
     import torch
 
-    from suite.memory import Probe
+    from suite.memory import Probe, faults
     from suite.timing import BenchPoint, calibrate, make_call, synchronizer, time_block
 
     torch.set_num_threads(threads)
@@ -39,31 +87,164 @@ def time_cold(key: str, seed: int, threads: int, min_time: float) -> dict[str, A
     n, _, _ = calibrate(call, sync, min_time)
     probe = Probe()
     probe.start()
-    blocks, end = [], time.perf_counter() + min_time
-    while len(blocks) < 3 or time.perf_counter() < end:
+    end = time.perf_counter() + min_time
+    blocks = [time_block(call, sync, n)]
+    timed = every or (faults()[0] - probe.minor) / n >= FAULTS_TO_TIME
+    while timed and (len(blocks) < 3 or time.perf_counter() < end):
         blocks.append(time_block(call, sync, n))
     memory = probe.stop(n * len(blocks))
     return {
-        "median_s": statistics.median(blocks),
+        "median_s": statistics.median(blocks) if timed else None,
         "first_block_s": blocks[0],
         "block": n,
         "blocks": len(blocks),
         "threads": torch.get_num_threads(),
+        "timed": timed,
+        "note": None if timed else NOT_TIMED,
     } | memory
 
 
-def run_cold(key: str, seed: int, threads: int, min_time: float) -> dict[str, Any]:
-    """``time_cold`` in a fresh child process (the environment, ``LD_PRELOAD`` included, is inherited).
+def _one_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return (text.splitlines() or [text])[0][:300]
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _fork_one(request: dict[str, Any], threads_before: int) -> dict[str, Any]:
+    """Run one request in a forked child; its record, or ``{"error": one line}``."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: time, write one JSON line, leave without running the server's exit handlers
+        os.close(read_end)
+        code = 0
+        try:
+            rec = time_cold(
+                request["key"], request["seed"], request["threads"], request["min_time"], request.get("every", False)
+            )
+            rec |= {"process": "fork", "server_threads": threads_before}
+        except BaseException as exc:
+            rec, code = {"error": f"the cold process failed: {_one_line(exc)}"}, 1
+        data = json.dumps(rec).encode()
+        while data:
+            data = data[os.write(write_end, data) :]
+        os._exit(code)
+    os.close(write_end)
+    chunks, deadline = [], time.monotonic() + float(request.get("timeout", COLD_TIMEOUT_S))
+    with os.fdopen(read_end, "rb") as reader:
+        while True:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([reader], [], [], max(left, 0))
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return {"error": f"the cold process ran past {request.get('timeout', COLD_TIMEOUT_S)} s"}
+            chunk = os.read(reader.fileno(), 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return {"error": f"the cold process died with {_signal_name(os.WTERMSIG(status))}"}
+    try:
+        return dict(json.loads(b"".join(chunks)))
+    except json.JSONDecodeError:
+        return {"error": f"the cold process exited with {os.waitstatus_to_exitcode(status)} and printed no record"}
+
+
+def serve(requests: IO[str], replies: IO[str]) -> None:
+    """The cold server: import, announce readiness and the thread count, then one forked child per request line."""
+    _imports()
+    print(json.dumps({"ready": True, "threads": thread_count()}), file=replies, flush=True)
+    for line in requests:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        print(json.dumps(_fork_one(request, thread_count())), file=replies, flush=True)
+
+
+class ColdServer:
+    """The client side: one server process per pytest process, started on first use, restarted if it dies."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+        self.threads_at_start: int | None = None
+
+    def _start(self) -> None:
+        cmd = [sys.executable, "-m", "suite.cold", "--serve"]
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1
+        )
+        hello = json.loads(self.proc.stdout.readline() if self.proc.stdout else "{}")
+        if not hello.get("ready"):
+            self.close()
+            raise RuntimeError("the cold server did not start")
+        self.threads_at_start = int(hello["threads"])
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        proc = self.proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise RuntimeError("the cold server is not running")
+        try:
+            proc.stdin.write(json.dumps(request) + "\n")
+            proc.stdin.flush()
+            line = proc.stdout.readline()
+        except (BrokenPipeError, OSError):
+            line = ""
+        if not line:
+            self.close()
+            return {"error": "the cold server stopped answering"}
+        return dict(json.loads(line))
+
+    def close(self) -> None:
+        if self.proc is not None:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+
+_SERVER = ColdServer()
+atexit.register(_SERVER.close)
+
+
+def run_cold(
+    key: str, seed: int, threads: int, min_time: float, process: str = "fork", every: bool = False
+) -> dict[str, Any]:
+    """``time_cold`` in a process with no history: a fork of the cold server, or a fresh interpreter.
 
     Returns:
-        The ``cold`` record, or ``{"error": one line}`` when the child failed.
+        The ``cold`` record, or ``{"error": one line}`` when that process failed.
     """
-    cmd = [sys.executable, "-m", "suite.cold", key, "--seed", str(seed), "--threads", str(threads)]
-    cmd += ["--min-time", str(min_time)]
+    request = {"key": key, "seed": seed, "threads": threads, "min_time": min_time, "timeout": COLD_TIMEOUT_S}
+    request["every"] = every
+    if process == "fork" and hasattr(os, "fork"):
+        try:
+            return _SERVER.run(request)
+        except (RuntimeError, OSError, json.JSONDecodeError) as exc:
+            return {"error": f"the cold server failed: {_one_line(exc)}"}
+    return _run_fresh(request)
+
+
+def _run_fresh(request: dict[str, Any]) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "suite.cold", request["key"], "--seed", str(request["seed"])]
+    cmd += ["--threads", str(request["threads"]), "--min-time", str(request["min_time"])]
+    cmd += ["--every"] if request.get("every") else []
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=COLD_TIMEOUT_S, check=False)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=request["timeout"], check=False)
     except subprocess.TimeoutExpired:
-        return {"error": f"the cold process ran past {COLD_TIMEOUT_S} s"}
+        return {"error": f"the cold process ran past {request['timeout']} s"}
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
         return {"error": f"the cold process exited with {proc.returncode}: {last[:300]}"}
@@ -74,14 +255,22 @@ def run_cold(key: str, seed: int, threads: int, min_time: float) -> dict[str, An
 
 
 def main() -> int:
-    """Print the cold record of one benchmark key as one JSON line."""
+    """Print the cold record of one benchmark key as one JSON line (or serve requests with ``--serve``)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("key")
+    ap.add_argument("key", nargs="?")
+    ap.add_argument("--serve", action="store_true", help="be the cold server (JSON lines on stdin and stdout)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--min-time", type=float, default=0.5)
+    ap.add_argument("--every", action="store_true", help="time it whatever its page faults")
     args = ap.parse_args()
-    print(json.dumps(time_cold(args.key, args.seed, args.threads, args.min_time)))
+    if args.serve:
+        serve(sys.stdin, sys.stdout)
+        return 0
+    if not args.key:
+        ap.error("a benchmark KEY, or --serve")
+    record = time_cold(args.key, args.seed, args.threads, args.min_time, args.every)
+    print(json.dumps(record | {"process": "fresh", "server_threads": None}))
     return 0
 
 

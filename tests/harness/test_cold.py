@@ -1,21 +1,39 @@
-"""The cold variant: a benchmark timed in a fresh process, and what the run file gets when that process fails."""
+"""The cold variant: a benchmark timed in a process with no history (a fork of the cold server, or a fresh one)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
 from cases import CASES
-from suite.cold import run_cold
+from suite.cold import FAULTS_TO_TIME, run_cold
 from suite.harness import DTYPES
+from suite.memory import allocator
 from suite.timing import BenchPoint
 
+ROOT = Path(__file__).resolve().parents[2]
 
-def _key(case: str, preset: str = "seed") -> str:
+
+def _key(case: str, preset: str = "seed", pass_: str = "fwd") -> str:
     c = CASES[case]
-    return BenchPoint(c, "cpu", DTYPES["float32"], "fwd", "eager", preset, c.size(preset)).id
+    return BenchPoint(c, "cpu", DTYPES["float32"], pass_, "eager", preset, c.size(preset)).id
 
 
-def test_cold_record_times_blocks_and_counts_faults() -> None:
-    rec = run_cold(_key("char_rnn"), seed=0, threads=1, min_time=0.05)
+def _python(code: str, *args: str) -> str:
+    proc = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    return proc.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("process", ["fork", "fresh"])
+def test_cold_record_times_blocks_and_counts_faults(process: str) -> None:
+    rec = run_cold(_key("char_rnn"), seed=0, threads=1, min_time=0.05, process=process, every=True)
     assert "error" not in rec, rec
+    assert rec["process"] == process
+    assert rec["timed"] is True
     assert rec["median_s"] > 0
     assert rec["first_block_s"] > 0
     assert rec["blocks"] >= 3
@@ -28,8 +46,88 @@ def test_cold_record_times_blocks_and_counts_faults() -> None:
 def test_a_failing_cold_process_is_recorded_as_one_line() -> None:
     rec = run_cold("no_such_case-cpu-float32-fwd-eager-seed-T1", seed=0, threads=1, min_time=0.05)
     assert set(rec) == {"error"}
-    assert rec["error"].startswith("the cold process exited with 1: ValueError: 'no_such_case")
+    assert rec["error"].startswith("the cold process failed: ValueError: 'no_such_case")
     assert "\n" not in rec["error"]
+
+
+def test_a_fresh_cold_process_that_fails_is_recorded_as_one_line() -> None:
+    rec = run_cold("no_such_case-cpu-float32-fwd-eager-seed-T1", seed=0, threads=1, min_time=0.05, process="fresh")
+    assert set(rec) == {"error"}
+    assert rec["error"].startswith("the cold process exited with 1: ValueError: 'no_such_case")
+
+
+# The server, with its child's work replaced: a crash and a hang are one-line errors, and the server goes on.
+SERVER = """
+import io, json, os, signal, sys, time
+import suite.cold as cold
+def work(key, *args):
+    if key == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if key == "hang":
+        time.sleep(60)
+    return {"median_s": 1.0}
+cold.time_cold = work
+requests = [{"key": k, "seed": 0, "threads": 1, "min_time": 0.1, "timeout": 2} for k in ("crash", "hang", "fine")]
+out = io.StringIO()
+cold.serve(io.StringIO("".join(json.dumps(r) + "\\n" for r in requests)), out)
+print(json.dumps([json.loads(line) for line in out.getvalue().splitlines()]))
+"""
+
+
+def test_the_server_survives_a_child_that_crashes_or_hangs() -> None:
+    hello, crash, hang, fine = json.loads(_python(SERVER))
+    assert hello["ready"] is True
+    assert crash == {"error": "the cold process died with SIGSEGV"}
+    assert hang == {"error": "the cold process ran past 2 s"}
+    assert fine["median_s"] == 1.0
+    assert fine["process"] == "fork"
+
+
+THREADS_AFTER_IMPORTS = "from suite.cold import _imports, thread_count; _imports(); print(thread_count())"
+
+
+def test_the_server_forks_before_openmp_starts() -> None:
+    """OpenMP's pool starts with the first parallel region and is not fork-safe: the server must fork with no more
+    threads than a fresh process has after the same imports (a matmul at two threads adds one here)."""
+    fresh = int(_python(THREADS_AFTER_IMPORTS))
+    started = int(
+        _python(
+            THREADS_AFTER_IMPORTS.replace(
+                "print(", "import torch; torch.set_num_threads(2); torch.ones(512, 512) @ torch.ones(512, 512); print("
+            )
+        )
+    )
+    rec = run_cold(_key("char_rnn"), seed=0, threads=1, min_time=0.05, every=True)
+    assert 0 < rec["server_threads"] <= fresh
+    assert started > fresh  # the check can see a pool that has started
+
+
+@pytest.mark.slow
+def test_a_forked_child_churns_as_a_fresh_process_does() -> None:
+    """The row of docs/page-faults.md (nn.LSTM(512, 512), T25 B16, no-grad forward): a fresh process faults its
+    buffers in on every call; a fork of the server must too (their counts vary from block to block, 270-2,470 a
+    call here, in both), and both are timed by the faults rule."""
+    if allocator() != "glibc":
+        pytest.skip("the suite runs under a preloaded allocator; this is glibc's behaviour")
+    key = _key("nn_lstm", "deepbench")
+    fork = run_cold(key, seed=0, threads=1, min_time=0.3, process="fork")
+    fresh = run_cold(key, seed=0, threads=1, min_time=0.3, process="fresh")
+    assert fork["minor_faults_per_call"] > 200, fork
+    assert fresh["minor_faults_per_call"] > 200, fresh
+    assert fork["timed"]
+    assert fresh["timed"]
+    assert fork["median_s"] > 0
+
+
+def test_a_row_without_faults_is_not_timed_cold() -> None:
+    """char_rnn's forward (one 10-letter name) allocates a few KiB a call: no faults, so no cold timing."""
+    rec = run_cold(_key("char_rnn"), seed=0, threads=1, min_time=0.05)
+    assert rec["minor_faults_per_call"] < FAULTS_TO_TIME, rec
+    assert rec["timed"] is False
+    assert rec["median_s"] is None
+    assert rec["blocks"] == 1
+    assert rec["first_block_s"] > 0
+    assert rec["note"].startswith("not timed: under 1 page fault a call")
 
 
 STATE = """
@@ -59,22 +157,15 @@ def test_the_user_build_keeps_the_state_a_user_has() -> None:
     """Built in float32, a fresh nn.LSTM faults its buffers in on every no-grad call; in the suite's warm state it
     does not (after ten calls). The old build (cast from float64) mostly did not either: 0-640 faults a call here,
     by how busy the machine was, so it is not asserted."""
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    import pytest
-
-    from suite.memory import allocator
-
     if allocator() != "glibc":
         pytest.skip("the suite runs under a preloaded allocator; this is glibc's behaviour")
-
-    def faults_per_call(how: str) -> float:
-        root = Path(__file__).resolve().parents[2]
-        proc = subprocess.run([sys.executable, "-c", STATE, how], cwd=root, capture_output=True, text=True, check=True)
-        return float(proc.stdout.split()[-1])
-
-    user = faults_per_call("user")
+    user = float(_python(STATE, "user"))
     assert user > 500  # 900-1,350 at one thread, 2,250 at two here (docs/page-faults.md)
-    assert faults_per_call("warm") < user / 10  # 0 here
+    assert float(_python(STATE, "warm")) < user / 10  # 0 here
+
+
+def test_the_report_states_the_suites_rule() -> None:
+    """reports/memory.py cannot import the suite (no torch there): its copy of the rule's threshold must agree."""
+    from reports.memory import COLD_FAULTS_TO_TIME
+
+    assert COLD_FAULTS_TO_TIME == FAULTS_TO_TIME
