@@ -8,12 +8,13 @@ STAMP := $(VENV)/.installed
 NOTORCH ?= .venv-notorch
 NOTORCH_STAMP := $(NOTORCH)/.installed
 
-.PHONY: help venv test lint tests-without-torch correctness report matrix allocators system-deps clean
+.PHONY: help venv test lint tests-without-torch correctness report matrix loop-bench allocators system-deps clean
 
 help:
-	@echo "make report   correctness tier, benchmarks at the seed size, then the report in $(OUT)/"
+	@echo "make report   correctness tier (every core), benchmarks at the seed size (one process), then the report in $(OUT)/"
 	@echo "make test     lint, types, the RNN suite (suite/) and the tooling's tests (tests/): what CI runs"
 	@echo "make matrix   the torch-version matrix (tox), an A/B of the default (2.13) and the newest (2.15), one report"
+	@echo "make loop-bench   time the tier, make test and make report (fresh clones) into docs/runs/loop-times.csv"
 	@echo "make allocators   apt-get install jemalloc and tcmalloc for --allocator (as root)"
 
 venv: $(STAMP)
@@ -54,19 +55,33 @@ tests-without-torch: $(NOTORCH_STAMP)
 correctness: $(STAMP)
 	$(PY) -m pytest suite --benchmark-skip -n auto -q --kernel vendor,native
 
-# The main job: correctness tier and seed-size benchmarks in one serial run (one run file that
-# holds both the timings and the errors seen), then the report. A failed check still gets its
-# report; make exits with pytest's status afterwards. Run files are never overwritten.
-RUN = $(OUT)/runs/run-$(shell date +%Y%m%d-%H%M%S).json
+# The main job, in three phases: the correctness checks on every core (pytest-xdist; their records
+# go to a checks file), the seed-size benchmarks in one process (timings need the machine to
+# themselves; the run file also gets the checks file's records), then the report. A failed check
+# still gets its report; make exits with the first failing phase's status afterwards. A phase that
+# selects nothing (exit 5, e.g. a -k naming only benchmarks) is no failure. Run files are never
+# overwritten.
+RUN_ID := $(shell date +%Y%m%d-%H%M%S)
+RUN = $(OUT)/runs/run-$(RUN_ID).json
+CHECKS = $(OUT)/runs/checks-$(RUN_ID).json
 PYTEST_REPORT_ARGS ?= --size seed --kernel vendor,native
+# The benchmarks' length: 5 rounds (pytest-benchmark's own default) of blocks of >= 50 ms, where
+# `pytest suite` and the gate take 10 rounds and 0.5 s.
+REPORT_TIMING ?= --min-time 0.25 --min-rounds 5
 
 report: $(STAMP)
 	@mkdir -p $(OUT)/runs
-	@run=$(RUN); status=0; \
-	$(PY) -m pytest suite -m "correctness or speed" -q -p no:cacheprovider --benchmark-quiet \
-		--benchmark-columns=median,iqr,rounds --benchmark-sort=fullname \
-		--benchmark-json=$$run $(PYTEST_REPORT_ARGS) || status=$$?; \
+	@run=$(RUN); checks=$(CHECKS); status=0; \
+	echo "make report: phase 1 of 3, the correctness checks on every core"; \
+	$(PY) -m pytest suite -m correctness -n auto -q -p no:cacheprovider --benchmark-disable \
+		--checks-json=$$checks $(PYTEST_REPORT_ARGS) || { s=$$?; test $$s -eq 5 || status=$$s; }; \
+	test -s $$checks || { echo "error: no checks file was written ($$checks)" >&2; exit 2; }; \
+	echo "make report: phase 2 of 3, the benchmarks in one process"; \
+	$(PY) -m pytest suite -m speed -q -p no:cacheprovider --benchmark-quiet \
+		--benchmark-columns=median,iqr,rounds --benchmark-sort=fullname --checks-from=$$checks \
+		--benchmark-json=$$run $(REPORT_TIMING) $(PYTEST_REPORT_ARGS) || { s=$$?; test $$s -eq 5 || test $$status -ne 0 || status=$$s; }; \
 	test -s $$run || { echo "error: no run file was written ($$run)" >&2; exit 2; }; \
+	echo "make report: phase 3 of 3, the report"; \
 	$(PY) -m reports build $$run --out $(OUT)/report --force || exit $$?; \
 	exit $$status
 
@@ -76,7 +91,7 @@ report: $(STAMP)
 MATRIX_ENVS ?= py311-torch2.13,py311-torch2.14,py311-torch2.15
 MATRIX_A ?= py311-torch2.13
 MATRIX_B ?= py311-torch2.15
-AB_ARGS ?= -m speed --device cpu --size seed --dtype float32,bfloat16 --min-time 0.2 --threads 1 --no-cold
+AB_ARGS ?= -m speed --device cpu --size seed --dtype float32,bfloat16 --min-time 0.2 --threads 1
 
 matrix: $(STAMP)
 	$(PY) -m tox -e $(MATRIX_ENVS)
@@ -84,6 +99,12 @@ matrix: $(STAMP)
 		--out $(OUT)/matrix/ab $(AB_ARGS) || { s=$$?; test $$s -eq 1 || test $$s -eq 3; }
 	$(PY) -m reports build $(OUT)/matrix/$(MATRIX_A).json $(OUT)/matrix/$(MATRIX_B).json \
 		--ab $(OUT)/matrix/ab/a.json $(OUT)/matrix/ab/b.json --out $(OUT)/matrix/report --force
+
+# The development loop's own benchmark (scripts/loop_bench.py): the correctness tier (serial), then
+# make test and make report from fresh clones of HEAD, each appended to docs/runs/loop-times.csv
+# beside the last row of this machine, so that a change that slows the loop shows up.
+loop-bench: $(STAMP)
+	$(PY) scripts/loop_bench.py
 
 # The allocators of --allocator (Debian's packages; as root). Their tests skip where these are absent.
 SYSTEM_PACKAGES := libjemalloc2 libtcmalloc-minimal4

@@ -22,6 +22,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--threads", type=int, default=None, help="torch threads (default: all CPUs)")
     group.addoption("--seed", type=int, default=0, help="seed of the input and weight generator")
     group.addoption("--min-time", type=float, default=0.5, help="seconds of timed rounds per benchmark")
+    group.addoption(
+        "--min-rounds",
+        type=int,
+        default=10,
+        help="timed rounds per benchmark at least (default 10; make report: 5, pytest-benchmark's own default)",
+    )
     group.addoption("--no-peak", action="store_true", help="skip the matmul peak (no peak_fraction; faster A/B rounds)")
     group.addoption(
         "--allocator",
@@ -30,10 +36,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "default: the one this process runs with)",
     )
     group.addoption(
-        "--no-cold", action="store_true", help="skip the cold variant (a fresh process per benchmark; faster runs)"
+        "--no-cold", action="store_true", help="skip the cold variant (a process with no history per benchmark)"
+    )
+    group.addoption(
+        "--cold-every",
+        action="store_true",
+        help="time the cold variant of every benchmark (default: only where its process with no history takes "
+        "page faults on every call, the state that moves a timing)",
+    )
+    group.addoption(
+        "--cold-process",
+        default="fork",
+        help="how the cold variant gets a process with no history: fork (a child of a server that imported "
+        "torch and built nothing, the default) or fresh (a new interpreter per benchmark; slow)",
     )
     group.addoption("--run-label", default=None, help="the run's name in reports (default: torch version)")
-    group.addoption("--checks-json", default=None, help="write the correctness records to this JSON file")
+    group.addoption(
+        "--checks-json",
+        default=None,
+        help="write the correctness records to this JSON file (with -n: the records of every worker)",
+    )
+    group.addoption(
+        "--checks-from",
+        default=None,
+        help="a checks file (--checks-json) whose records this run's file also gets (make report: the checks "
+        "run on every core, the benchmarks in one process)",
+    )
     group.addoption(
         "--inject-slowdown",
         default=None,

@@ -152,6 +152,8 @@ class Case:
         timed: benchmarked; False keeps a case to the correctness tier.
         base: the case a variant is timed against at the same shape (``nn_lstm`` for
             ``nn_lstm[bidir]``).
+        untimed: sizes of ``sizes`` that are checked but never benchmarked (a variant's small
+            correctness size: its base layer has no benchmark at that shape to be timed against).
     """
 
     name: str
@@ -176,6 +178,7 @@ class Case:
     fused: bool = False
     timed: bool = True
     base: str | None = None
+    untimed: tuple[Size, ...] = ()
 
     def tolerance(self, dtype: torch.dtype, size: Size) -> Tol:
         """The tolerance for ``dtype``: the case's override or the length-aware default."""
@@ -186,6 +189,12 @@ class Case:
     def size(self, preset: str = "seed") -> Size:
         """The first size of a preset."""
         return self.sizes[preset][0]
+
+    def timed_sizes(self, preset: str) -> tuple[Size, ...]:
+        """The sizes of a preset that are benchmarked (none for a case that is not ``timed``)."""
+        if not self.timed:
+            return ()
+        return tuple(s for s in self.sizes.get(preset, ()) if s not in self.untimed)
 
 
 CASES: dict[str, Case] = {}

@@ -30,7 +30,8 @@ CELLS = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
 DROPOUT = 0.5
 # The correctness tier's size of every variant (the first "seed" size): small enough for the tier's
 # 60 s, long enough for the length-1 and length-T sequences of a packed batch to differ. The timed
-# variants also carry the chapter's seed size, to be benchmarked next to the plain layer.
+# variants also carry the chapter's seed size, to be benchmarked next to the plain layer (only
+# there: the plain layer has no benchmark at the tier's size, so a variant's is not timed).
 TIER = Size(seq_len=12, batch=5, input_size=6, hidden_size=8, num_layers=2)
 TIER_CELL = Size(seq_len=12, batch=5, input_size=6, hidden_size=8)
 
@@ -313,6 +314,7 @@ for _v in LAYER_VARIANTS:
                 fused=True,
                 timed=_v.timed,
                 base=f"nn_{_mode}",
+                untimed=(TIER,) if _v.timed else (),
                 tol=_v.tol,
                 grad_unchecked=_v.grad_unchecked,
             )

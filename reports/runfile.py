@@ -60,6 +60,12 @@ def load_run(path: str | Path, label: str | None = None) -> RunFile:
         RunFileError: missing, empty, truncated or not a run file of a known schema.
     """
     p = Path(path)
+    data = _read_json(p)
+    _validate(p, data)
+    return RunFile(p, label or data.get("rnnsuite", {}).get("label") or p.stem, data)
+
+
+def _read_json(p: Path) -> Any:
     try:
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -69,11 +75,28 @@ def load_run(path: str | Path, label: str | None = None) -> RunFile:
     if not text.strip():
         raise RunFileError(f"{p}: empty file")
     try:
-        data = json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         raise RunFileError(f"{p}: not valid JSON (truncated?): {exc.msg} at line {exc.lineno}") from None
-    _validate(p, data)
-    return RunFile(p, label or data.get("rnnsuite", {}).get("label") or p.stem, data)
+
+
+def load_checks(path: str | Path) -> list[dict[str, Any]]:
+    """The correctness records of a checks file (what ``--checks-json`` writes).
+
+    Raises:
+        RunFileError: missing, empty, truncated or not a checks file of a known schema.
+    """
+    p = Path(path)
+    data = _read_json(p)
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if not isinstance(schema, int) or isinstance(schema, bool):
+        raise RunFileError(f"{p}: not a checks file of this suite (no 'schema'); write one with --checks-json")
+    if schema > SCHEMA:
+        raise RunFileError(f"{p}: checks-file schema {schema} is newer than this reader ({SCHEMA}); upgrade")
+    checks = data.get("correctness")
+    if not isinstance(checks, list) or not all(isinstance(c, dict) and set(REQUIRED_CHECK) <= c.keys() for c in checks):
+        raise RunFileError(f"{p}: 'correctness' is not a list of check records")
+    return checks
 
 
 def _validate(p: Path, data: Any) -> None:

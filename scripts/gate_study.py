@@ -35,7 +35,7 @@ from reports.stats import ALPHA, MAX_NOISE, u_test
 from suite.ab import merge_processes
 
 DEFAULT_SELECTION = [
-    "--no-checks", "--no-peak", "--no-cold", "-m", "speed",
+    "--no-checks", "--no-peak", "-m", "speed",
     "-k", "nn_lstm-cpu-float32-fwd-eager-seed or char_rnn-cpu-float32-fwd-eager-seed",
     "--device", "cpu", "--dtype", "float32", "--pass", "fwd", "--size", "seed", "--min-time", "0.5", "--threads", "1",
 ]  # fmt: skip

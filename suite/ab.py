@@ -87,6 +87,7 @@ def pytest_command(side: Side, json_path: Path, selection: Sequence[str]) -> lis
         "pytest",
         "suite/test_speed.py",  # the benchmark tier only: collecting the whole suite doubles a process's start-up
         "--benchmark-only",
+        "--no-cold",  # the gate compares the warm timings only: a cold process per benchmark is time for nothing
         f"--benchmark-json={json_path}",
         "-q",
         "-p",

@@ -12,6 +12,7 @@ from suite.plugin import (
     pytest_generate_tests,
     pytest_runtest_makereport,
     pytest_sessionfinish,
+    pytest_testnodedown,
     records,
 )
 
@@ -24,5 +25,6 @@ __all__ = [
     "pytest_generate_tests",
     "pytest_runtest_makereport",
     "pytest_sessionfinish",
+    "pytest_testnodedown",
     "records",
 ]

@@ -16,11 +16,14 @@ import torch
 
 from cases import CASES, DTYPES
 from reports.atomic import write_atomic
+from reports.runfile import RunFileError, load_checks
 from reports.schema import MACHINE, PEAK, checked
 from suite.allocators import check_available, run_each
+from suite.cold import PROCESSES as COLD_PROCESSES
 from suite.harness import Point, dtype_of
 from suite.kernels import DEFAULT_KERNEL, KERNELS, KernelPoint, kernel_flags, kernel_of
 from suite.memory import ALLOCATORS, allocator
+from suite.progress import Progress
 from suite.runrecord import check_record, checks_file, run_section
 
 SIZES = ("seed", "deepbench", "sweep")
@@ -48,6 +51,9 @@ class Options:
     checks_json: str | None = None
     allocator: str = "glibc"
     cold: bool = True
+    cold_process: str = "fork"  # or "fresh" (suite/cold.py)
+    cold_every: bool = False  # time every cold variant, not only those that fault on every call
+    min_rounds: int = 10
     kernels: tuple[str, ...] = (DEFAULT_KERNEL,)
     metric: str = "time"  # or "instructions" (suite/counting.py)
     extra_work: dict[str, float] = field(default_factory=dict)  # case -> extra fraction of its sequence
@@ -101,19 +107,25 @@ def _extra_work(spec: str | None) -> dict[str, float]:
     return {case: value / 100}
 
 
+def _one(config: pytest.Config, opt: str, flag: str, allowed: tuple[str, ...]) -> str:
+    """An option that takes exactly one of ``allowed``."""
+    values = _choices(config, opt, flag, allowed)
+    if len(values) != 1:
+        raise pytest.UsageError(f"{flag}: one of {', '.join(allowed)}, got {','.join(values)!r}")
+    return values[0]
+
+
 def _metric(config: pytest.Config) -> str:
-    metric = _choices(config, "metric", "--metric", METRICS)
-    if len(metric) != 1:
-        raise pytest.UsageError(f"--metric: one of {', '.join(METRICS)}, got {','.join(metric)!r}")
-    if metric[0] == "instructions" and getattr(config.option, "numprocesses", None):
+    metric = _one(config, "metric", "--metric", METRICS)
+    if metric == "instructions" and getattr(config.option, "numprocesses", None):
         raise pytest.UsageError("--metric instructions: run without -n (one process under valgrind counts all)")
-    if metric[0] == "instructions" and (config.getoption("threads") or 1) != 1:
+    if metric == "instructions" and (config.getoption("threads") or 1) != 1:
         raise pytest.UsageError("--metric instructions: counts need --threads 1 (idle OpenMP threads spin)")
-    if metric[0] == "instructions" and config.getoption("inject_slowdown"):
+    if metric == "instructions" and config.getoption("inject_slowdown"):
         raise pytest.UsageError(
             "--inject-slowdown times whole extra calls; with --metric instructions use --inject-work"
         )
-    return metric[0]
+    return metric
 
 
 def parse_options(config: pytest.Config) -> Options:
@@ -127,9 +139,9 @@ def parse_options(config: pytest.Config) -> Options:
         raise pytest.UsageError(f"--threads: must be at least 1, got {threads}")
     if config.getoption("min_time") <= 0:
         raise pytest.UsageError("--min-time: must be positive")
+    if config.getoption("min_rounds") < 1:
+        raise pytest.UsageError(f"--min-rounds: must be at least 1, got {config.getoption('min_rounds')}")
     checks_json = config.getoption("checks_json")
-    if checks_json and getattr(config.option, "numprocesses", None):
-        raise pytest.UsageError("--checks-json: run without -n (xdist workers keep their own records)")
     if checks_json and not os.path.isdir(os.path.dirname(os.path.abspath(checks_json))):
         raise pytest.UsageError(f"--checks-json: no folder for {checks_json!r}")
     return Options(
@@ -147,6 +159,9 @@ def parse_options(config: pytest.Config) -> Options:
         checks_json=checks_json,
         allocator=allocator(),
         cold=not config.getoption("no_cold"),
+        cold_process=_one(config, "cold_process", "--cold-process", COLD_PROCESSES),
+        cold_every=config.getoption("cold_every"),
+        min_rounds=config.getoption("min_rounds"),
         kernels=_choices(config, "kernel", "--kernel", KERNELS),
         metric=metric,
         extra_work=_extra_work(config.getoption("inject_work")),
@@ -183,12 +198,25 @@ def pytest_configure(config: pytest.Config) -> None:
     if opts.metric == "instructions":
         _callgrind(config)
     config.stash[OPTIONS] = opts
-    config.stash[RECORDS] = Records()
+    config.stash[RECORDS] = Records(correctness=_checks_from(config))
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(Progress(config), "rnnsuite-progress")
     torch.set_num_threads(opts.threads)
     # float32 means IEEE float32 here: TF32 would be another precision (PyTorch's RNN tests
     # run both ways; the suite pins it off so that float32 tolerances mean what they say).
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
+
+
+def _checks_from(config: pytest.Config) -> list[dict[str, Any]]:
+    """``--checks-from PATH``: the records of an earlier checks file (a bad file: one-line usage error, exit 4)."""
+    path = config.getoption("checks_from")
+    if not path or hasattr(config, "workerinput"):
+        return []
+    try:
+        return load_checks(path)
+    except RunFileError as exc:
+        raise pytest.UsageError(f"--checks-from: {exc}") from None
 
 
 def _callgrind(config: pytest.Config) -> None:
@@ -349,13 +377,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+WORKER_RECORDS = "rnnsuite_correctness"  # the key of an xdist worker's records in its ``workeroutput``
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """``--checks-json PATH``: write the correctness records on their own (no benchmarks needed)."""
+    """``--checks-json PATH``: write the correctness records on their own (no benchmarks needed).
+
+    An xdist worker hands its records to the controller (``workeroutput``), which writes them all.
+    """
     opts = session.config.stash.get(OPTIONS, None)
+    if opts is not None and hasattr(session.config, "workeroutput"):
+        session.config.workeroutput[WORKER_RECORDS] = json.dumps(session.config.stash[RECORDS].correctness)
     if opts is not None and opts.checks_json and not hasattr(session.config, "workerinput"):
         path = opts.checks_json
         data = checks_file(opts.label, describe_machine(), session.config.stash[RECORDS].correctness)
         write_atomic(path, json.dumps(data))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist's controller: gather a finished worker's correctness records (none from a crashed one)."""
+    records = node.config.stash.get(RECORDS, None)
+    found = getattr(node, "workeroutput", {}).get(WORKER_RECORDS)
+    if records is not None and found:
+        records.correctness.extend(json.loads(found))
 
 
 def describe_machine(valgrind: str | None = None) -> dict[str, Any]:

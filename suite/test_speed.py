@@ -46,13 +46,14 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
         if counted:
             timing = _counted(benchmark, call)
         else:
-            timing = measure(benchmark, call, bp.device, options.min_time, options.slowdown.get(bp.case.name, 1.0))
+            slowdown = options.slowdown.get(bp.case.name, 1.0)
+            timing = measure(benchmark, call, bp.device, options.min_time, slowdown, options.min_rounds)
             timing |= {"metric": "time", "instructions": None}
         peak_mem = torch.cuda.max_memory_allocated() - held if cuda else None
         # One more call, untimed, under the profiler (not when timing is off or under valgrind).
         ops = {} if benchmark.disabled or counted else kernel_ops(call)
     peak = _peak(records, bp.device, bp.dtype, options.threads) if options.peak and not benchmark.disabled else None
-    # The cold state: the same benchmark in a fresh process (eager, vendor kernel: what a user's script runs).
+    # The cold state: the same benchmark in a process with no history (eager, vendor kernel: what a user's script runs).
     cold = options.cold and not benchmark.disabled and not counted
     cold = cold and bp.backend == "eager" and bp.kernel == DEFAULT_KERNEL
     benchmark.extra_info.update(
@@ -65,12 +66,17 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
             compile_s=compile_s,
             allocator=options.allocator,
             built=built_note(bp.case, bp.device, bp.dtype),
-            cold=run_cold(bp.id, options.seed, options.threads, options.min_time) if cold else None,
+            cold=_cold(bp, options) if cold else None,
             kernel_ops=ops,
             injected_work=extra_work,
         )
     )
     assert benchmark.disabled or benchmark.stats.stats.median > 0
+
+
+def _cold(bp: BenchPoint, options: Options) -> dict[str, Any]:
+    """The cold record: the benchmark in a process with no history (suite/cold.py)."""
+    return run_cold(bp.id, options.seed, options.threads, options.min_time, options.cold_process, options.cold_every)
 
 
 def _counted(benchmark: Any, call: Callable[[], object]) -> dict[str, Any]:

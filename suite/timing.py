@@ -24,6 +24,7 @@ from suite.memory import Probe
 
 MIN_BLOCK_S = 0.05  # a timed block lasts at least this long (10 ms blocks: IQR/median 15% here, 50 ms: 6.5%)
 MIN_ROUNDS, MAX_ROUNDS = 10, 1000
+PEAK_BLOCKS = 3  # matmul_peak: the best of this many blocks per size
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,8 @@ def bench_params(opts: Any, device_marks: Callable[[str], list[Any]]) -> list[An
     params = []
     for case in (c for c in CASES.values() if c.timed):
         kernels = getattr(opts, "kernels", (DEFAULT_KERNEL,)) if case.fused else (DEFAULT_KERNEL,)
-        for preset in (p for p in opts.sizes if p in case.sizes):
-            for size in case.sizes[preset]:
+        for preset in opts.sizes:
+            for size in case.timed_sizes(preset):
                 for device in (d for d in opts.devices if d in case.devices):
                     for dtype in (t for t in opts.dtypes if t in case.dtypes):
                         for pass_ in opts.passes:
@@ -122,8 +123,10 @@ def time_block(fn: Callable[[], object], sync: Callable[[], None], n: int) -> fl
     return (time.perf_counter() - start) / n
 
 
-def calibrate(fn: Callable[[], object], sync: Callable[[], None], min_time: float) -> tuple[int, int, float]:
-    """Warm up, then choose calls per block and rounds.
+def calibrate(
+    fn: Callable[[], object], sync: Callable[[], None], min_time: float, min_rounds: int = MIN_ROUNDS
+) -> tuple[int, int, float]:
+    """Warm up, then choose calls per block and rounds (at least ``min_rounds``).
 
     Returns:
         ``(calls per block, rounds, seconds per call)``.
@@ -138,7 +141,7 @@ def calibrate(fn: Callable[[], object], sync: Callable[[], None], min_time: floa
     while per_call * n < MIN_BLOCK_S:
         n = max(n * 2, int(MIN_BLOCK_S / max(per_call, 1e-9)) + 1)
         per_call = time_block(fn, sync, n)
-    rounds = int(min(MAX_ROUNDS, max(MIN_ROUNDS, min_time / (per_call * n))))
+    rounds = int(min(MAX_ROUNDS, max(min_rounds, min_time / (per_call * n))))
     return n, rounds, per_call
 
 
@@ -182,7 +185,12 @@ def block_for(n: int, factor: float) -> int:
 
 
 def measure(
-    benchmark: Any, fn: Callable[[], object], device: str, min_time: float, slowdown: float = 1.0
+    benchmark: Any,
+    fn: Callable[[], object],
+    device: str,
+    min_time: float,
+    slowdown: float = 1.0,
+    min_rounds: int = MIN_ROUNDS,
 ) -> dict[str, Any]:
     """Time ``fn`` with pytest-benchmark: calibrated blocks, one sync per block, raw rounds kept.
 
@@ -191,6 +199,7 @@ def measure(
         fn: one call of the work.
         device: "cpu" or "cuda".
         min_time: seconds of timed rounds to aim for.
+        min_rounds: timed rounds at least (``--min-rounds``).
         slowdown: >= 1; the work of each call is scaled by it (see ``scaled``; gate studies only).
             Calibration sees the unscaled call; the block is then raised so that every block runs
             the same whole number of extra calls (``block_for``).
@@ -204,7 +213,7 @@ def measure(
     if benchmark.disabled:  # --benchmark-disable / xdist: one untimed call, as pytest-benchmark does
         benchmark.pedantic(fn)
         return {"block": 1, "rounds": 1, "injected_slowdown": 1.0}
-    n, rounds, _ = calibrate(fn, sync, min_time)
+    n, rounds, _ = calibrate(fn, sync, min_time, min_rounds)
     n = block_for(n, slowdown)
     work = scaled(fn, slowdown)
     count = 0
@@ -226,14 +235,19 @@ def matmul_peak(device: str, dtype: torch.dtype, threads: int) -> dict[str, Any]
     """Dense matmul GFLOP/s of this device and dtype: the best of growing square sizes.
 
     Sizes double from 256 until one product takes 0.1 s or the size reaches 2048 (8192 on CUDA).
+    Each size: one warm-up product, then the best of ``PEAK_BLOCKS`` blocks of at least
+    ``MIN_BLOCK_S`` (a product is one kernel with no state to settle: the RNN calibration's
+    warm-up is not needed, and at 2048 in float64 here each product costs half a second).
     """
     sync, best, best_n = synchronizer(device), 0.0, 0
     gen = torch.Generator().manual_seed(0)
     n = 256
     while n <= (8192 if device == "cuda" else 2048):
         a, b = (torch.randn(n, n, generator=gen).to(device, dtype) for _ in range(2))
-        block, _, per_call = calibrate(lambda: a @ b, sync, 0.1)  # noqa: B023
-        per_call = min(time_block(lambda: a @ b, sync, block) for _ in range(5))  # noqa: B023
+        product = lambda: a @ b  # noqa: E731, B023
+        first = time_block(product, sync, 1)  # the warm-up product, timed to size the blocks
+        block = max(1, int(MIN_BLOCK_S / max(first, 1e-9)) + 1) if first < MIN_BLOCK_S else 1
+        per_call = min(time_block(product, sync, block) for _ in range(PEAK_BLOCKS))
         gflops = 2 * n**3 / per_call / 1e9
         if gflops > best:
             best, best_n = gflops, n

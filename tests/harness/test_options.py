@@ -27,6 +27,12 @@ def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
         (("--inject-slowdown", "nope=2"), "--inject-slowdown"),
         (("--threads", "0"), "--threads"),
         (("--checks-json", "/nonexistent/dir/c.json"), "--checks-json: no folder"),
+        (("--checks-from", "/nonexistent/c.json"), "--checks-from: /nonexistent/c.json: no such file"),
+        (("--checks-from", "pyproject.toml"), "--checks-from: pyproject.toml: not valid JSON"),
+        (("--checks-from", "docs/runs/h100-torch2.11.json"), "not a checks file of this suite"),
+        (("--cold-process", "spawn"), "--cold-process: unknown value 'spawn'"),
+        (("--cold-process", "fork,fresh"), "--cold-process: one of fork, fresh"),
+        (("--min-rounds", "0"), "--min-rounds: must be at least 1"),
     ],
 )
 def test_bad_option_is_a_one_line_usage_error(args: tuple[str, ...], needle: str) -> None:

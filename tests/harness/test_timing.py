@@ -95,3 +95,38 @@ def test_a_key_names_its_benchmark() -> None:
 def test_a_bad_key_is_named(key: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         BenchPoint.from_key(key)
+
+
+def test_calibration_keeps_the_rounds_floor_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A call of 10 ms in blocks of at least 50 ms: min_time 0.1 s alone asks for one or two rounds; the floor decides."""
+    import suite.timing as timing
+
+    clock = {"t": 0.0}
+
+    def call() -> None:
+        clock["t"] += 0.01
+
+    monkeypatch.setattr(timing.time, "perf_counter", lambda: clock["t"])
+    n5, rounds5, _ = timing.calibrate(call, lambda: None, 0.1, min_rounds=5)
+    _, rounds10, _ = timing.calibrate(call, lambda: None, 0.1)
+    assert n5 * 0.01 >= timing.MIN_BLOCK_S
+    assert (rounds5, rounds10) == (5, timing.MIN_ROUNDS)
+
+
+def test_a_variant_is_timed_only_beside_its_base_layer() -> None:
+    """A timed variant is checked at the tier's small size and timed at the chapter's, where its base layer is."""
+    from types import SimpleNamespace
+
+    from cases import CASES
+    from suite.harness import DTYPES
+    from suite.timing import bench_params
+
+    opts = SimpleNamespace(
+        sizes=("seed",), devices=("cpu",), dtypes=(DTYPES["float32"],), passes=("fwd",), backends=("eager",)
+    )
+    keys = {p.values[0].id for p in bench_params(opts, lambda device: [])}
+    base = {k.removeprefix("nn_lstm-").split("-", 4)[-1] for k in keys if k.startswith("nn_lstm-")}
+    bidir = {k.split("-", 5)[-1] for k in keys if k.startswith("nn_lstm[bidir]-")}
+    assert base == {"seed-T100_B32_I10_H20_L2"}
+    assert bidir == {"seed-T100_B32_I10_H20_L2"}
+    assert CASES["nn_lstm[bidir]"].size("seed").label == "T12_B5_I6_H8_L2"  # still the tier's size
