@@ -119,6 +119,7 @@ def test_slower_b_runs_alternating_rounds_and_fails(tmp_path: Path, capsys: pyte
         "pytest",
         "suite/test_speed.py",
         "--benchmark-only",
+        "--no-cold",
         f"--benchmark-json={rounds_dir / 'b-2.json'}",
         "-q",
         "-p",
@@ -264,15 +265,9 @@ def test_too_few_explicit_rounds_warn_and_stay_inconclusive(tmp_path: Path, caps
 
 def test_gate_study_judges_what_suite_ab_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """scripts/gate_study.py re-merges a trial's processes: it must find them where suite.ab keeps them."""
-    import importlib.util
+    from tests.harness import script
 
-    spec = importlib.util.spec_from_file_location(
-        "gate_study", Path(__file__).resolve().parents[2] / "scripts/gate_study.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    study = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(study)
+    study = script("gate_study")
     a = fake_side(tmp_path, "a", side_rounds(1e-3))
     b = fake_side(tmp_path, "b", side_rounds(1.3e-3))
     code = ab.main(ab_args(tmp_path, a, b, "-k", "nn_lstm and float32", "--size", "seed"))
