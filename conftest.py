@@ -42,7 +42,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--cold-every",
         action="store_true",
         help="time the cold variant of every benchmark (default: only where its process with no history takes "
-        "page faults on every call, the state that moves a timing)",
+        "page faults make 1% or more of a call, the state that moves a timing)",
     )
     group.addoption(
         "--cold-process",

@@ -47,7 +47,8 @@ class Progress:
         line = self.tick(time.monotonic())
         reporter = self.config.pluginmanager.getplugin("terminalreporter")
         if line and reporter is not None:
-            reporter.ensure_newline()
+            if reporter._tw.width_of_current_line:  # after pytest's dots (-q): a line of its own
+                reporter.write("\n")
             reporter.write_line(line)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from cases import CASES
-from suite.cold import FAULTS_TO_TIME, run_cold
+from suite.cold import FAULT_COST_S, FAULT_SHARE, faults_matter, run_cold
 from suite.harness import DTYPES
 from suite.memory import allocator
 from suite.timing import BenchPoint
@@ -120,14 +120,28 @@ def test_a_forked_child_churns_as_a_fresh_process_does() -> None:
 
 
 def test_a_row_without_faults_is_not_timed_cold() -> None:
-    """char_rnn's forward (one 10-letter name) allocates a few KiB a call: no faults, so no cold timing."""
+    """char_rnn's forward (one 10-letter name) allocates a few KiB a call: no faults that matter, no cold timing."""
     rec = run_cold(_key("char_rnn"), seed=0, threads=1, min_time=0.05)
-    assert rec["minor_faults_per_call"] < FAULTS_TO_TIME, rec
+    assert not faults_matter(rec["minor_faults_per_call"], rec["first_block_s"]), rec
     assert rec["timed"] is False
     assert rec["median_s"] is None
     assert rec["blocks"] == 1
     assert rec["first_block_s"] > 0
-    assert rec["note"].startswith("not timed: under 1 page fault a call")
+    assert rec["note"].startswith("not timed: its page faults in the first block cost under 1% of a call")
+
+
+@pytest.mark.parametrize(
+    ("faults", "seconds", "matter"),
+    [
+        (1582, 6.4e-3, True),  # nn_lstm fwd_bwd, seed size: 25% of the call
+        (0.2, 2.2e-3, False),  # its forward
+        (1.4, 53e-3, False),  # lstm_cell fwd_bwd: 3 us of 53 ms
+        (101, 10e-3, True),  # just over 1% of 10 ms
+        (99, 10e-3, False),  # just under
+    ],
+)
+def test_faults_matter_from_one_percent_of_the_call(faults: float, seconds: float, matter: bool) -> None:
+    assert faults_matter(faults, seconds) is matter
 
 
 STATE = """
@@ -166,6 +180,7 @@ def test_the_user_build_keeps_the_state_a_user_has() -> None:
 
 def test_the_report_states_the_suites_rule() -> None:
     """reports/memory.py cannot import the suite (no torch there): its copy of the rule's threshold must agree."""
-    from reports.memory import COLD_FAULTS_TO_TIME
+    from reports.memory import COLD_FAULT_SHARE
+    from reports.memory import FAULT_COST_S as REPORT_FAULT_COST_S
 
-    assert COLD_FAULTS_TO_TIME == FAULTS_TO_TIME
+    assert (COLD_FAULT_SHARE, REPORT_FAULT_COST_S) == (FAULT_SHARE, FAULT_COST_S)
