@@ -71,18 +71,19 @@ REPORT_TIMING ?= --min-time 0.25 --min-rounds 5
 
 report: $(STAMP)
 	@mkdir -p $(OUT)/runs
-	@run=$(RUN); checks=$(CHECKS); status=0; \
+	@run=$(RUN); checks=$(CHECKS); status=0; t0=$$(date +%s); \
 	echo "make report: phase 1 of 3, the correctness checks on every core"; \
 	$(PY) -m pytest suite -m correctness -n auto -q -p no:cacheprovider --benchmark-disable \
 		--checks-json=$$checks $(PYTEST_REPORT_ARGS) || { s=$$?; test $$s -eq 5 || status=$$s; }; \
 	test -s $$checks || { echo "error: no checks file was written ($$checks)" >&2; exit 2; }; \
-	echo "make report: phase 2 of 3, the benchmarks in one process"; \
+	t1=$$(date +%s); echo "make report: phase 1 took $$((t1 - t0)) s; phase 2 of 3, the benchmarks in one process"; \
 	$(PY) -m pytest suite -m speed -q -p no:cacheprovider --benchmark-quiet \
 		--benchmark-columns=median,iqr,rounds --benchmark-sort=fullname --checks-from=$$checks \
 		--benchmark-json=$$run $(REPORT_TIMING) $(PYTEST_REPORT_ARGS) || { s=$$?; test $$s -eq 5 || test $$status -ne 0 || status=$$s; }; \
 	test -s $$run || { echo "error: no run file was written ($$run)" >&2; exit 2; }; \
-	echo "make report: phase 3 of 3, the report"; \
+	t2=$$(date +%s); echo "make report: phase 2 took $$((t2 - t1)) s; phase 3 of 3, the report"; \
 	$(PY) -m reports build $$run --out $(OUT)/report --force || exit $$?; \
+	echo "make report: phase 3 took $$(($$(date +%s) - t2)) s"; \
 	exit $$status
 
 # The torch-version matrix (tox.ini): each version's run file, an interleaved A/B of the default

@@ -66,7 +66,8 @@ def suite_bench(key: str, threads: int) -> dict[str, Any]:
         bp = BenchPoint.from_key(key)
         cmd = [sys.executable, "-m", "pytest", "suite/test_speed.py", "-q", "-p", "no:cacheprovider",
                "--benchmark-quiet", f"--benchmark-json={out}", "--threads", str(threads), "--min-time", "1.0",
-               "--size", bp.preset, "--backend", bp.backend, "--kernel", bp.kernel, "--no-peak", "-k", key]  # fmt: skip
+               "--size", bp.preset, "--backend", bp.backend, "--kernel", bp.kernel, "--no-peak", "--cold-every",
+               "-k", key]  # fmt: skip
         subprocess.run(cmd, check=True, capture_output=True, text=True)
         return dict(next(b for b in json.loads(out.read_text())["benchmarks"] if b["extra_info"]["key"] == key))
 
@@ -77,7 +78,7 @@ def suite_median(key: str, threads: int) -> float:
 
 
 def suite_medians(key: str, threads: int) -> tuple[float, float]:
-    """The suite's warm median and its cold (fresh-process) median of one benchmark, from one pytest run."""
+    """The suite's warm median and its cold median (a fork of the cold server, timed whatever its faults), one run."""
     bench = suite_bench(key, threads)
     return float(bench["stats"]["median"]), float(bench["extra_info"]["cold"]["median_s"])
 
