@@ -113,6 +113,28 @@ def test_kernel_flag_switches_the_lstm_path() -> None:
     assert torch.backends.mkldnn.enabled  # restored
 
 
+def test_the_fast_op_names_are_the_profilers_events() -> None:
+    """``op_names`` reads the profiler's raw events (``prof.events()`` costs seconds on a long backward pass):
+    the same counts of every op ``kernel_ops`` reports as the profiler's own event list, for a forward and
+    backward of nn.GRU on each kernel."""
+    from collections import Counter
+
+    from torch.profiler import ProfilerActivity, profile
+
+    from suite.kernels import KERNEL_OPS, op_names
+
+    case = CASES["nn_gru"]
+    inst = build(case, TIER, 0, "cpu", torch.float32)
+    for kernel in ("vendor", "native"):
+        with kernel_flags(kernel), profile(activities=[ProfilerActivity.CPU]) as prof:
+            outputs = list(case.forward(inst.model, inst.inputs).values())
+            torch.autograd.backward(outputs, [torch.ones_like(o) for o in outputs])
+        fast, slow = Counter(op_names(prof)), Counter(e.name for e in prof.events())
+        assert {op: fast[f"aten::{op}"] for op in KERNEL_OPS} == {op: slow[f"aten::{op}"] for op in KERNEL_OPS}
+        assert fast["aten::gru"] == 1
+    assert fast["aten::addmm"] >= TIER.seq_len  # the native loop
+
+
 def test_kernel_flags_refuse_an_unknown_kernel() -> None:
     with pytest.raises(ValueError, match="unknown kernel"), kernel_flags("fast"):
         pass
