@@ -59,6 +59,8 @@ correctness: $(STAMP)
 # report; make exits with pytest's status afterwards. Run files are never overwritten.
 RUN = $(OUT)/runs/run-$(shell date +%Y%m%d-%H%M%S).json
 PYTEST_REPORT_ARGS ?= --size seed --kernel vendor,native
+# The results store each run is added to (python -m reports history $(STORE) draws the trends).
+STORE ?= $(OUT)/store
 
 report: $(STAMP)
 	@mkdir -p $(OUT)/runs
@@ -67,6 +69,7 @@ report: $(STAMP)
 		--benchmark-columns=median,iqr,rounds --benchmark-sort=fullname \
 		--benchmark-json=$$run $(PYTEST_REPORT_ARGS) || status=$$?; \
 	test -s $$run || { echo "error: no run file was written ($$run)" >&2; exit 2; }; \
+	$(PY) -m reports store add $(STORE) $$run || exit $$?; \
 	$(PY) -m reports build $$run --out $(OUT)/report --force || exit $$?; \
 	exit $$status
 
