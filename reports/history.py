@@ -2,10 +2,12 @@
 
 The model: a machine's runs in the store (``reports/store.py``) ordered by torch version, then by
 date (a torch-version matrix runs one commit under several versions; a commit series runs one
-version at several commits). A benchmark's series is its key's value in each run of one metric:
-the median time, or the instructions per call of a counted run (``--metric instructions``). Time
-and counts are separate series; runs of different machines are never compared (pass
-``--machine all`` to see each machine's own history, one after the other).
+version at several commits). A benchmark's series is its key's value in each run of one kind: the
+median time of runs written by ``python -m suite.ab`` (several processes a side: ``time
+(processes)``), the median time of runs of one process (``time``: ``make report``), or the
+instructions per call of a counted run (``instructions``, ``--metric instructions``). The kinds are
+separate series, so each step compares like with like; runs of different machines are never
+compared (pass ``--machine all`` to see each machine's own history, one after the other).
 
 A change point is where the gate (``reports/gate.py``, docs/gate.md) judges a run slower or faster
 than the run before it in the series, with the gate's own rule and nothing else:
@@ -44,6 +46,7 @@ from reports.runfile import RunFile, RunFileError
 from reports.store import Stored, StoreError, load_store, machines
 
 OUTPUTS = ("history.html", "history.csv", "history.md")
+KINDS = ("time (processes)", "time", "instructions")
 MOVED = ("slower", "faster")
 
 
@@ -74,14 +77,14 @@ def series(stored: list[Stored]) -> list[Series]:
         stored: the runs of one machine.
 
     Returns:
-        A ``Series`` per metric present (``time`` first).
+        A ``Series`` per kind present (``KINDS``' order).
     """
     ordered = sorted(
         stored, key=lambda s: (_version(s.run.machine.get("torch")), str(s.run.data.get("datetime")), s.number)
     )
     out = []
-    for metric in ("time", "instructions"):
-        runs = [replace(s.run, label=_label(s.run, s.number)) for s in ordered if _metric(s.run) == metric]
+    for metric in KINDS:
+        runs = [replace(s.run, label=_label(s.run, s.number)) for s in ordered if kind(s.run) == metric]
         if not runs:
             continue
         steps = [compare_runs(a, b) for a, b in itertools.pairwise(runs)]
@@ -90,8 +93,12 @@ def series(stored: list[Stored]) -> list[Series]:
     return out
 
 
-def _metric(run: RunFile) -> str:
-    return str(run.data.get("rnnsuite", {}).get("metric") or "time")
+def kind(run: RunFile) -> str:
+    """The run's series: ``instructions``, ``time (processes)`` (process medians recorded) or ``time``."""
+    if str(run.data.get("rnnsuite", {}).get("metric") or "time") == "instructions":
+        return "instructions"
+    medians = ("process_medians", "round_medians")
+    return "time (processes)" if any(m in b["extra_info"] for b in run.benchmarks for m in medians) else "time"
 
 
 def frame(s: Series) -> pd.DataFrame:
@@ -160,10 +167,12 @@ def display(s: Series, df: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, r.Form
     )
     labels = [run.label for run in s.runs]
     cols = ["case", "device", "dtype", "pass", "backend", "shape", *labels, "first_last", "changes", "first_last_note"]
+    unit = "instructions / call" if s.metric == "instructions" else "ms"
     shown = r.drop_constant(df[cols], ["device", "backend", "shape"]).rename(
         columns={"first_last": "first -> last", "changes": "change points", "first_last_note": "why"}
+        | {label: f"{label} ({unit})" for label in labels}
     )
-    return shown, dict.fromkeys(labels, fmt)
+    return shown, {f"{label} ({unit})": fmt for label in labels}
 
 
 def verdict_css(text: object) -> str:
@@ -185,7 +194,8 @@ def html_section(s: Series) -> str:
     uri = plots.history(df, [run.label for run in s.runs], s.metric)
     chart = f'<figure><img src="{uri}" alt="trend"></figure>' if uri else ""
     shown, formats = display(s, df)
-    table = r.styled(shown, f"history-{s.metric}", formats, css={"first -> last": verdict_css})
+    uid = "history-" + re.sub(r"[^a-z]+", "-", s.metric)
+    table = r.styled(shown, uid, formats, css={"first -> last": verdict_css})
     return f"<h2>{html.escape(s.metric)}: {html.escape(s.machine)}</h2>{how}<ul>{lines}</ul>{chart}{table}"
 
 

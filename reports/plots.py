@@ -335,6 +335,8 @@ def history(df: pd.DataFrame, labels: list[str], metric: str) -> str | None:
                     label=f"{row['case']} {row['dtype']} {row['pass']}" if moved else None)  # fmt: skip
         ax.axhline(1.0, color="#222", linewidth=0.8)
         ax.set_yscale("log")
+        lo, hi = ax.get_ylim()
+        ax.set_ylim(min(lo, 0.95), max(hi, 1.05))  # a flat series stays flat: no axis narrower than +-5%
         _plain_log_ticks(ax)
         ax.set_xticks(x, [lab.replace(" @ ", "\n@ ") for lab in labels], fontsize=7)
         ax.set_title(f"family {family}", fontsize=10)
