@@ -71,7 +71,7 @@ def _run_facts(run: RunFile) -> dict[str, str]:
     m = run.machine
     return {
         "machine": machine_id(run),
-        "allocator": str(m.get("allocator") or "glibc"),
+        "allocator": str(m.get("allocator") or "not recorded"),
         "torch": str(m.get("torch") or "?"),
         "cpu": str(m.get("cpu_model") or "?"),
         "gpu": str(m.get("gpu") or ""),

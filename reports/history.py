@@ -191,7 +191,8 @@ def html_section(s: Series) -> str:
         "significant over samples and processes (a run of one process makes its steps inconclusive). first -> last "
         "is the same rule between the first run and the last; moved benchmarks first."
     )
-    uri = plots.history(df, [run.label for run in s.runs], s.metric)
+    band = s.overall.count_threshold if s.overall is not None and s.metric == "instructions" else None
+    uri = plots.history(df, [run.label for run in s.runs], s.metric, band)
     chart = f'<figure><img src="{uri}" alt="trend"></figure>' if uri else ""
     shown, formats = display(s, df)
     uid = "history-" + re.sub(r"[^a-z]+", "-", s.metric)

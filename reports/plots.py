@@ -305,7 +305,7 @@ def along(rows: pd.DataFrame, values: list[str], names: dict[str, str]) -> str |
     return png_uri(fig)
 
 
-def history(df: pd.DataFrame, labels: list[str], metric: str) -> str | None:
+def history(df: pd.DataFrame, labels: list[str], metric: str, band: float | None = None) -> str | None:
     """Each benchmark's value over the runs, relative to its first, one panel per family (``reports history``).
 
     Lines the gate calls slower from first to last are red, faster green, the rest grey; moved ones are named.
@@ -313,7 +313,8 @@ def history(df: pd.DataFrame, labels: list[str], metric: str) -> str | None:
     Args:
         df: the frame of ``history.frame`` (a column per run label, ``family``, ``first_last``).
         labels: the run labels in order.
-        metric: ``time`` or ``instructions``.
+        metric: the series' kind (``instructions``, ``time``, ``time (processes)``).
+        band: the gate's threshold (0.03: dotted lines at 1.03 and 1 / 1.03), if one applies to every benchmark.
 
     Returns:
         A PNG data URI, or None with fewer than two runs.
@@ -334,12 +335,14 @@ def history(df: pd.DataFrame, labels: list[str], metric: str) -> str | None:
                     linewidth=1.6 if moved else 0.8, markersize=3, zorder=3 if moved else 1,
                     label=f"{row['case']} {row['dtype']} {row['pass']}" if moved else None)  # fmt: skip
         ax.axhline(1.0, color="#222", linewidth=0.8)
+        for edge in (1 + band, 1 / (1 + band)) if band else ():
+            ax.axhline(edge, color="#555", linewidth=0.8, linestyle=":")
         ax.set_yscale("log")
         lo, hi = ax.get_ylim()
         ax.set_ylim(min(lo, 0.95), max(hi, 1.05))  # a flat series stays flat: no axis narrower than +-5%
         _plain_log_ticks(ax)
         ax.set_xticks(x, [lab.replace(" @ ", "\n@ ") for lab in labels], fontsize=7)
-        ax.set_title(f"family {family}", fontsize=10)
+        ax.set_title(f"family {family}" + (f" (dotted: the gate's {band:.0%} threshold)" if band else ""), fontsize=10)
         ax.set_ylabel(("instructions" if metric == "instructions" else "time") + " / first run's (log)")
         ax.grid(axis="y", alpha=0.3)
         if ax.get_legend_handles_labels()[0]:
