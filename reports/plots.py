@@ -301,7 +301,7 @@ def along(rows: pd.DataFrame, values: list[str], names: dict[str, str]) -> str |
     _plain_log_ticks(ax)
     ax.set_ylabel("median time (ms, log)")
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8, loc="upper left")
+    fig.legend(loc="outside upper center", ncols=len(values), frameon=False, fontsize=8)  # never over the bars
     return png_uri(fig)
 
 

@@ -6,16 +6,18 @@
 #   2. the publish job: merge, store add, report --by torch, history;
 #   3. the count gate over 2 shard jobs (A and B the same interpreter), merged and judged once
 #      (skipped without valgrind, or with MATRIX_LOCAL_GATE=0).
-# A small selection keeps it to minutes (MATRIX_LOCAL_K replaces its -k). Output in OUT (default out/matrix-local).
+# A small selection keeps it to minutes (MATRIX_LOCAL_K replaces its -k); MATRIX_LOCAL_GATE=0 skips step 3,
+# MATRIX_LOCAL_MATRIX=0 steps 1 and 2. Output in OUT (default out/matrix-local).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/matrix-local}
-rm -rf "$out"
-mkdir -p "$out/artifacts"
 steps=scripts/matrix_steps.sh
 sel=(--device cpu --dtype float32 --kernel vendor --min-time 0.1 --no-cold --threads 1
      -k "${MATRIX_LOCAL_K:-nn_lstm and not bidir and not proj and not packed}")
 
+if [ "${MATRIX_LOCAL_MATRIX:-1}" != 0 ]; then
+rm -rf "$out/artifacts" "$out/store" "$out/site"
+mkdir -p "$out/artifacts"
 pythons=(.venv/bin/python)
 for v in 2.14 2.15; do [ -x ".tox/torch$v/bin/python" ] && pythons+=(".tox/torch$v/bin/python"); done
 for py in "${pythons[@]}"; do
@@ -42,9 +44,11 @@ assert data["rnnsuite"]["merged_from"] and data["rnnsuite"]["shard"] is None
 print(f"{sys.argv[1]}: {len(keys)} benchmarks from {len(data['rnnsuite']['merged_from'])} shards")
 PY
 done
+fi
 
 if [ "${MATRIX_LOCAL_GATE:-1}" != 0 ] && command -v valgrind >/dev/null; then
     echo "== count gate: 2 shard jobs, then one judgement"
+    rm -rf "$out/gate"
     for shard in 1 2; do
         status=0
         .venv/bin/python -m suite.ab --metric instructions --a .venv/bin/python --b .venv/bin/python \
