@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from reports import build, intervals, page, table, variants
+from reports import ab_sections, build, intervals, page, table, variants
 from reports.runfile import load_run
 from tests.synthetic_runs import bench, run, write
 
@@ -92,3 +92,20 @@ def test_runs_side_by_side_colour_by_the_interval(
     assert "1.50x slower" in section
     assert "rounds" in section  # the interval says what it resampled
     assert bool(re.search(r"background-color: ?#[0-9a-f]{6}", section)) is coloured
+
+
+@pytest.mark.parametrize(("spread", "coloured"), [(0.5, False), (0.001, True)])
+def test_the_ab_section_colours_a_ratio_only_when_its_process_interval_excludes_1(
+    tmp_path: Path, spread: float, coloured: bool
+) -> None:
+    paths = []
+    for side, median in (("A", 3e-3), ("B", 4.5e-3)):
+        b = bench("nn_lstm", samples=[median * (1 + k * 1e-4) for k in range(40)])
+        b["extra_info"]["process_medians"] = [median * (1 + spread * (k - 4) / 4) for k in range(9)]
+        paths.append(str(write(tmp_path / f"{side}.json", run([b], label=side))))
+    section = ab_sections.ab_section(ab_sections.load_ab(paths))
+    assert "1.50x slower" in section
+    col = re.search(r'id="T_ab_level0_(col\d+)"[^>]*>ratio</th>', section)
+    assert col is not None
+    rule = re.search(r"#T_ab_row0_" + col.group(1) + r" \{([^}]*)\}", section)
+    assert bool(rule and "background-color" in rule.group(1)) is coloured
