@@ -68,6 +68,8 @@ PYTEST_REPORT_ARGS ?= --size seed --kernel vendor,native
 # The benchmarks' length: 5 rounds (pytest-benchmark's own default) of blocks of >= 50 ms, where
 # `pytest suite` and the gate take 10 rounds and 0.5 s.
 REPORT_TIMING ?= --min-time 0.25 --min-rounds 5
+# The results store each run is added to (python -m reports history $(STORE) draws the trends).
+STORE ?= $(OUT)/store
 
 report: $(STAMP)
 	@mkdir -p $(OUT)/runs
@@ -82,6 +84,7 @@ report: $(STAMP)
 		--benchmark-json=$$run $(REPORT_TIMING) $(PYTEST_REPORT_ARGS) || { s=$$?; test $$s -eq 5 || test $$status -ne 0 || status=$$s; }; \
 	test -s $$run || { echo "error: no run file was written ($$run)" >&2; exit 2; }; \
 	t2=$$(date +%s); echo "make report: phase 2 took $$((t2 - t1)) s; phase 3 of 3, the report"; \
+	$(PY) -m reports store add $(STORE) $$run || exit $$?; \
 	$(PY) -m reports build $$run --out $(OUT)/report --force || exit $$?; \
 	echo "make report: phase 3 took $$(($$(date +%s) - t2)) s"; \
 	exit $$status

@@ -73,6 +73,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="CASE=PCT: each call of CASE also runs its forward on the first PCT%% of its sequence (gate studies)",
     )
     group.addoption(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="run only the I-th of N deterministic parts of the selection (1 <= I <= N), e.g. one CI job of N",
+    )
+    group.addoption(
         "--metric",
         default="time",
         help="benchmark metric: time (default) or instructions (counted under valgrind's callgrind)",

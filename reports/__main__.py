@@ -8,7 +8,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to a sub-command; returns the exit code."""
     args = sys.argv[1:] if argv is None else argv
-    usage = "usage: python -m reports {build,compare} ... (add --help for a sub-command's options)"
+    usage = "usage: python -m reports {build,compare,history,store,merge} ... (add --help for a sub-command's options)"
     if not args or args[0] in ("-h", "--help"):
         print(usage)
         return 0 if args else 2
@@ -17,6 +17,12 @@ def main(argv: list[str] | None = None) -> int:
         from reports.build import main as sub
     elif command == "compare":
         from reports.compare import main as sub
+    elif command == "history":
+        from reports.history import main as sub
+    elif command == "store":
+        from reports.store import main as sub
+    elif command == "merge":
+        from reports.merge import main as sub
     else:
         print(f"error: unknown command {command!r}; {usage}", file=sys.stderr)
         return 2

@@ -65,7 +65,8 @@ def ab_frame(ab: AB) -> pd.DataFrame:
 
     Returns:
         The display frame; the median columns are seconds (format with ``ab_formats``), the rest text.
-        ``ratio_value`` (the raw ratio, for shading) is the last column.
+        ``ratio_value`` (the raw ratio where its interval excludes 1, else NaN: what the ratio is shaded by) is the
+        last column.
     """
     res = ab.result
     a_col, b_col = f"{res.base_label} (ms)", f"{res.cand_label} (ms)"
@@ -92,7 +93,7 @@ def _ab_row(row: BenchRow, a_col: str, b_col: str) -> dict[str, Any]:
         "processes: p (Holm)": processes_cell(row),
         "verdict": verdict,
         "note": row.reason,
-        "ratio_value": row.ratio,
+        "ratio_value": row.ratio if row.ci is not None and (row.ci[0] > 1 or row.ci[1] < 1) else float("nan"),
     }
 
 
@@ -145,7 +146,7 @@ def ab_section(ab: AB) -> str:
     if not ab.result.rows:
         return head + r.how_html(_ab_how(ab)) + extras + r.none_html("No benchmark key is in both A/B files.")
     df = ab_frame(ab)
-    shade = replace(RATIO_SHADE, by=df["ratio_value"].tolist())  # the ratio column is text
+    shade = replace(RATIO_SHADE, by=df["ratio_value"].tolist())  # the ratio column is text; coloured only past 1
     table = r.styled(
         df.drop(columns="ratio_value"), "ab", ab_formats(ab), shades={"ratio": shade}, css={"verdict": verdict_css}
     )

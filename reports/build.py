@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from reports import ab_sections, page
+from reports import ab_sections, axis, page
 from reports import render as r
 from reports import table as tb
 from reports.atomic import write_all_atomic
@@ -49,6 +49,12 @@ def parser() -> argparse.ArgumentParser:
         metavar=("A.json", "B.json"),
         help="two run files of python -m suite.ab (e.g. out/ab/a.json out/ab/b.json): adds the gate's verdicts, B vs A",
     )
+    p.add_argument(
+        "--by",
+        metavar="AXIS",
+        help=f"set the runs side by side along one axis ({', '.join(axis.AXES)}): benchmarks matched on case, dtype, "
+        "pass, backend and shape, leaving out the axis; adds a section and by-AXIS.csv",
+    )
     return p
 
 
@@ -73,9 +79,11 @@ def main(argv: list[str]) -> int:
         runs = load_runs(args.runs, args.label)
         _check_not_inputs(out, [run.path for run in runs] + [Path(p) for p in args.ab or ()])
         ab = ab_sections.load_ab(args.ab) if args.ab else None
-        files = render_all(runs, ab)
+        if args.by is not None and args.by not in axis.AXES:
+            raise BuildError(f"--by {args.by!r}: choose one of {', '.join(axis.AXES)}")
+        files = render_all(runs, ab, args.by)
         write_atomically(out, files)
-    except (BuildError, RunFileError) as exc:
+    except (BuildError, RunFileError, axis.AxisError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
@@ -121,23 +129,31 @@ def _check_not_inputs(out: Path, inputs: Sequence[Path]) -> None:
             raise BuildError(f"{path} is a run file; it would be overwritten by the report: choose another --out")
 
 
-def render_all(runs: Sequence[RunFile], ab: ab_sections.AB | None = None) -> dict[str, str]:
+def render_all(runs: Sequence[RunFile], ab: ab_sections.AB | None = None, by: str | None = None) -> dict[str, str]:
     """Every output's text, in memory (nothing is written).
 
     Args:
         runs: the loaded runs.
         ab: the gate's comparison of the ``--ab`` files (``ab_sections.load_ab``), if any.
+        by: ``--by``: the axis to set the runs side by side along (``axis.AXES``), if any.
 
     Returns:
-        File name -> text for ``OUTPUTS``, plus ``_console``: the summary printed to stdout.
+        File name -> text for ``OUTPUTS`` (and ``by-<axis>.csv`` with ``by``), plus ``_console``: the summary
+        printed to stdout.
+
+    Raises:
+        axis.AxisError: the runs have one value of the axis.
     """
-    data = page.Data(runs, tb.tidy(runs), tb.checks(runs), ab)
-    return {
+    data = page.Data(runs, tb.tidy(runs), tb.checks(runs), ab, by)
+    files = {
         "results.csv": data.df.to_csv(index=False, float_format="%.6g"),
         "report.html": page.page(data),
         "summary.md": summary_markdown(data),
         "_console": console_summary(data),
     }
+    if data.along is not None:
+        files[f"by-{data.along.axis}.csv"] = data.along.wide.to_csv(index=False, float_format="%.6g")
+    return files
 
 
 def write_atomically(out: Path, files: dict[str, str]) -> None:
@@ -151,7 +167,7 @@ def write_atomically(out: Path, files: dict[str, str]) -> None:
         files: file name -> text; names starting with ``_`` are not files.
     """
     out.mkdir(parents=True, exist_ok=True)
-    write_all_atomic({out / name: files[name] for name in OUTPUTS})
+    write_all_atomic({out / name: text for name, text in files.items() if not name.startswith("_")})
 
 
 def summary_markdown(data: page.Data) -> str:
@@ -187,6 +203,8 @@ def summary_markdown(data: page.Data) -> str:
     ]
     if data.ab is not None:
         lines += ["", ab_sections.ab_markdown(data.ab)]
+    if data.along is not None:
+        lines += ["", axis.markdown(data.along)]
     if not data.drift.empty:
         lines += ["", ab_sections.drift_markdown(data.drift)]
     return "\n".join(lines) + "\n"
@@ -206,6 +224,10 @@ def console_summary(data: page.Data) -> str:
     checks = f"correctness: {len(data.checks)} checks, {counts.get('failed', 0)} failed"
     if data.ab is not None:
         checks += f"\n{data.ab.title}: {data.ab.result.headline()}"
+    if data.along is not None:
+        checks += (
+            f"\nby {data.along.axis}: {len(data.along.wide)} benchmarks matched across {', '.join(data.along.values)}"
+        )
     if head.empty:
         return f"no benchmarks; {checks}"
     index = [

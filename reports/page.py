@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports import ab_sections, memory, plots, variants
+from reports import ab_sections, axis, intervals, memory, plots, variants
 from reports import render as r
 from reports import table as tb
 from reports.runfile import RunFile
@@ -43,11 +43,22 @@ class Data:
     df: pd.DataFrame  # table.tidy
     checks: pd.DataFrame  # table.checks
     ab: ab_sections.AB | None = None  # --ab: two interleaved run files judged by the gate
+    by: str | None = None  # --by: the axis the runs are set side by side along
 
     @property
     def labels(self) -> list[str]:
         """The run labels in order."""
         return [run.label for run in self.runs]
+
+    @cached_property
+    def along(self) -> axis.Along | None:
+        """The benchmarks matched along ``by`` (``axis.along``); None without ``--by``."""
+        return axis.along(self.df, self.checks, self.runs, self.measures, self.by) if self.by else None
+
+    @cached_property
+    def measures(self) -> dict[tuple[str, str], intervals.Measure]:
+        """What the ratios' intervals resample, by (run label, key) (``intervals.measures``)."""
+        return intervals.measures(self.runs)
 
     @cached_property
     def drift(self) -> pd.DataFrame:
@@ -68,6 +79,8 @@ def page(data: Data, built: datetime | None = None) -> str:
     sections = [("headline", "Headline", headline(data))]
     if data.ab is not None:
         sections.append(("ab", data.ab.title, ab_sections.ab_section(data.ab)))
+    if data.along is not None:
+        sections.append(("by", f"By {data.along.axis}: the same benchmarks side by side", axis.section(data.along)))
     sections += [
         ("time", "(a) Time per case by dtype", time_section(data)),
         ("builtin", "(b) Hand-written vs built-in", builtin_section(data)),
@@ -79,7 +92,7 @@ def page(data: Data, built: datetime | None = None) -> str:
         sections.append(("drift", "Numerical drift between runs", ab_sections.drift_section(data.drift)))
     sections.append(("runs", "(f) Runs side by side", compare_section(data)))
     sections.append(("memory", "(g) Memory, process state and allocator", memory.section_html(data.df)))
-    sections.append(("costs", "(h) Options and kernels", variants.section(data.df)))
+    sections.append(("costs", "(h) Options and kernels", variants.section(data.df, data.measures)))
     nav = " ".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title, _ in sections)
     body = "\n".join(f'<h2 id="{sid}">{html.escape(title)}</h2>\n{text}' for sid, title, text in sections)
     title = "RNN suite report: " + ", ".join(data.labels)
@@ -201,7 +214,9 @@ def builtin_section(data: Data) -> str:
     unpaired = len(hand) - len(pairs)
     how = (
         "time of the hand-written case divided by the built-in case it names, same run, device, dtype, pass, backend "
-        "and shape; one row per case is the geometric mean over the shapes both ran (range: fastest and slowest shape)."
+        "and shape; one row per case is the geometric mean over the shapes both ran (range: fastest and slowest shape), "
+        "with its 95% bootstrap interval (over processes where both have several, over rounds otherwise: the basis is "
+        "named); a ratio is coloured only when its interval excludes 1."
         + (
             f" {unpaired} hand-written benchmark(s) had no built-in run of the same shape and are left out."
             if unpaired
@@ -212,10 +227,25 @@ def builtin_section(data: Data) -> str:
         f"{lo:.2f}–{hi:.2f}" if n > 1 else ""
         for lo, hi, n in summary[["ratio_min", "ratio_max", "shapes"]].itertuples(index=False)
     ]
-    df = summary.assign(range=ranges)
+    found = intervals.columns([_builtin_interval(data, pairs, row) for _, row in summary.iterrows()])
+    cis = [intervals.ci_text(*v) for v in found[["ci_low", "ci_high", "ci_basis"]].to_numpy()]
+    df = summary.assign(range=ranges, interval=cis)
     df = r.drop_constant(df.drop(columns=["ratio_min", "ratio_max"]), ["run", "backend"])
-    df = df.rename(columns={"builtin": "built-in", "ratio": "time vs built-in (geo-mean)", "range": "ratio range"})
-    shade = r.Shade("RdYlGn_r", vmin=-np.log(4), vmax=np.log(4), log=True)  # saturates at 4x either way
+    df = df.rename(
+        columns={
+            "builtin": "built-in",
+            "ratio": "time vs built-in (geo-mean)",
+            "range": "ratio range",
+            "interval": "95% interval",
+        }
+    )
+    shade = r.Shade(
+        "RdYlGn_r",
+        vmin=-np.log(4),
+        vmax=np.log(4),
+        log=True,
+        by=intervals.shade_by(summary["ratio"], found["significant"]),
+    )  # saturates at 4x either way; coloured only where the interval excludes 1
     table = r.styled(
         df, "builtin", {"time vs built-in (geo-mean)": r.ratio_text}, shades={"time vs built-in (geo-mean)": shade}
     )
@@ -227,6 +257,18 @@ def builtin_section(data: Data) -> str:
         for label in data.labels
     ]
     return _how(how) + table + "".join(imgs)
+
+
+def _builtin_interval(data: Data, pairs: pd.DataFrame, row: pd.Series) -> intervals.Interval:
+    """The interval of one (b) row's geometric mean: its pairs' keys looked up in the run's measures."""
+    mine = pairs[(pairs[tb.GROUP] == row[tb.GROUP]).all(axis=1) & (pairs["builtin"] == row["builtin"])]
+    run = str(row["run"])
+    return intervals.geomean_interval(
+        [
+            (data.measures.get((run, b)), data.measures.get((run, h)))
+            for h, b in zip(mine["key"], mine["builtin_key"], strict=True)
+        ]
+    )
 
 
 def sweep_section(data: Data) -> str:
@@ -378,35 +420,65 @@ def _check_cell(outcome: Any, max_rel: Any, err_u: Any, budget_u: Any, margin: A
 
 
 def compare_section(data: Data) -> str:
-    """(f) Several runs side by side: each benchmark's median per run and its ratio to the first run."""
+    """(f) Several runs side by side: each benchmark's median per run and its ratio to the first run, with intervals."""
     if len(data.runs) < 2:
         return _none("One run: nothing to compare (pass several run files to see them side by side).")
     if data.df.empty:
         return _none("No benchmarks in the runs.")
     wide = tb.side_by_side(data.df, data.labels)
     first, others = data.labels[0], data.labels[1:]
-    lines = []
-    for label in others:
-        ratios = wide[f"ratio[{label}]"].dropna()
-        ratios = ratios[ratios > 0]
-        gm = float(np.exp(np.log(ratios).mean())) if len(ratios) else float("nan")
-        lines.append(
-            f"{html.escape(label)} vs {html.escape(first)}: {r.ratio_text(gm)} (geometric mean over {len(ratios)} benchmarks both ran)"
-        )
+    lines = [_geomean_line(data, wide, label) for label in others]
     order = wide[[f"ratio[{label}]" for label in others]].apply(lambda c: np.abs(np.log(c))).max(axis=1)
     wide = wide.assign(_order=order).sort_values("_order", ascending=False, na_position="last").drop(columns="_order")
-    shown = r.drop_constant(wide.head(MAX_COMPARE_ROWS).drop(columns="key"), ["backend"])
-    shown = shown.rename(
+    shown = wide.head(MAX_COMPARE_ROWS).reset_index(drop=True)
+    shades: dict[str, r.Shade] = {}
+    formats: dict[str, r.Formatter] = {f"{x} (ms)": r.fmt_ms for x in data.labels}
+    for label in others:
+        found = [intervals.pair_interval(data.measures, (first, k), (label, k)) for k in shown["key"]]
+        cols = intervals.columns(found)
+        col = f"{label} vs {first}"
+        shown[f"{col}: 95% interval"] = [intervals.ci_text(*v) for v in cols[["ci_low", "ci_high", "ci_basis"]].values]
+        if cols["same_ops"].any():
+            shown[f"{col}: same kernel ops"] = ["same ops" if v else "" for v in cols["same_ops"]]
+        shades[col] = r.Shade("RdYlGn_r", vmin=-np.log(1.5), vmax=np.log(1.5), log=True,
+                              by=intervals.shade_by(shown[f"ratio[{label}]"], cols["significant"]))  # fmt: skip
+        formats[col] = r.ratio_text
+    shown = r.drop_constant(shown.drop(columns="key"), ["backend"]).rename(
         columns={f"median_s[{x}]": f"{x} (ms)" for x in data.labels}
         | {f"ratio[{x}]": f"{x} vs {first}" for x in others}
     )
-    formats = {f"{x} (ms)": r.fmt_ms for x in data.labels} | {f"{x} vs {first}": r.ratio_text for x in others}
+    shown = shown[
+        [c for c in shown if not c.endswith(("interval", "kernel ops"))]
+        + [c for c in shown if c.endswith(("interval", "kernel ops"))]
+    ]
     more = len(wide) - len(shown)
     how = (
-        f"each benchmark key in every run, median time in ms; the ratio is the run's median over {first}'s. Sorted by "
-        "the largest change; runs from different machines or torch builds differ for more than one reason."
+        f"each benchmark key in every run, median time in ms; the ratio is the run's median over {first}'s, with its "
+        "95% bootstrap interval (over processes where both runs have several, over rounds otherwise: the basis is "
+        "named). A ratio is coloured only when its interval excludes 1; 'same ops' marks rows where both runs ran the "
+        "same aten ops. Sorted by the largest change; runs from different machines or torch builds differ for more "
+        "than one reason."
         + (f" Showing the {len(shown)} largest changes of {len(wide)}; results.csv has every row." if more > 0 else "")
     )
-    summary = "<ul>" + "".join(f"<li>{line}</li>" for line in lines) + "</ul>"
-    shade = r.Shade("RdYlGn_r", vmin=-np.log(1.5), vmax=np.log(1.5), log=True)  # saturates at 1.5x either way
-    return _how(how) + summary + r.styled(shown, "compare", formats, shades={f"{x} vs {first}": shade for x in others})
+    summary = "<ul>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + "</ul>"
+    return _how(how) + summary + r.styled(shown, "compare", formats, shades=shades)
+
+
+def _geomean_line(data: Data, wide: pd.DataFrame, label: str) -> str:
+    """``B vs A: 1.10x slower, 95% interval [1.04, 1.17] rounds (geometric mean over N benchmarks both ran)``."""
+    first = data.labels[0]
+    both = wide[wide[f"ratio[{label}]"] > 0]
+    if both.empty:
+        devices = {
+            str(run.label): sorted(set(data.df.loc[data.df["run"] == run.label, "device"].dropna()))
+            for run in data.runs
+        }
+        hint = " The runs share no benchmark key"
+        if devices[first] != devices[label]:
+            hint += f" ({first} ran on {', '.join(devices[first])}, {label} on {', '.join(devices[label])})"
+        return f"{label} vs {first}: no benchmark both ran.{hint}; build with --by device (or torch, machine, allocator, kernel) to match them on case, dtype, pass, backend and shape."
+    gm = float(np.exp(np.log(both[f"ratio[{label}]"]).mean()))
+    ci = intervals.geomean_interval(
+        [(data.measures.get((first, k)), data.measures.get((label, k))) for k in both["key"]]
+    )
+    return f"{label} vs {first}: {r.ratio_text(gm)}, 95% interval {ci.text()} (geometric mean over {len(both)} benchmarks both ran)"

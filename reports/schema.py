@@ -23,6 +23,10 @@ lacks the fields added after it, and readers treat them as missing):
   run and of the machine; the kernel that ran and, for a variant, its plain layer; the metric
   (``time`` or ``instructions``), instruction counts under callgrind and valgrind's version, and
   the injected extra work of a gate study. Schema 1 files read as metric ``time``.
+- 3: the machine's identity, enough to tell machines apart in a results store (reports/store.py):
+  CPU flags, memory, GPU driver, torch's git version and build configuration, Python; and the
+  shard of a run split with ``--shard I/N``. Files of schema 1 and 2 lack them: the store takes
+  what it can from pytest-benchmark's own ``machine_info`` (CPU flags and count).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-SCHEMA = 2
+SCHEMA = 3
 
 
 @dataclass(frozen=True)
@@ -161,6 +165,13 @@ MACHINE: tuple[Field, ...] = (
     _f("tf32", "bool", "false: the suite switches TF32 off"),
     _f("allocator", "str", "the malloc the process runs with", since=2),
     _f("valgrind", "str", "valgrind's version under --metric instructions", nullable=True, since=2),
+    # The machine's identity (reports/store.py derives the store's machine id from the hardware ones).
+    _f("cpu_flags", "list", "the CPU's feature flags (/proc/cpuinfo), sorted", since=3),
+    _f("memory_bytes", "int", "total memory (MemTotal)", nullable=True, since=3),
+    _f("gpu_driver", "str", "the NVIDIA driver's version", nullable=True, since=3),
+    _f("torch_git", "str", "the git revision torch was built from", nullable=True, since=3),
+    _f("torch_config", "str", "torch.__config__.show(): how torch was built", since=3),
+    _f("python", "str", "Python version", since=3),
 )
 
 # rnnsuite.peaks[i]: the dense matmul peak of each device and dtype benchmarked.
@@ -181,6 +192,8 @@ RUN: tuple[Field, ...] = (
     _f("metric", "str", "time or instructions: the run's --metric", since=2),
     _f("label", "str", "the run's name in reports (default: torch version)"),
     _f("allocator", "str", "the process's malloc: glibc, jemalloc or tcmalloc", since=2),
+    _f("shard", "str", "I/N under --shard I/N; null for the whole selection", nullable=True, since=3),
+    _f("merged_from", "list", "reports merge only: the file names of the shards merged", always=False, since=3),
     _f("peaks", "list", "rnnsuite.peaks records"),
     _f("correctness", "list", "rnnsuite.correctness records"),
 )

@@ -38,6 +38,32 @@ def _ratio_statistic(base: np.ndarray, cand: np.ndarray, axis: int = -1) -> np.n
     return np.median(cand, axis=axis) / np.median(base, axis=axis)
 
 
+def ratio_bootstrap(base: ArrayLike, cand: ArrayLike, level: float = 0.95) -> Any:
+    """scipy's percentile bootstrap of the median ratio, each side resampled independently (fixed seed).
+
+    Args:
+        base: the base side's values (raw samples, or one median per process).
+        cand: the candidate side's values.
+        level: the confidence level.
+
+    Returns:
+        scipy's ``BootstrapResult``: ``confidence_interval`` and ``bootstrap_distribution``
+        (``N_RESAMPLES`` ratios, which a geometric mean over benchmarks resamples further).
+    """
+    b, c = np.asarray(base, dtype=float), np.asarray(cand, dtype=float)
+    batch = max(1, BATCH_ELEMENTS // (b.size + c.size))
+    return stats.bootstrap(
+        (b, c),
+        _ratio_statistic,
+        n_resamples=N_RESAMPLES,
+        batch=batch,
+        vectorized=True,
+        confidence_level=level,
+        method="percentile",
+        rng=np.random.default_rng(SEED),
+    )
+
+
 def ratio_interval(base: ArrayLike, cand: ArrayLike, level: float = 0.95) -> tuple[float, float]:
     """Bootstrap confidence interval of the median ratio, resampling each side independently.
 
@@ -53,18 +79,7 @@ def ratio_interval(base: ArrayLike, cand: ArrayLike, level: float = 0.95) -> tup
     Returns:
         ``(low, high)`` of the ratio ``median(cand) / median(base)``.
     """
-    b, c = np.asarray(base, dtype=float), np.asarray(cand, dtype=float)
-    batch = max(1, BATCH_ELEMENTS // (b.size + c.size))
-    res = stats.bootstrap(
-        (b, c),
-        _ratio_statistic,
-        n_resamples=N_RESAMPLES,
-        batch=batch,
-        vectorized=True,
-        confidence_level=level,
-        method="percentile",
-        rng=np.random.default_rng(SEED),
-    )
+    res = ratio_bootstrap(base, cand, level)
     return float(res.confidence_interval.low), float(res.confidence_interval.high)
 
 

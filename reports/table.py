@@ -175,12 +175,14 @@ def builtin_pairs(df: pd.DataFrame) -> pd.DataFrame:
         df: the tidy frame.
 
     Returns:
-        One row per pair: the hand-written row's ``GROUP``, ``size``, ``shape``, ``builtin``, ``median_s``,
-        the built-in's ``builtin_s`` and ``ratio`` (hand-written / built-in: above 1 is slower).
+        One row per pair: the hand-written row's ``GROUP``, ``size``, ``shape``, ``key``, ``builtin``, ``median_s``,
+        the built-in's ``builtin_key``, ``builtin_s`` and ``ratio`` (hand-written / built-in: above 1 is slower).
     """
     on = ["run", "device", "dtype", "pass", "backend", "shape"]
-    hand = df.loc[df["builtin"].notna(), [*GROUP, "size", "shape", "builtin", "median_s"]]
-    base = df.loc[:, [*on, "case", "median_s"]].rename(columns={"case": "builtin", "median_s": "builtin_s"})
+    hand = df.loc[df["builtin"].notna(), [*GROUP, "size", "shape", "key", "builtin", "median_s"]]
+    base = df.loc[:, [*on, "case", "key", "median_s"]].rename(
+        columns={"case": "builtin", "key": "builtin_key", "median_s": "builtin_s"}
+    )
     pairs = hand.merge(base.drop_duplicates([*on, "builtin"]), on=[*on, "builtin"], how="inner")
     pairs["ratio"] = pairs["median_s"] / pairs["builtin_s"]
     return pairs.reset_index(drop=True)

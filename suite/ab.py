@@ -96,7 +96,8 @@ def pytest_command(side: Side, json_path: Path, selection: Sequence[str]) -> lis
     ]
 
 
-CHECK_OPTIONS = ("--device", "--dtype", "--seed")  # the selection options that narrow the correctness tier
+# The selection options that narrow the correctness tier (--shard: a job of N runs its part of the checks too).
+CHECK_OPTIONS = ("--device", "--dtype", "--seed", "--shard")
 
 
 def checks_selection(selection: Sequence[str]) -> list[str]:

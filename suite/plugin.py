@@ -141,6 +141,7 @@ def parse_options(config: pytest.Config) -> Options:
         raise pytest.UsageError("--min-time: must be positive")
     if config.getoption("min_rounds") < 1:
         raise pytest.UsageError(f"--min-rounds: must be at least 1, got {config.getoption('min_rounds')}")
+    shard_of(config.getoption("shard"))  # a bad --shard stops here, before collection
     checks_json = config.getoption("checks_json")
     if checks_json and not os.path.isdir(os.path.dirname(os.path.abspath(checks_json))):
         raise pytest.UsageError(f"--checks-json: no folder for {checks_json!r}")
@@ -235,6 +236,47 @@ def _callgrind(config: pytest.Config) -> None:
     if capman is not None:
         capman.stop_global_capturing()
     counting.reexec_under_callgrind(sys.orig_argv)
+
+
+def shard_of(spec: str | None) -> tuple[int, int] | None:
+    """``--shard I/N`` as ``(I, N)``; None without the option.
+
+    Raises:
+        pytest.UsageError: not two whole numbers with 1 <= I <= N.
+    """
+    if spec is None:
+        return None
+    try:
+        i, n = (int(part) for part in spec.split("/"))
+    except ValueError:
+        raise pytest.UsageError(f"--shard {spec!r}: expected I/N, e.g. 2/4") from None
+    if not 1 <= i <= n:
+        raise pytest.UsageError(f"--shard {spec}: I must be between 1 and N")
+    return i, n
+
+
+def _shard_text(config: pytest.Config) -> str | None:
+    shard = shard_of(config.getoption("shard"))
+    return None if shard is None else f"{shard[0]}/{shard[1]}"
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected: the shards split the selection itself
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--shard I/N``: keep every N-th selected test, starting at the I-th, in collection order.
+
+    Collection order is the same in every process of one checkout (ids never depend on the
+    machine: an absent device is skipped, not left out), so N jobs with shards 1..N run each test
+    of the selection exactly once, and each shard gets a like mix of cases, dtypes and passes.
+    """
+    shard = shard_of(config.getoption("shard"))
+    if shard is None:
+        return
+    i, n = shard
+    kept = [item for k, item in enumerate(items) if k % n == i - 1]
+    dropped = [item for k, item in enumerate(items) if k % n != i - 1]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
 
 
 OPTIONS = pytest.StashKey[Options]()
@@ -423,19 +465,68 @@ def describe_machine(valgrind: str | None = None) -> dict[str, Any]:
         "tf32": False,
         "allocator": allocator(),
         "valgrind": valgrind,
+        "cpu_flags": _cpu_flags(),
+        "memory_bytes": _memory_bytes(),
+        "gpu_driver": _gpu_driver() if cuda else None,
+        "torch_git": getattr(torch.version, "git_version", None),
+        "torch_config": cfg,
+        "python": platform.python_version(),
     }
     return checked(MACHINE, machine, "machine_info.rnnsuite")
 
 
-def _cpu_model() -> str:
+def _cpuinfo_field(name: str) -> str | None:
+    """The first value of ``name`` in /proc/cpuinfo (None where there is no such file or field)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
             for line in fh:
-                if line.startswith("model name"):
+                if line.split(":", 1)[0].strip() == name:
                     return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def _cpu_model() -> str:
+    return _cpuinfo_field("model name") or platform.processor() or platform.machine()
+
+
+def _cpu_flags() -> list[str]:
+    """The CPU's feature flags, sorted (x86 ``flags``, Arm ``Features``); empty where not readable."""
+    return sorted(set((_cpuinfo_field("flags") or _cpuinfo_field("Features") or "").split()))
+
+
+def _memory_bytes() -> int | None:
+    """Total memory from /proc/meminfo (kB there), or None."""
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _gpu_driver() -> str | None:
+    """The NVIDIA kernel module's version (/proc/driver/nvidia/version), else nvidia-smi's, else None."""
+    try:
+        with open("/proc/driver/nvidia/version", encoding="utf-8") as fh:
+            head = fh.readline()
+        if "Kernel Module" in head:
+            return head.split("Kernel Module", 1)[1].split()[0]
+    except (OSError, IndexError):
+        pass
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.splitlines()[0].strip() if out.returncode == 0 and out.stdout.strip() else None
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
@@ -479,4 +570,4 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_
     _final_peaks(recs, output_json)
     opts = config.stash[OPTIONS]
     sections = list(recs.peaks.values()), recs.correctness
-    output_json["rnnsuite"] = run_section(opts.label, opts.allocator, opts.metric, *sections)
+    output_json["rnnsuite"] = run_section(opts.label, opts.allocator, opts.metric, *sections, shard=_shard_text(config))

@@ -105,10 +105,15 @@ def check_record(ident: dict[str, Any], check: str, outcome: str, **fields: Any)
 
 
 def run_section(
-    label: str, allocator: str, metric: str, peaks: list[dict[str, Any]], correctness: list[dict[str, Any]]
+    label: str,
+    allocator: str,
+    metric: str,
+    peaks: list[dict[str, Any]],
+    correctness: list[dict[str, Any]],
+    shard: str | None = None,
 ) -> dict[str, Any]:
-    """The run file's ``rnnsuite`` section."""
-    data = {"schema": SCHEMA, "metric": metric, "label": label, "allocator": allocator}
+    """The run file's ``rnnsuite`` section (``shard``: ``"I/N"`` of a run under ``--shard``)."""
+    data = {"schema": SCHEMA, "metric": metric, "label": label, "allocator": allocator, "shard": shard}
     data |= {"peaks": peaks, "correctness": correctness}
     return checked(RUN, data, "rnnsuite")
 

@@ -159,6 +159,12 @@ def run(
         "tf32": False,
         "allocator": "glibc",
         "valgrind": None,
+        "cpu_flags": ["avx2", "fma", "sse4_2"],
+        "memory_bytes": 8 * 2**30,
+        "gpu_driver": None,
+        "torch_git": "0" * 40,
+        "torch_config": "PyTorch built with: synthetic",
+        "python": "3.11.7",
     }
     peak = {"device": "cpu", "dtype": "float32", "threads": 2, "gflops": 100.0, "n": 1024}
     peak |= {"gflops_start": 100.0, "gflops_end": 95.0}
@@ -167,6 +173,7 @@ def run(
         "metric": "time",
         "label": label,
         "allocator": "glibc",
+        "shard": None,
         "peaks": [checked(PEAK, peak, "peaks")],
         "correctness": list(checks),
     }

@@ -18,6 +18,7 @@ import torch
 from cases import CASES
 from reports import compare, counts, gate
 from reports.runfile import load_run
+from reports.schema import SCHEMA
 from suite import ab, ab_counts, counting
 from suite.timing import BenchPoint, make_call, prefix_inputs
 from tests import synthetic_runs as syn
@@ -266,7 +267,7 @@ def test_a_counted_run_reports_instructions_not_its_time_under_valgrind(
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     data = syn.run([counted("nn_lstm", LSTM)])
-    data["rnnsuite"]["schema"] = 3
+    data["rnnsuite"]["schema"] = SCHEMA + 1
     path = syn.write(tmp_path / "new.json", data)
     with pytest.raises(Exception, match="newer than this reader"):
         load_run(path)

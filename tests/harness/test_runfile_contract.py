@@ -59,3 +59,15 @@ def test_fresh_check_records_equal_the_fakes(fresh: dict[str, Any]) -> None:
 def test_fresh_run_loads(fresh: dict[str, Any]) -> None:
     run = load_run(fresh["path"])
     assert run.benchmarks[0]["extra_info"]["key"].startswith("numpy_rnn-cpu-float32-fwd-eager")
+
+
+def test_fresh_machine_identity_is_filled_in(fresh: dict[str, Any]) -> None:
+    """Schema 3's identity fields hold what this machine reports, not placeholders."""
+    m = fresh["machine_info"]["rnnsuite"]
+    assert "PyTorch built with" in m["torch_config"]
+    assert m["python"] == ".".join(map(str, sys.version_info[:3]))
+    if Path("/proc/meminfo").exists():
+        assert m["memory_bytes"] > 2**28
+        assert m["cpu_flags"] == sorted(set(m["cpu_flags"]))
+        assert len(m["cpu_flags"]) > 5
+    assert fresh["rnnsuite"]["shard"] is None

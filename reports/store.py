@@ -1,0 +1,219 @@
+"""The results store: run files kept per machine, the way pytest-benchmark's ``--benchmark-autosave`` keeps them.
+
+Layout (pytest-benchmark's, with asv's ``machine.json``)::
+
+    STORE/<machine id>/machine.json                      the machine's identity, written once
+    STORE/<machine id>/NNNN_<commit>_<date>.json         one run file each, never overwritten
+
+- ``NNNN`` is one more than the highest number in the machine's folder; ``<commit>`` the first 8
+  characters of ``commit_info.id`` (``unknown`` outside a git checkout), with ``_uncommitted-changes``
+  appended for a dirty checkout as pytest-benchmark does; ``<date>`` the run's ``datetime``.
+- The machine id is ``<system>-<arch>-<cpu>[-<gpu>]-<hash>``. pytest-benchmark's own id
+  (``Linux-CPython-3.11-64bit``) tells no two Linux machines apart; the hash here covers the
+  hardware: CPU model, CPU flags, logical CPUs, memory (whole GiB) and GPU. What is software (torch
+  build and configuration, driver, allocator, Python) is not in the id: one machine's history
+  across torch versions stays in one folder, and ``reports history`` shows those as columns.
+- CPU flags come from pytest-benchmark's ``machine_info.cpu.flags`` (py-cpuinfo, in every run
+  file), else from ``machine_info.rnnsuite.cpu_flags`` (schema 3). Files before schema 3 lack the
+  memory: their id is computed without it, so the same machine's old and new files can land in two
+  folders (``store list`` shows both ids with their CPU and GPU).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from reports.atomic import write_atomic
+from reports.cli import OneLineParser, one_line_errors
+from reports.runfile import RunFile, RunFileError, load_run
+
+NAME = re.compile(r"^(\d{4})_.*\.json$")
+
+
+class StoreError(Exception):
+    """A store that cannot be used (missing, empty, not a store); the message is one line."""
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One run of the store, with the machine whose folder holds it."""
+
+    machine: str
+    run: RunFile
+
+    @property
+    def number(self) -> int:
+        """The run's ``NNNN`` within its machine's folder."""
+        m = NAME.match(self.run.path.name)
+        return int(m.group(1)) if m else 0
+
+
+def identity(run: RunFile) -> dict[str, Any]:
+    """The hardware a run ran on, as the machine id hashes it.
+
+    Args:
+        run: a loaded run file (any schema).
+
+    Returns:
+        ``system, arch, cpu_model, cpu_flags, cores, memory_gib, gpu`` (None where the file lacks one).
+    """
+    info = run.data.get("machine_info", {})
+    m = run.machine
+    flags = info.get("cpu", {}).get("flags") if isinstance(info.get("cpu"), dict) else None
+    memory = m.get("memory_bytes")
+    return {
+        "system": info.get("system"),
+        "arch": info.get("machine"),
+        "cpu_model": m.get("cpu_model"),
+        "cpu_flags": sorted(flags or m.get("cpu_flags") or []),
+        "cores": m.get("cores"),
+        "memory_gib": round(memory / 2**30) if isinstance(memory, int) else None,
+        "gpu": m.get("gpu"),
+    }
+
+
+def _slug(text: Any, width: int) -> str:
+    words = re.sub(r"\((r|tm)\)|processor|cpu", " ", str(text).lower())
+    return re.sub(r"[^a-z0-9]+", "-", words).strip("-")[:width].strip("-")
+
+
+def machine_id(run: RunFile) -> str:
+    """The store's folder name for the run's machine (see the module's docstring).
+
+    Args:
+        run: a loaded run file.
+
+    Returns:
+        e.g. ``Linux-x86_64-amd-epyc-5f2c01d3`` or ``Linux-x86_64-intel-xeon-nvidia-h100-80gb-hbm3-9a1b2c3d``.
+    """
+    ident = identity(run)
+    digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:8]
+    parts = [ident["system"] or "unknown", ident["arch"] or "unknown", _slug(ident["cpu_model"], 24) or "cpu"]
+    if ident["gpu"]:
+        parts.append(_slug(ident["gpu"], 24))
+    return "-".join([*parts, digest])
+
+
+def file_name(run: RunFile, number: int) -> str:
+    """``NNNN_<commit>_<date>[_uncommitted-changes].json`` for a run."""
+    info = run.data.get("commit_info") or {}
+    commit = re.sub(r"[^0-9A-Za-z]", "", str(info.get("id") or "unknown"))[:8] or "unknown"
+    try:
+        when = datetime.fromisoformat(str(run.data.get("datetime"))).strftime("%Y%m%d_%H%M%S")
+    except ValueError:
+        when = "nodate"
+    dirty = "_uncommitted-changes" if info.get("dirty") else ""
+    return f"{number:04d}_{commit}_{when}{dirty}.json"
+
+
+def add(store: Path, path: str | Path) -> Path:
+    """Copy a run file into the store, under its machine's folder and the next number.
+
+    The file is validated first (a corrupt one never enters the store) and copied byte for byte;
+    an existing file is never overwritten (exclusive create).
+
+    Args:
+        store: the store folder (created if missing).
+        path: the run file.
+
+    Returns:
+        The stored file's path.
+
+    Raises:
+        RunFileError: the file is not a usable run file.
+        StoreError: the store is a file.
+    """
+    run = load_run(path)
+    if store.exists() and not store.is_dir():
+        raise StoreError(f"store {store} is a file, not a folder")
+    folder = store / machine_id(run)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_machine_json(folder, run)
+    raw = Path(path).read_bytes()
+    while True:
+        target = folder / file_name(run, _next_number(folder))
+        try:
+            with open(target, "xb") as fh:  # exclusive: two jobs adding at once take two numbers
+                fh.write(raw)
+            return target
+        except FileExistsError:
+            continue
+
+
+def _next_number(folder: Path) -> int:
+    numbers = [int(m.group(1)) for p in folder.iterdir() if (m := NAME.match(p.name))]
+    return max(numbers, default=0) + 1
+
+
+def _write_machine_json(folder: Path, run: RunFile) -> None:
+    target = folder / "machine.json"
+    if not target.exists():
+        write_atomic(target, json.dumps(identity(run), indent=1) + "\n")
+
+
+def load_store(store: Path) -> list[Stored]:
+    """Every run of the store, each machine's in number order.
+
+    Args:
+        store: the store folder.
+
+    Returns:
+        The runs.
+
+    Raises:
+        StoreError: no such folder, or no run file in it.
+        RunFileError: a stored file is corrupt (its path names it).
+    """
+    if not store.is_dir():
+        raise StoreError(f"store {store}: no such folder")
+    found = sorted(p for p in store.glob("*/*.json") if NAME.match(p.name))
+    if not found:
+        raise StoreError(f"store {store} holds no runs (add one with: python -m reports store add {store} RUN.json)")
+    out = [Stored(p.parent.name, load_run(p)) for p in found]
+    return sorted(out, key=lambda s: (s.machine, s.number))
+
+
+def machines(stored: list[Stored]) -> dict[str, list[Stored]]:
+    """The runs grouped by machine id, in first-seen order."""
+    out: dict[str, list[Stored]] = {}
+    for s in stored:
+        out.setdefault(s.machine, []).append(s)
+    return out
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line of ``store``."""
+    p = OneLineParser(prog="python -m reports store", description="Add run files to a results store, or list it.")
+    sub = p.add_subparsers(dest="action", required=True, parser_class=OneLineParser)
+    add_p = sub.add_parser("add", help="copy run files into STORE/<machine id>/NNNN_<commit>_<date>.json")
+    add_p.add_argument("store", type=Path, metavar="STORE")
+    add_p.add_argument("runs", nargs="+", metavar="RUN.json")
+    list_p = sub.add_parser("list", help="the machines of STORE and their runs")
+    list_p.add_argument("store", type=Path, metavar="STORE")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    """``store add`` / ``store list``; returns 0, or 2 with a one-line error."""
+
+    def body() -> int:
+        args = parser().parse_args(argv)
+        if args.action == "add":
+            for path in args.runs:
+                print(f"stored: {add(args.store, path)}")
+            return 0
+        for machine, runs in machines(load_store(args.store)).items():
+            print(f"{machine}: {len(runs)} run(s)")
+            for s in runs:
+                metric = s.run.data["rnnsuite"].get("metric", "time")
+                print(f"  {s.run.path.name}  torch {s.run.machine.get('torch', '?')}  {metric}")
+        return 0
+
+    return one_line_errors(body, RunFileError, StoreError)
