@@ -23,6 +23,8 @@ lacks the fields added after it, and readers treat them as missing):
   run and of the machine; the kernel that ran and, for a variant, its plain layer; the metric
   (``time`` or ``instructions``), instruction counts under callgrind and valgrind's version, and
   the injected extra work of a gate study. Schema 1 files read as metric ``time``.
+- 3: how callgrind instrumented a counted run's process (``instrumentation``: switched on after
+  the imports, or from the start where ``callgrind_control`` is missing).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-SCHEMA = 2
+SCHEMA = 3
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,7 @@ MACHINE: tuple[Field, ...] = (
     _f("tf32", "bool", "false: the suite switches TF32 off"),
     _f("allocator", "str", "the malloc the process runs with", since=2),
     _f("valgrind", "str", "valgrind's version under --metric instructions", nullable=True, since=2),
+    _f("instrumentation", "str", "under --metric instructions: switched or full", nullable=True, since=3),
 )
 
 # rnnsuite.peaks[i]: the dense matmul peak of each device and dtype benchmarked.

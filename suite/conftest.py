@@ -11,6 +11,7 @@ from suite.plugin import (
     pytest_configure,
     pytest_generate_tests,
     pytest_runtest_makereport,
+    pytest_runtestloop,
     pytest_sessionfinish,
     records,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "pytest_configure",
     "pytest_generate_tests",
     "pytest_runtest_makereport",
+    "pytest_runtestloop",
     "pytest_sessionfinish",
     "records",
 ]

@@ -159,6 +159,7 @@ def run(
         "tf32": False,
         "allocator": "glibc",
         "valgrind": None,
+        "instrumentation": None,
     }
     peak = {"device": "cpu", "dtype": "float32", "threads": 2, "gflops": 100.0, "n": 1024}
     peak |= {"gflops_start": 100.0, "gflops_end": 95.0}
