@@ -144,7 +144,10 @@ def header(data: Data, built: datetime | None) -> str:
 def _metric(run: RunFile) -> str:
     metric = str(run.data.get("rnnsuite", {}).get("metric") or "time")
     valgrind = run.machine.get("valgrind")
-    return f"{metric} (callgrind, valgrind {valgrind})" if metric == "instructions" and valgrind else metric
+    if metric != "instructions" or not valgrind:
+        return metric
+    full = run.machine.get("instrumentation") == "full"  # docs/run-file.md: no callgrind_control
+    return f"{metric} (callgrind, valgrind {valgrind}{', instrumented from the start' if full else ''})"
 
 
 def _commit(info: dict[str, object]) -> str:

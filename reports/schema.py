@@ -24,9 +24,12 @@ lacks the fields added after it, and readers treat them as missing):
   (``time`` or ``instructions``), instruction counts under callgrind and valgrind's version, and
   the injected extra work of a gate study. Schema 1 files read as metric ``time``.
 - 3: the machine's identity, enough to tell machines apart in a results store (reports/store.py):
-  CPU flags, memory, GPU driver, torch's git version and build configuration, Python; and the
-  shard of a run split with ``--shard I/N``. Files of schema 1 and 2 lack them: the store takes
-  what it can from pytest-benchmark's own ``machine_info`` (CPU flags and count).
+  CPU flags, memory, GPU driver, torch's git version and build configuration, Python; the shard
+  of a run split with ``--shard I/N``; how callgrind instrumented a counted run's process
+  (``instrumentation``: switched on after the imports, or from the start where
+  ``callgrind_control`` is missing); and the cold record's ``process``, ``server_threads``,
+  ``timed`` and ``note``. Files of schema 1 and 2 lack them: the store takes what it can from
+  pytest-benchmark's own ``machine_info`` (CPU flags and count).
 """
 
 from __future__ import annotations
@@ -172,6 +175,7 @@ MACHINE: tuple[Field, ...] = (
     _f("torch_git", "str", "the git revision torch was built from", nullable=True, since=3),
     _f("torch_config", "str", "torch.__config__.show(): how torch was built", since=3),
     _f("python", "str", "Python version", since=3),
+    _f("instrumentation", "str", "under --metric instructions: switched or full", nullable=True, since=3),
 )
 
 # rnnsuite.peaks[i]: the dense matmul peak of each device and dtype benchmarked.

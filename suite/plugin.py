@@ -401,6 +401,17 @@ def item_identity(item: pytest.Item) -> tuple[dict[str, Any], str]:
 
 
 @pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Any:
+    """``--metric instructions``: once every benchmark is counted, the rest runs uninstrumented."""
+    try:
+        return (yield)
+    finally:
+        from suite import counting
+
+        counting.uninstrument()
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """Every correctness test reaches the run file: one that did not record itself gets a record of its
     outcome (passed, or failed with the first line of the failure; a skip is not a check)."""
@@ -445,8 +456,13 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         records.correctness.extend(json.loads(found))
 
 
-def describe_machine(valgrind: str | None = None) -> dict[str, Any]:
-    """Versions and hardware facts for the run file (``machine_info.rnnsuite``)."""
+def describe_machine(valgrind: str | None = None, instrumentation: str | None = None) -> dict[str, Any]:
+    """Versions and hardware facts for the run file (``machine_info.rnnsuite``).
+
+    Args:
+        valgrind: valgrind's version in a counted run (``--metric instructions``).
+        instrumentation: how that run's process was instrumented (``suite.counting.instrumentation``).
+    """
     cfg = torch.__config__.show()
     onednn = next((line.split("v", 1)[1].split()[0] for line in cfg.splitlines() if "MKL-DNN v" in line), None)
     blas = next((line.split("BLAS_INFO=")[1].split(",")[0] for line in cfg.splitlines() if "BLAS_INFO=" in line), None)
@@ -471,6 +487,7 @@ def describe_machine(valgrind: str | None = None) -> dict[str, Any]:
         "torch_git": getattr(torch.version, "git_version", None),
         "torch_config": cfg,
         "python": platform.python_version(),
+        "instrumentation": instrumentation,
     }
     return checked(MACHINE, machine, "machine_info.rnnsuite")
 
@@ -530,16 +547,16 @@ def _gpu_driver() -> str | None:
 
 
 def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
-    machine_info["rnnsuite"] = describe_machine(valgrind=_valgrind_version(config))
+    machine_info["rnnsuite"] = describe_machine(**_counting_machine(config))
 
 
-def _valgrind_version(config: pytest.Config) -> str | None:
-    """valgrind's version in a run under ``--metric instructions``, else None."""
+def _counting_machine(config: pytest.Config) -> dict[str, str | None]:
+    """valgrind's version and the process's instrumentation in a run under ``--metric instructions``, else None."""
     from suite import counting
 
     if config.stash[OPTIONS].metric != "instructions":
-        return None
-    return counting.valgrind_version()
+        return {}
+    return {"valgrind": counting.valgrind_version(), "instrumentation": counting.instrumentation()}
 
 
 def _final_peaks(recs: Records, output_json: dict[str, Any]) -> None:

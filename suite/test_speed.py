@@ -92,6 +92,10 @@ def _counted(benchmark: Any, call: Callable[[], object]) -> dict[str, Any]:
         toggle, dump = counting.torch_counter()
     except counting.CountError as exc:
         pytest.fail(str(exc), pytrace=False)
+    try:
+        counting.instrument(toggle, dump)  # once a process: imports and this model's build ran uninstrumented
+    except counting.CountError as exc:  # no benchmark of this process could be counted
+        pytest.exit(f"--metric instructions: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     if benchmark.disabled:
         fields = counting.count_calls(call, toggle, dump)
     else:
