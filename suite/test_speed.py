@@ -43,15 +43,16 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
         if cuda:
             torch.cuda.reset_peak_memory_stats()
         held = torch.cuda.memory_allocated() if cuda else 0  # the model, its inputs and whatever else is alive
+        # One warm-up call runs under the profiler: the kernel record (not when timing is off or under valgrind).
+        ops: dict[str, int] = {}
         if counted:
             timing = _counted(benchmark, call)
         else:
             slowdown = options.slowdown.get(bp.case.name, 1.0)
-            timing = measure(benchmark, call, bp.device, options.min_time, slowdown, options.min_rounds)
+            profile = lambda fn: ops.update(kernel_ops(fn))  # noqa: E731
+            timing = measure(benchmark, call, bp.device, options.min_time, slowdown, options.min_rounds, profile)
             timing |= {"metric": "time", "instructions": None}
         peak_mem = torch.cuda.max_memory_allocated() - held if cuda else None
-        # One more call, untimed, under the profiler (not when timing is off or under valgrind).
-        ops = {} if benchmark.disabled or counted else kernel_ops(call)
     peak = _peak(records, bp.device, bp.dtype, options.threads) if options.peak and not benchmark.disabled else None
     # The cold state: the same benchmark in a process with no history (eager, vendor kernel: what a user's script runs).
     cold = options.cold and not benchmark.disabled and not counted

@@ -8,6 +8,8 @@ cost to vanish. pytest-benchmark then times rounds of such blocks and keeps ever
 from __future__ import annotations
 
 import itertools
+import math
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from suite.memory import Probe
 
 MIN_BLOCK_S = 0.05  # a timed block lasts at least this long (10 ms blocks: IQR/median 15% here, 50 ms: 6.5%)
 MIN_ROUNDS, MAX_ROUNDS = 10, 1000
+WARMUP_CALLS, WARMUP_S = 3, 0.05  # the warm-up before the timed rounds: at least this many calls and seconds
 PEAK_BLOCKS = 3  # matmul_peak: the best of this many blocks per size
 
 
@@ -124,23 +127,35 @@ def time_block(fn: Callable[[], object], sync: Callable[[], None], n: int) -> fl
 
 
 def calibrate(
-    fn: Callable[[], object], sync: Callable[[], None], min_time: float, min_rounds: int = MIN_ROUNDS
+    fn: Callable[[], object],
+    sync: Callable[[], None],
+    min_time: float,
+    min_rounds: int = MIN_ROUNDS,
+    profile: Callable[[Callable[[], object]], object] | None = None,
 ) -> tuple[int, int, float]:
-    """Warm up, then choose calls per block and rounds (at least ``min_rounds``).
+    """Warm up, timing each call, then choose calls per block and rounds (at least ``min_rounds``).
+
+    The warm-up is at least ``WARMUP_CALLS`` calls and ``WARMUP_S`` seconds, each call synchronised
+    and timed on its own; the block is sized from the median of those calls after the first (which
+    carries the lazy set-up), so that no call runs only to size the block.
+
+    Args:
+        profile: called with ``fn`` in place of the second warm-up call (the kernel record's profiled
+            call is then a warm-up call too; at least one plain call follows it); its time is not used.
 
     Returns:
         ``(calls per block, rounds, seconds per call)``.
     """
-    warm_until = time.perf_counter() + 0.05
-    for _ in range(3):
-        fn()
-    while time.perf_counter() < warm_until:
-        fn()
-    n = 1
-    per_call = time_block(fn, sync, n)
-    while per_call * n < MIN_BLOCK_S:
-        n = max(n * 2, int(MIN_BLOCK_S / max(per_call, 1e-9)) + 1)
-        per_call = time_block(fn, sync, n)
+    times: list[float] = []
+    start, calls = time.perf_counter(), 0
+    while calls < WARMUP_CALLS or time.perf_counter() - start < WARMUP_S:
+        if profile is not None and calls == 1:
+            profile(fn)
+        else:
+            times.append(time_block(fn, sync, 1))
+        calls += 1
+    per_call = max(statistics.median(times[1:] or times), 1e-9)
+    n = max(1, math.ceil(MIN_BLOCK_S / per_call - 1e-9))
     rounds = int(min(MAX_ROUNDS, max(min_rounds, min_time / (per_call * n))))
     return n, rounds, per_call
 
@@ -191,6 +206,7 @@ def measure(
     min_time: float,
     slowdown: float = 1.0,
     min_rounds: int = MIN_ROUNDS,
+    profile: Callable[[Callable[[], object]], object] | None = None,
 ) -> dict[str, Any]:
     """Time ``fn`` with pytest-benchmark: calibrated blocks, one sync per block, raw rounds kept.
 
@@ -200,6 +216,7 @@ def measure(
         device: "cpu" or "cuda".
         min_time: seconds of timed rounds to aim for.
         min_rounds: timed rounds at least (``--min-rounds``).
+        profile: run on one warm-up call (``calibrate``): the kernel record's profiled call.
         slowdown: >= 1; the work of each call is scaled by it (see ``scaled``; gate studies only).
             Calibration sees the unscaled call; the block is then raised so that every block runs
             the same whole number of extra calls (``block_for``).
@@ -207,13 +224,14 @@ def measure(
     Returns:
         ``{"block": calls per round, "rounds": rounds, "injected_slowdown": the work per call
         actually timed, relative to one call}`` and the memory fields of ``Probe.stop`` over
-        the timed rounds (pytest-benchmark's warm-up round included).
+        the timed rounds. pytest-benchmark runs no warm-up round of its own: ``calibrate`` warmed
+        the call up just before (pytest-benchmark's default is none either, outside PyPy).
     """
     sync = synchronizer(device)
     if benchmark.disabled:  # --benchmark-disable / xdist: one untimed call, as pytest-benchmark does
         benchmark.pedantic(fn)
         return {"block": 1, "rounds": 1, "injected_slowdown": 1.0}
-    n, rounds, _ = calibrate(fn, sync, min_time, min_rounds)
+    n, rounds, _ = calibrate(fn, sync, min_time, min_rounds, profile)
     n = block_for(n, slowdown)
     work = scaled(fn, slowdown)
     count = 0
@@ -227,7 +245,7 @@ def measure(
 
     probe = Probe()
     probe.start()
-    benchmark.pedantic(target, iterations=n, rounds=rounds, warmup_rounds=1)
+    benchmark.pedantic(target, iterations=n, rounds=rounds, warmup_rounds=0)
     return {"block": n, "rounds": rounds, "injected_slowdown": round(n * slowdown) / n} | probe.stop(count)
 
 
