@@ -70,6 +70,11 @@ PYTEST_REPORT_ARGS ?= --size seed --kernel vendor,native
 # The benchmarks' length: 5 rounds (pytest-benchmark's own default) of blocks of >= 50 ms, where
 # `pytest suite` and the gate take 10 rounds and 0.5 s.
 REPORT_TIMING ?= --min-time 0.25 --min-rounds 5
+# The benchmarks' selection: every case in every dtype, both kernels; the layers' variants (bidir,
+# proj, packed) in float32, the dtype their cost against the plain layer is read in (all four
+# dtypes of them double the phase: `make report REPORT_SELECT=` times them too). A -k in
+# PYTEST_REPORT_ARGS replaces this one.
+REPORT_SELECT ?= -k "float32 or not (bidir or proj or packed)"
 # The results store each run is added to (python -m reports history $(STORE) draws the trends).
 STORE ?= $(OUT)/store
 
@@ -83,7 +88,7 @@ report: $(STAMP)
 	t1=$$(date +%s); echo "make report: phase 1 took $$((t1 - t0)) s; phase 2 of 3, the benchmarks in one process"; \
 	$(PY) -m pytest suite/test_speed.py -m speed -q -p no:cacheprovider --benchmark-quiet \
 		--benchmark-columns=median,iqr,rounds --benchmark-sort=fullname --checks-from=$$checks \
-		--benchmark-json=$$run $(REPORT_TIMING) $(PYTEST_REPORT_ARGS) || { s=$$?; test $$s -eq 5 || test $$status -ne 0 || status=$$s; }; \
+		--benchmark-json=$$run $(REPORT_TIMING) $(REPORT_SELECT) $(PYTEST_REPORT_ARGS) || { s=$$?; test $$s -eq 5 || test $$status -ne 0 || status=$$s; }; \
 	test -s $$run || { echo "error: no run file was written ($$run)" >&2; exit 2; }; \
 	t2=$$(date +%s); echo "make report: phase 2 took $$((t2 - t1)) s; phase 3 of 3, the report"; \
 	$(PY) -m reports store add $(STORE) $$run || exit $$?; \
