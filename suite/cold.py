@@ -14,9 +14,10 @@ a cold process needs (torch, NumPy, the cases) and then only reads requests, for
 each. A fork shares the server's memory state, which is a fresh process's after the same imports:
 glibc's mmap and trim thresholds have not moved (nothing large was freed), and OpenMP's thread
 pool does not exist yet (no parallel region ran; the server checks its thread count before every
-fork, and the record keeps it). So a child pays what a fresh process pays, less the seconds of
-``import torch``. ``--cold-process fresh`` starts a fresh interpreter per benchmark instead (the
-slow, obvious way; tests compare the two).
+fork, and the record keeps it). A child skips the seconds of ``import torch``; it is not always
+exactly a fresh process (at two threads, nn_lstm T25 B16: 1,193 faults a call against a fresh
+process's 2,264; glibc's per-thread arenas, copied from the server, are the lead, not traced).
+``--cold-process fresh`` starts a fresh interpreter per benchmark instead (tests compare the two).
 
 Usage: python -m suite.cold KEY --seed S --threads N --min-time SECONDS [--every]   (prints one JSON object)
        python -m suite.cold --serve                                          (the server: JSON lines in and out)
