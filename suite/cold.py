@@ -35,7 +35,6 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import IO, Any
 
 COLD_TIMEOUT_S = 600
@@ -62,13 +61,9 @@ def faults_matter(faults_per_call: float, seconds_per_call: float) -> bool:
 
 def thread_count() -> int:
     """This process's threads (Linux ``/proc/self/status``; 0 where it is absent)."""
-    try:
-        for line in Path("/proc/self/status").read_text(encoding="ascii").splitlines():
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+    from suite.memory import status_field
+
+    return status_field("Threads") or 0
 
 
 def _imports() -> None:

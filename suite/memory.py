@@ -38,7 +38,8 @@ def faults() -> tuple[int, int]:
     return usage.ru_minflt, usage.ru_majflt
 
 
-def _status_kib(field: str) -> int | None:
+def status_field(field: str) -> int | None:
+    """The first number of a ``/proc/self/status`` field (``VmHWM`` in KiB, ``Threads``); None where absent."""
     try:
         for line in STATUS.read_text(encoding="ascii").splitlines():
             if line.startswith(f"{field}:"):
@@ -54,14 +55,14 @@ def reset_peak() -> str | None:
         CLEAR_REFS.write_text("5", encoding="ascii")
     except OSError as exc:
         return f"not measured: cannot reset the high-water mark ({CLEAR_REFS}: {exc.strerror or exc})"
-    if _status_kib("VmHWM") is None:
+    if status_field("VmHWM") is None:
         return f"not measured: no VmHWM in {STATUS}"
     return None
 
 
 def rss_bytes(field: str = "VmRSS") -> int | None:
     """``VmRSS`` (or another ``Vm*`` field, e.g. ``VmHWM``) in bytes; ``None`` where Linux's status file is absent."""
-    kib = _status_kib(field)
+    kib = status_field(field)
     return None if kib is None else kib * 1024
 
 
