@@ -140,7 +140,7 @@ class Case:
         builtin: name of the built-in case this hand-written model is measured against.
         tol: per-dtype overrides of DEFAULT_TOL, each with a reason.
         norm_floor: per-dtype overrides of the norm-wise budget's floor for gradients
-            (``suite/budget.py``), each with a reason.
+            (``suite/harness/budget.py``), each with a reason.
         grad_unchecked: dtypes whose gradients no reference can judge, each with the reason (the
             backward check skips with it; the forward check still runs).
         build_in: ``(size, generator, dtype) -> Instance`` on the CPU, the model constructed in

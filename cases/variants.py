@@ -88,7 +88,7 @@ def proj_size(size: Size) -> int:
 # A pre-activation within rounding of 0 takes the other ReLU branch in bfloat16 / float16, which
 # switches that element's gradient path between 0 and its full value (seen: nn_rnn[relu] bfloat16,
 # --seed 3, one weight_ih element off by 2.5 where the largest gradient is 6.5). That is rounding,
-# not a defect, so the elementwise bound allows such a flip; the norm-wise budget (suite/budget.py)
+# not a defect, so the elementwise bound allows such a flip; the norm-wise budget (suite/harness/budget.py)
 # still judges every tensor and time step as for the other cases.
 _RELU_FLIP = "a pre-activation within rounding of 0 takes the other ReLU branch; the norm-wise budget still applies"
 RELU_TOL = {

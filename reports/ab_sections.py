@@ -15,7 +15,7 @@ from reports import stats
 from reports import table as tb
 from reports.gate import VERDICTS, BenchRow, ComparisonResult, compare_runs
 from reports.gate_text import BENCH_HEAD, fmt_p, processes_cell
-from reports.runfile import RunFile, load_run
+from reports.runfile.reader import RunFile, load_run
 
 DRIFT_KEYS = ["case", "device", "dtype", "check"]
 MAX_LISTED = 10  # benchmark keys named when listing those in one A/B file only

@@ -11,9 +11,9 @@ from pathlib import Path
 from reports import ab_sections, axis, page
 from reports import render as r
 from reports import table as tb
-from reports.atomic import write_all_atomic
 from reports.cli import OneLineParser, UsageError
-from reports.runfile import RunFile, RunFileError, load_run
+from reports.runfile.atomic import write_all_atomic
+from reports.runfile.reader import RunFile, RunFileError, load_run
 
 OUTPUTS = ("results.csv", "report.html", "summary.md")
 

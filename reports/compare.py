@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reports.atomic import write_atomic
 from reports.cli import OneLineParser, UsageError
 from reports.gate import add_gate_options, compare_runs, gate_settings
 from reports.gate_text import to_markdown, to_text
-from reports.runfile import RunFileError, load_run
+from reports.runfile.atomic import write_atomic
+from reports.runfile.reader import RunFileError, load_run
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -19,7 +19,7 @@ import numpy as np
 from reports import counts, stats
 from reports.cli import UsageError
 from reports.counts import COUNT_THRESHOLD
-from reports.runfile import RunFile, RunFileError
+from reports.runfile.reader import RunFile, RunFileError
 from reports.stats import ALPHA, MAX_NOISE, THRESHOLD, sample_diff
 
 VERDICTS = ("slower", "faster", "unchanged", "inconclusive")
@@ -42,7 +42,9 @@ class BenchRow:
     threshold: float  # the fraction that applied (depends on the base median)
     verdict: str  # one of VERDICTS
     reason: str = ""
-    processes: tuple[int, int] | None = None  # processes a side, when both runs record process medians (suite.ab)
+    processes: tuple[int, int] | None = (
+        None  # processes a side, when both runs record process medians (suite.ab.runner)
+    )
     p_processes: tuple[float, float] | None = None  # the same U tests on the process medians, Holm-adjusted
     noise: tuple[float, float] | None = None  # IQR/median of (base, cand), as the noise limit judged it
     metric: str = "time"  # "instructions": medians are instructions per call, judged by counts.count_verdict
@@ -288,7 +290,7 @@ def _bench_rows(
 
 NO_ROUNDS = (
     "no process medians on both sides (one process a side): a process offset cannot be told from a change; "
-    "run both sides with suite.ab, or use --metric instructions"
+    "run both sides with suite.ab.runner, or use --metric instructions"
 )
 
 
@@ -337,7 +339,7 @@ def count_row(triple: tuple[str, dict[str, Any], dict[str, Any]], thr: float) ->
 
 
 def _process_medians(run: RunFile, bench: dict[str, Any]) -> np.ndarray | None:
-    """Each process's median (``extra_info.process_medians``, written by ``suite.ab``), or None when absent.
+    """Each process's median (``extra_info.process_medians``, written by ``suite.ab.runner``), or None when absent.
 
     Files of schema 1 name them ``round_medians``.
     """
@@ -382,7 +384,9 @@ def _processes_notes(common: list[str], b_index: dict[str, Any], c_index: dict[s
     if has[0] == has[1]:
         return ()
     side = "base" if has[0] else "candidate"
-    return (f"only the {side} records process medians: its timed benchmarks are inconclusive (run both with suite.ab)",)
+    return (
+        f"only the {side} records process medians: its timed benchmarks are inconclusive (run both with suite.ab.runner)",
+    )
 
 
 def _machine_notes(base: RunFile, cand: RunFile) -> tuple[str, ...]:
@@ -425,7 +429,7 @@ def add_gate_options(p: argparse.ArgumentParser) -> None:
         default=MAX_NOISE * 100,
         metavar="PCT",
         help=f"IQR/median in percent above which a side is too noisy to judge (default {MAX_NOISE * 100:g}); "
-        "raise it only for runs of suite.ab with many processes, whose process-level test accounts for the noise",
+        "raise it only for runs of suite.ab.runner with many processes, whose process-level test accounts for the noise",
     )
     p.add_argument(
         "--count-threshold",

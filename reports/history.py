@@ -37,12 +37,12 @@ import pandas as pd
 from reports import plots
 from reports import render as r
 from reports import table as tb
-from reports.atomic import write_all_atomic
 from reports.cli import OneLineParser, one_line_errors
 from reports.counts import fmt_count
 from reports.gate import ComparisonResult, compare_runs
 from reports.page import CSS
-from reports.runfile import RunFile, RunFileError
+from reports.runfile.atomic import write_all_atomic
+from reports.runfile.reader import RunFile, RunFileError
 from reports.store import Stored, StoreError, load_store, machines
 
 OUTPUTS = ("history.html", "history.csv", "history.md")

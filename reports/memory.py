@@ -23,10 +23,10 @@ from reports import render as r
 from reports.render import fmt_ms
 
 STATE_DIFF = 0.10
-COLD_FAULT_SHARE = 0.01  # suite/cold.py's FAULT_SHARE (the reports never import the suite)
+COLD_FAULT_SHARE = 0.01  # suite/measure/cold.py's FAULT_SHARE (the reports never import the suite)
 FAULT_COST_S = 1e-6
 BOUND_SHARE = 0.10
-# The run file's memory fields the tidy table keeps under their own names (reports/schema.py
+# The run file's memory fields the tidy table keeps under their own names (reports/runfile/schema.py
 # declares them; reports/table.py reads them like every other declared column).
 FIELDS = ("minor_faults_per_call", "major_faults_per_call", "peak_rss_bytes", "rss_before_bytes", "allocator", "built")
 COLD = {

@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reports.atomic import write_atomic
 from reports.cli import OneLineParser, one_line_errors
-from reports.runfile import RunFile, RunFileError, load_run
+from reports.runfile.atomic import write_atomic
+from reports.runfile.reader import RunFile, RunFileError, load_run
 from reports.store import machine_id
 
 SAME = ("torch", "metric", "machine", "label")

@@ -15,7 +15,7 @@ import pandas as pd
 from reports import ab_sections, axis, intervals, memory, plots, variants
 from reports import render as r
 from reports import table as tb
-from reports.runfile import RunFile
+from reports.runfile.reader import RunFile
 
 MAX_COMPARE_ROWS = 40
 CSS = """

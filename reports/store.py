@@ -30,9 +30,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reports.atomic import write_atomic
 from reports.cli import OneLineParser, one_line_errors
-from reports.runfile import RunFile, RunFileError, load_run
+from reports.runfile.atomic import write_atomic
+from reports.runfile.reader import RunFile, RunFileError, load_run
 
 NAME = re.compile(r"^(\d{4})_.*\.json$")
 

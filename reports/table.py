@@ -9,8 +9,8 @@ import numpy as np
 import pandas as pd
 
 from reports import memory
-from reports.runfile import RunFile
-from reports.schema import BENCH, CHECK, kinds, names
+from reports.runfile.reader import RunFile
+from reports.runfile.schema import BENCH, CHECK, kinds, names
 
 STATS = {
     "median_s": "median",
@@ -28,7 +28,7 @@ COLUMNS = [
     "metric", "instructions",
 ]  # fmt: skip
 TIMES = ["median_s", "iqr_s", "q1_s", "q3_s"]
-# The run file's fields each table keeps, typed by their declaration in reports/schema.py.
+# The run file's fields each table keeps, typed by their declaration in reports/runfile/schema.py.
 _KEPT = [c for c in COLUMNS if c in names(BENCH) and c not in STATS]
 TEXT = tuple(c for c in _KEPT if c in kinds(BENCH, "str"))
 INTS = tuple(c for c in _KEPT if c in kinds(BENCH, "int"))

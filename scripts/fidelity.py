@@ -27,12 +27,12 @@ from typing import Any
 
 import torch
 
-from suite.timing import BenchPoint
+from suite.measure.timing import BenchPoint
 
 TIMER = r"""
 import sys, torch, torch.utils.benchmark as tb
-from suite.kernels import kernel_flags
-from suite.timing import BenchPoint, make_call
+from suite.harness.kernels import kernel_flags
+from suite.measure.timing import BenchPoint, make_call
 key, threads = sys.argv[1], int(sys.argv[2])
 torch.set_num_threads(threads)
 bp = BenchPoint.from_key(key)

@@ -27,7 +27,7 @@ def trace(key: str, seconds: float, block: float, threads: int) -> list[float]:
     """Seconds per call of consecutive blocks of about ``block`` seconds, for ``seconds``."""
     import torch
 
-    from suite.timing import BenchPoint, make_call, synchronizer, time_block
+    from suite.measure.timing import BenchPoint, make_call, synchronizer, time_block
 
     torch.set_num_threads(threads)
     try:

@@ -1,10 +1,10 @@
 """Loads the suite's pytest plugin for the tests under suite/ only (``pytest tests`` never imports torch).
 
-Every hook and fixture of suite/plugin.py must be named here (tests/harness/test_conftest.py checks it).
+Every hook and fixture of suite/plugin/hooks.py must be named here (tests/harness/test_conftest.py checks it).
 """
 
-from suite.plugin import (
-    _kernel_of_point,
+from suite.plugin.hooks import (
+    kernel_of_point,
     options,
     pytest_benchmark_update_json,
     pytest_benchmark_update_machine_info,
@@ -19,7 +19,7 @@ from suite.plugin import (
 )
 
 __all__ = [
-    "_kernel_of_point",
+    "kernel_of_point",
     "options",
     "pytest_benchmark_update_json",
     "pytest_benchmark_update_machine_info",

@@ -4,7 +4,7 @@ Points: every fused layer case (the plain layers and their variants) on the CPU 
 on CUDA with float16 and bfloat16; ids read ``nn_lstm[bidir]-cpu-bfloat16-autocast``. The model
 and inputs stay float32; autocast casts the inputs of matrix products down. The reference takes
 the weights and inputs rounded to the autocast dtype (what the products see) and the check uses
-that dtype's checks (elementwise and norm-wise budget, suite/checks.py), as for a model built in
+that dtype's checks (elementwise and norm-wise budget, suite/harness/checks.py), as for a model built in
 that dtype. Whether torch autocasts a layer at all
 differs by kernel (on the CPU nn.LSTM runs in bfloat16, nn.GRU and nn.RNN stay float32 in
 torch 2.13): the record says which output dtype came back.
@@ -19,9 +19,11 @@ import pytest
 import torch
 
 from cases import CASES
-from suite.checks import backward_expected, compare_both, forward_expected
-from suite.harness import Point, build, compare, cotangents
-from suite.plugin import OPTIONS, Options, Records, _device_marks
+from suite.harness.checks import backward_expected, compare_both, forward_expected
+from suite.harness.points import Point, build, compare, cotangents
+from suite.harness.records import Records
+from suite.plugin.hooks import device_marks
+from suite.plugin.options import OPTIONS, Options
 
 pytestmark = pytest.mark.correctness
 
@@ -44,7 +46,7 @@ def autocast_points(opts: Options) -> list[Any]:
         for device in (d for d in opts.devices if d in case.devices):
             for dtype in (t for t in AUTOCAST_DTYPES[device] if t in opts.dtypes):
                 point = AutocastPoint(case, device, dtype)
-                params.append(pytest.param(point, id=point.id, marks=_device_marks(device)))
+                params.append(pytest.param(point, id=point.id, marks=device_marks(device)))
     return params
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from suite.checks import backward_check, forward_check
-from suite.harness import Point
-from suite.plugin import Options, Records
+from suite.harness.checks import backward_check, forward_check
+from suite.harness.points import Point
+from suite.harness.records import Records
+from suite.plugin.options import Options
 
 pytestmark = pytest.mark.correctness
 

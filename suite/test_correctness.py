@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from suite.checks import backward_check, checked, forward_check
-from suite.harness import Point, build, compare
-from suite.plugin import Options, Records
+from suite.harness.checks import backward_check, checked, forward_check
+from suite.harness.points import Point, build, compare
+from suite.harness.records import Records
+from suite.plugin.options import Options
 
 pytestmark = pytest.mark.correctness
 

@@ -13,7 +13,7 @@ from cases import CASES, DEFAULT_TOL
 from cases.models import GRUCell, LSTMCell, SeedGRUCell, SeedLSTMCell
 from cases.registry import uniform_
 from cases.sequence import step_cell
-from suite.harness import Point, build
+from suite.harness.points import Point, build
 
 pytestmark = pytest.mark.correctness
 

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from cases import Case
-from suite.harness import Point, build
+from suite.harness.points import Point, build
 
 pytestmark = pytest.mark.correctness
 

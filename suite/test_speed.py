@@ -1,4 +1,4 @@
-"""The benchmark tier: every case x device x dtype x pass x backend x size, timed by suite.timing."""
+"""The benchmark tier: every case x device x dtype x pass x backend x size, timed by suite.measure.timing."""
 
 from __future__ import annotations
 
@@ -8,13 +8,14 @@ from typing import Any
 import pytest
 import torch
 
-from suite.cold import run_cold
-from suite.harness import built_note, dtype_name
-from suite.kernels import DEFAULT_KERNEL, kernel_flags, kernel_ops
-from suite.memory import warm_allocator
-from suite.plugin import Options, Records
-from suite.runrecord import benchmark_info
-from suite.timing import BenchPoint, make_call, matmul_peak, measure
+from suite.harness.kernels import DEFAULT_KERNEL, kernel_flags, kernel_ops
+from suite.harness.points import built_note, dtype_name
+from suite.harness.records import Records
+from suite.measure.cold import run_cold
+from suite.measure.memory import warm_allocator
+from suite.measure.timing import BenchPoint, make_call, matmul_peak, measure
+from suite.plugin.options import Options
+from suite.plugin.runrecord import benchmark_info
 
 pytestmark = pytest.mark.speed
 
@@ -76,18 +77,18 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
 
 
 def _cold(bp: BenchPoint, options: Options) -> dict[str, Any]:
-    """The cold record: the benchmark in a process with no history (suite/cold.py)."""
+    """The cold record: the benchmark in a process with no history (suite/measure/cold.py)."""
     return run_cold(bp.id, options.seed, options.threads, options.min_time, options.cold_process, options.cold_every)
 
 
 def _counted(benchmark: Any, call: Callable[[], object]) -> dict[str, Any]:
-    """``--metric instructions``: the call's instructions (suite/counting.py).
+    """``--metric instructions``: the call's instructions (suite/measure/counting.py).
 
     pytest-benchmark times the whole count as one round (warm-up and counted calls, under
     valgrind), so that the run file keeps its format; that time is no timing of the code, and
     the gate never compares the ``stats`` of a counted benchmark.
     """
-    from suite import counting
+    from suite.measure import counting
 
     try:
         toggle, dump = counting.torch_counter()

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from cases.tagger import TAG_TO_IX, TRAINING_DATA, WORD_TO_IX, new_tagger, prepare_sequence
-from suite.harness import Point
+from suite.harness.points import Point
 
 pytestmark = pytest.mark.correctness
 

@@ -9,8 +9,8 @@ import torch
 
 from cases import CASES
 from cases.variants import TIER
-from suite.harness import Point, build
-from suite.kernels import kernel_flags, kernel_label, kernel_of, kernel_ops
+from suite.harness.kernels import kernel_flags, kernel_label, kernel_of, kernel_ops
+from suite.harness.points import Point, build
 
 pytestmark = pytest.mark.correctness
 
@@ -121,7 +121,7 @@ def test_the_fast_op_names_are_the_profilers_events() -> None:
 
     from torch.profiler import ProfilerActivity, profile
 
-    from suite.kernels import KERNEL_OPS, op_names
+    from suite.harness.kernels import KERNEL_OPS, op_names
 
     case = CASES["nn_gru"]
     inst = build(case, TIER, 0, "cpu", torch.float32)

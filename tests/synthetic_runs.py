@@ -1,6 +1,6 @@
 """Synthetic run files for the reports' and the gate's tests (no timing, no torch).
 
-Every record is checked against reports/schema.py, as the suite's writer is, and the statistics
+Every record is checked against reports/runfile/schema.py, as the suite's writer is, and the statistics
 come from pytest-benchmark's own ``Stats``, as in real and merged files.
 """
 
@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 from pytest_benchmark.stats import Stats
 
-from reports.schema import BENCH, CHECK, MACHINE, PEAK, RUN, SCHEMA, checked
+from reports.runfile.schema import BENCH, CHECK, MACHINE, PEAK, RUN, SCHEMA, checked
 
-# The checks that add the norm-wise figures (suite/checks.py), and the unit roundoff of each dtype.
+# The checks that add the norm-wise figures (suite/harness/checks.py), and the unit roundoff of each dtype.
 NORMWISE = ("forward", "backward", "forward_compile", "backward_compile")
 UNIT_ROUNDOFF = {"float64": 2.0**-53, "float32": 2.0**-24, "bfloat16": 2.0**-8, "float16": 2.0**-11}
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from suite import ab
+from suite.ab import runner as ab
 from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,7 +184,7 @@ def test_real_cli_missing_dir_exits_2(tmp_path: Path) -> None:
     a = fake_side(tmp_path, "a", side_rounds(1e-3))
     args = ab_args(tmp_path, a, (a[0], tmp_path / "no-such-checkout"))
     proc = subprocess.run(
-        [sys.executable, "-m", "suite.ab", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "suite.ab.runner", *args], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: --b-dir")
@@ -260,11 +260,11 @@ def test_too_few_explicit_rounds_warn_and_stay_inconclusive(tmp_path: Path, caps
     )
     assert len(log_entries(tmp_path)) == 8
     assert code == 3  # a 30% slowdown it cannot decide: exit 3, which no CI reads as a pass
-    assert "too few processes (4 base, 4 cand) for p < 0.001; rerun suite.ab with --processes 7" in out
+    assert "too few processes (4 base, 4 cand) for p < 0.001; rerun suite.ab.runner with --processes 7" in out
 
 
 def test_gate_study_judges_what_suite_ab_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """scripts/gate_study.py re-merges a trial's processes: it must find them where suite.ab keeps them."""
+    """scripts/gate_study.py re-merges a trial's processes: it must find them where suite.ab.runner keeps them."""
     from tests.harness import script
 
     study = script("gate_study")

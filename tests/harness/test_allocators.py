@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from suite import allocators, memory
+from suite.measure import allocators, memory
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -47,7 +47,7 @@ def _pytest(*args: str, prelude: str = "") -> subprocess.CompletedProcess[str]:
         (("--allocator", "mimalloc"), "", "--allocator: unknown value 'mimalloc'"),
         (
             ("--allocator", "glibc,jemalloc"),
-            "import suite.memory as m; m.LIB_DIRS = ('/nonexistent',)",
+            "import suite.measure.memory as m; m.LIB_DIRS = ('/nonexistent',)",
             "--allocator jemalloc: libjemalloc.so.2 not found; install it with: apt-get install libjemalloc2",
         ),
     ],

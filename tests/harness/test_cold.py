@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from cases import CASES
-from suite.cold import FAULT_COST_S, FAULT_SHARE, faults_matter, run_cold
-from suite.harness import DTYPES
-from suite.memory import allocator
-from suite.timing import BenchPoint
+from suite.harness.points import DTYPES
+from suite.measure.cold import FAULT_COST_S, FAULT_SHARE, faults_matter, run_cold
+from suite.measure.memory import allocator
+from suite.measure.timing import BenchPoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -59,7 +59,7 @@ def test_a_fresh_cold_process_that_fails_is_recorded_as_one_line() -> None:
 # The server, with its child's work replaced: a crash and a hang are one-line errors, and the server goes on.
 SERVER = """
 import io, json, os, signal, sys, time
-import suite.cold as cold
+import suite.measure.cold as cold
 def work(key, *args):
     if key == "crash":
         os.kill(os.getpid(), signal.SIGSEGV)
@@ -83,7 +83,7 @@ def test_the_server_survives_a_child_that_crashes_or_hangs() -> None:
     assert fine["process"] == "fork"
 
 
-THREADS_AFTER_IMPORTS = "from suite.cold import _imports, thread_count; _imports(); print(thread_count())"
+THREADS_AFTER_IMPORTS = "from suite.measure.cold import _imports, thread_count; _imports(); print(thread_count())"
 
 
 def test_the_server_forks_before_openmp_starts() -> None:
@@ -147,8 +147,8 @@ def test_faults_matter_from_one_percent_of_the_call(faults: float, seconds: floa
 STATE = """
 import sys, torch
 from cases import CASES
-from suite.harness import build_as_user
-from suite.memory import faults, warm_allocator
+from suite.harness.points import build_as_user
+from suite.measure.memory import faults, warm_allocator
 torch.set_num_threads(1)
 if sys.argv[1] == "warm":
     warm_allocator()

@@ -17,10 +17,12 @@ import torch
 
 from cases import CASES
 from reports import compare, counts, gate
-from reports.runfile import load_run
-from reports.schema import SCHEMA
-from suite import ab, ab_counts, counting
-from suite.timing import BenchPoint, make_call, prefix_inputs
+from reports.runfile.reader import load_run
+from reports.runfile.schema import SCHEMA
+from suite.ab import counts as ab_counts
+from suite.ab import runner as ab
+from suite.measure import counting
+from suite.measure.timing import BenchPoint, make_call, prefix_inputs
 from tests import synthetic_runs as syn
 from tests.harness.test_ab import ab_args, fake_side, log_entries
 
@@ -266,7 +268,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         load_run(path)
 
 
-# ---- suite.ab --metric instructions (fake interpreters)
+# ---- suite.ab.runner --metric instructions (fake interpreters)
 
 
 def test_ab_counts_each_side_once_and_fails_on_more_instructions(
@@ -400,7 +402,7 @@ def test_real_count_under_callgrind(tmp_path: Path, request: pytest.FixtureReque
 
 def test_a_benchmark_without_a_profiled_call_says_so() -> None:
     """Counted runs skip the profiled call: their kernel column must not read as a path that ran ("other")."""
-    from suite.kernels import kernel_label
+    from suite.harness.kernels import kernel_label
 
     assert kernel_label({}) == "not profiled"
     assert kernel_label({"aten::add": 3}) == "other"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from suite import memory
+from suite.measure import memory
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = mmap.PAGESIZE
@@ -60,7 +60,7 @@ def test_peak_unavailable_is_none_with_the_reason(monkeypatch: pytest.MonkeyPatc
 CHURN = """
 import sys
 import numpy as np
-from suite.memory import faults, warm_allocator
+from suite.measure.memory import faults, warm_allocator
 if sys.argv[1] == "warm":
     warm_allocator()
 def step():  # four 3 MiB buffers alive at once, written, then freed: a small forward's workspace
@@ -106,7 +106,7 @@ def test_allocator_names_the_preloaded_library(name: str) -> None:
         lib = memory.preload_path(name)
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
-    code = "from suite.memory import allocator; print(allocator())"
+    code = "from suite.measure.memory import allocator; print(allocator())"
     env = {"LD_PRELOAD": str(lib), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     assert proc.stdout.split()[-1] == name

@@ -10,8 +10,8 @@ import pytest
 from reports import table as tb
 from reports import variants
 from reports.page import Data, page
-from reports.runfile import load_run
-from suite.timing import BenchPoint
+from reports.runfile.reader import load_run
+from suite.measure.timing import BenchPoint
 from tests import synthetic_runs as syn
 
 

@@ -1,4 +1,4 @@
-"""A fresh run of the suite writes exactly the fields the fakes carry and reports/schema.py declares."""
+"""A fresh run of the suite writes exactly the fields the fakes carry and reports/runfile/schema.py declares."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from reports.runfile import load_run
-from reports.schema import BENCH, CHECK, MACHINE, PEAK, RUN, names
+from reports.runfile.reader import load_run
+from reports.runfile.schema import BENCH, CHECK, MACHINE, PEAK, RUN, names
 from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]

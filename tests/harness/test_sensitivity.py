@@ -1,10 +1,10 @@
 """The tier proves its own sensitivity: known defects applied to real torch results must fail its check.
 
-Every perturbation of ``suite/sensitivity.py`` (outputs or gradients scaled by 0.95 / 1.05,
+Every perturbation of ``suite/studies/sensitivity.py`` (outputs or gradients scaled by 0.95 / 1.05,
 gradients halved, small gradient elements zeroed, outputs lagging a step, a 5% error in one
 gate's activation), each case and tensor in turn, in every dtype, through the check the tier
-itself runs (``suite.checks.compare_both``). Seed 0, CPU. The table in docs/tolerances.md is
-``python -m suite.sensitivity``.
+itself runs (``suite.harness.checks.compare_both``). Seed 0, CPU. The table in docs/tolerances.md is
+``python -m suite.studies.sensitivity``.
 """
 
 from __future__ import annotations
@@ -12,11 +12,18 @@ from __future__ import annotations
 import pytest
 
 from cases import CASES, DTYPES
-from suite.harness import Point
-from suite.sensitivity import PERTURBATIONS, Perturbation, applications, caught, gate_applications, torch_results
+from suite.harness.points import Point
+from suite.studies.sensitivity import (
+    PERTURBATIONS,
+    Perturbation,
+    applications,
+    caught,
+    gate_applications,
+    torch_results,
+)
 
 # Not marked "correctness": a test of the suite's own check (it belongs with the tooling's tests),
-# so `make report` and suite.ab do not run it.
+# so `make report` and suite.ab.runner do not run it.
 
 # Defects the check cannot tell from rounding, each with why (docs/tolerances.md). A perturbation
 # caught here that is listed fails the test too: the list must stay exact.

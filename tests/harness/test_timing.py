@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from cases import CASES
-from suite.timing import BenchPoint, block_for, scaled
+from suite.measure.timing import BenchPoint, block_for, scaled
 
 
 @pytest.mark.parametrize(
@@ -99,7 +99,7 @@ def test_a_bad_key_is_named(key: str, message: str) -> None:
 
 def test_calibration_keeps_the_rounds_floor_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
     """A call of 10 ms in blocks of at least 50 ms: min_time 0.1 s alone asks for one or two rounds; the floor decides."""
-    import suite.timing as timing
+    import suite.measure.timing as timing
 
     clock = {"t": 0.0}
 
@@ -118,8 +118,8 @@ def test_a_variant_is_timed_only_beside_its_base_layer() -> None:
     from types import SimpleNamespace
 
     from cases import CASES
-    from suite.harness import DTYPES
-    from suite.timing import bench_params
+    from suite.harness.points import DTYPES
+    from suite.measure.timing import bench_params
 
     opts = SimpleNamespace(
         sizes=("seed",), devices=("cpu",), dtypes=(DTYPES["float32"],), passes=("fwd",), backends=("eager",)

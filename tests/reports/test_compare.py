@@ -15,7 +15,7 @@ import pytest
 
 from reports import compare, stats
 from reports.gate import ComparisonResult, compare_runs
-from reports.runfile import load_run
+from reports.runfile.reader import load_run
 from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def pair(
 
 
 def per_process(benches: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The benchmarks as ``suite.ab`` merges them: each sample the median of its own process (round).
+    """The benchmarks as ``suite.ab.runner`` merges them: each sample the median of its own process (round).
 
     A benchmark given ``process_medians: None`` keeps none (one process a side, as plain pytest writes).
     """
@@ -352,7 +352,7 @@ def test_nan_in_one_runs_output_is_an_infinite_difference() -> None:
 
 
 def with_rounds(bench: dict[str, Any], medians: Sequence[float] | None) -> dict[str, Any]:
-    """A benchmark as ``suite.ab`` merges it: each round's median in ``extra_info.process_medians``."""
+    """A benchmark as ``suite.ab.runner`` merges it: each round's median in ``extra_info.process_medians``."""
     bench["extra_info"]["process_medians"] = None if medians is None else list(medians)
     return bench
 
@@ -440,7 +440,7 @@ def test_too_few_rounds_are_inconclusive(
     assert code == 3
     assert "inconclusive" in line
     assert (
-        f"too few processes ({rounds} base, {rounds} cand) for p < 0.001; rerun suite.ab with --processes {need}"
+        f"too few processes ({rounds} base, {rounds} cand) for p < 0.001; rerun suite.ab.runner with --processes {need}"
         in line
     )
 
@@ -464,7 +464,7 @@ def test_rounds_needed_is_the_fewest_that_can_reach_alpha(family: int, rounds: i
 
 
 def test_schema_1_round_medians_are_read_as_process_medians(tmp_path: Path) -> None:
-    """Files merged by suite.ab before schema 2 name the process medians ``round_medians``."""
+    """Files merged by suite.ab.runner before schema 2 name the process medians ``round_medians``."""
     slow = [m * 1.25 for m in STEADY]
     new = result_of(*pair(tmp_path, [from_rounds(STEADY)], [from_rounds(slow)]))
     legacy = [from_rounds(STEADY), from_rounds(slow)]

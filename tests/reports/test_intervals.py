@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from reports import ab_sections, build, intervals, page, table, variants
-from reports.runfile import load_run
+from reports.runfile.reader import load_run
 from tests.synthetic_runs import bench, run, write
 
 OPS = {"aten::gru": 1, "aten::addmm": 202}  # the same ops on both sides, as nn_gru float32 fwd ran them

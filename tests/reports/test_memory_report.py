@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from reports import build, memory, render, table
-from reports.runfile import load_run
-from reports.schema import BENCH, names
+from reports.runfile.reader import load_run
+from reports.runfile.schema import BENCH, names
 from tests.synthetic_runs import bench, run, write
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from reports import page
 from reports import table as tb
-from reports.runfile import load_run
+from reports.runfile.reader import load_run
 from tests import synthetic_runs as syn
 
 

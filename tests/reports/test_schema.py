@@ -1,4 +1,4 @@
-"""The run file's one definition (reports/schema.py) against its doc, its fakes and the committed run files."""
+"""The run file's one definition (reports/runfile/schema.py) against its doc, its fakes and the committed run files."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from reports import compare, table
-from reports.runfile import RunFileError, load_run
-from reports.schema import BENCH, CHECK, CHECKS_FILE, MACHINE, PEAK, RUN, SCHEMA, Field, checked, names
+from reports.runfile.reader import RunFileError, load_run
+from reports.runfile.schema import BENCH, CHECK, CHECKS_FILE, MACHINE, PEAK, RUN, SCHEMA, Field, checked, names
 from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -20,9 +20,9 @@ import pytest
 import torch
 
 from cases import CASES, Case, Size
-from suite.harness import DTYPES, build_as_user, dtype_name
-from suite.kernels import DEFAULT_KERNEL, KERNELS
-from suite.memory import Probe
+from suite.harness.kernels import DEFAULT_KERNEL, KERNELS
+from suite.harness.points import DTYPES, build_as_user, dtype_name
+from suite.measure.memory import Probe
 
 MIN_BLOCK_S = 0.05  # a timed block lasts at least this long (10 ms blocks: IQR/median 15% here, 50 ms: 6.5%)
 MIN_ROUNDS, MAX_ROUNDS = 10, 1000

@@ -18,17 +18,17 @@ from typing import Any
 
 from pytest_benchmark.stats import Stats
 
-from reports.atomic import write_atomic
 from reports.cli import OneLineParser, UsageError
 from reports.gate import add_gate_options, compare_runs, gate_settings
 from reports.gate_text import to_markdown, to_text
-from reports.runfile import RunFile, RunFileError, load_run
+from reports.runfile.atomic import write_atomic
+from reports.runfile.reader import RunFile, RunFileError, load_run
 from reports.stats import ALPHA, processes_needed
-from suite import ab_counts
+from suite.ab import counts as ab_counts
 
 # Processes per side, at least. Each process is a fresh process, so warm-up and allocator state are
 # sampled too; the gate's process-level test needs 7 a side to reach p < 0.001 at all, 8 for up to 12
-# benchmarks, 9 for up to 48 (stats.processes_needed), and suite.ab raises the default to that.
+# benchmarks, 9 for up to 48 (stats.processes_needed), and suite.ab.runner raises the default to that.
 PROCESSES = 8
 TAIL_LINES = 15  # of a failed process's stderr, in the error message
 

@@ -4,8 +4,8 @@ A run file is pytest-benchmark's JSON with the suite's fields added (docs/run-fi
 test checks against this module). Everything that writes or reads those fields goes through
 the declarations here, the way pytest-benchmark's ``Stats.fields`` declares its own:
 
-- the writer (``suite/runrecord.py``) builds each record and checks it with ``checked``;
-- the reader (``reports/runfile.py``) refuses files that lack a ``required`` field or carry a
+- the writer (``suite/plugin/runrecord.py``) builds each record and checks it with ``checked``;
+- the reader (``reports/runfile/reader.py``) refuses files that lack a ``required`` field or carry a
   newer ``SCHEMA``, and ``reports/table.py`` takes its column types from ``kind``;
 - the test fakes (``tests/synthetic_runs.py``) fill every ``always`` field from here.
 
@@ -51,7 +51,7 @@ class Field:
         doc: what it holds (one line; docs/run-file.md says more).
         nullable: null is allowed (e.g. ``builtin``, CUDA fields on a CPU run).
         required: a reader refuses a file whose record lacks it.
-        always: every record the suite writes has it (false: only some writers, e.g. ``suite.ab``).
+        always: every record the suite writes has it (false: only some writers, e.g. ``suite.ab.runner``).
         since: the schema version that added it.
     """
 
@@ -109,12 +109,12 @@ BENCH: tuple[Field, ...] = (
     _f("built", "str", "how the timed model was built", since=2),
     _f("state", "str", "warm: timed in the suite's process after a large buffer was freed", since=2),
     _f("cold", "dict", "the same benchmark timed in a fresh process right after the build", nullable=True, since=2),
-    # The kernel that ran (suite/kernels.py) and the plain layer a variant is timed against.
+    # The kernel that ran (suite/harness/kernels.py) and the plain layer a variant is timed against.
     _f("kernel", "str", "vendor (oneDNN / cuDNN) or native (--kernel)", since=2),
     _f("kernel_ops", "dict", "aten op -> calls in one profiled call", since=2),
     _f("kernel_label", "str", "the op that names the path, e.g. mkldnn_rnn_layer x2", since=2),
     _f("base", "str", "for a variant, the plain layer it is timed against", nullable=True, since=2),
-    # --metric instructions (suite/counting.py): callgrind's counts; the gate compares these, not stats.
+    # --metric instructions (suite/measure/counting.py): callgrind's counts; the gate compares these, not stats.
     _f("metric", "str", "time or instructions", since=2),
     _f("instructions", "float", "instructions per call, median over the counted repeats", nullable=True, since=2),
     _f("instructions_repeats", "list", "instructions only: each repeat's instructions per call", always=False),
@@ -254,6 +254,6 @@ def checked(fields: tuple[Field, ...], record: Mapping[str, Any], what: str, sch
     unknown = [n for n in record if n not in declared]
     if missing or unknown:
         raise ValueError(
-            f"{what}: fields out of step with reports/schema.py (missing {missing or 'none'}, undeclared {unknown or 'none'})"
+            f"{what}: fields out of step with reports/runfile/schema.py (missing {missing or 'none'}, undeclared {unknown or 'none'})"
         )
     return dict(record)

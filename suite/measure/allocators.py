@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from suite.memory import ALLOCATORS, PRELOADS, preload_path
+from suite.measure.memory import ALLOCATORS, PRELOADS, preload_path
 
 PATH_OPTIONS = ("--benchmark-json", "--checks-json")
 

@@ -19,8 +19,8 @@ exactly a fresh process (at two threads, nn_lstm T25 B16: 1,193 faults a call ag
 process's 2,264; glibc's per-thread arenas, copied from the server, are the lead, not traced).
 ``--cold-process fresh`` starts a fresh interpreter per benchmark instead (tests compare the two).
 
-Usage: python -m suite.cold KEY --seed S --threads N --min-time SECONDS [--every]   (prints one JSON object)
-       python -m suite.cold --serve                                          (the server: JSON lines in and out)
+Usage: python -m suite.measure.cold KEY --seed S --threads N --min-time SECONDS [--every]   (prints one JSON object)
+       python -m suite.measure.cold --serve                                          (the server: JSON lines in and out)
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ def faults_matter(faults_per_call: float, seconds_per_call: float) -> bool:
 
 def thread_count() -> int:
     """This process's threads (Linux ``/proc/self/status``; 0 where it is absent)."""
-    from suite.memory import status_field
+    from suite.measure.memory import status_field
 
     return status_field("Threads") or 0
 
@@ -70,8 +70,8 @@ def _imports() -> None:
     """What a cold process imports before it builds anything (the server does exactly this, then forks)."""
     import torch  # noqa: F401
 
-    import suite.memory
-    import suite.timing  # noqa: F401
+    import suite.measure.memory
+    import suite.measure.timing  # noqa: F401
 
 
 def time_cold(key: str, seed: int, threads: int, min_time: float, every: bool = False) -> dict[str, Any]:
@@ -83,8 +83,8 @@ def time_cold(key: str, seed: int, threads: int, min_time: float, every: bool = 
     """
     import torch
 
-    from suite.memory import Probe
-    from suite.timing import BenchPoint, calibrate, make_call, synchronizer, time_block
+    from suite.measure.memory import Probe
+    from suite.measure.timing import BenchPoint, calibrate, make_call, synchronizer, time_block
 
     torch.set_num_threads(threads)
     bp = BenchPoint.from_key(key)
@@ -184,7 +184,7 @@ class ColdServer:
         self.threads_at_start: int | None = None
 
     def _start(self) -> None:
-        cmd = [sys.executable, "-m", "suite.cold", "--serve"]
+        cmd = [sys.executable, "-m", "suite.measure.cold", "--serve"]
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1
         )
@@ -246,7 +246,7 @@ def run_cold(
 
 
 def _run_fresh(request: dict[str, Any]) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "suite.cold", request["key"], "--seed", str(request["seed"])]
+    cmd = [sys.executable, "-m", "suite.measure.cold", request["key"], "--seed", str(request["seed"])]
     cmd += ["--threads", str(request["threads"]), "--min-time", str(request["min_time"])]
     cmd += ["--every"] if request.get("every") else []
     try:

@@ -1,7 +1,7 @@
 """The forward and backward checks of one point, shared by the eager and the compiled tests.
 
 Each compares with the elementwise bound (``harness.compare``) and the norm-wise budget
-(``suite/budget.py``), and records its outcome, errors and budget in the run file.
+(``suite/harness/budget.py``), and records its outcome, errors and budget in the run file.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import pytest
 import torch
 from torch import Tensor
 
-from suite.budget import Budget, NormError, budget_for, check_normwise
-from suite.harness import (
+from suite.harness.budget import Budget, NormError, budget_for, check_normwise
+from suite.harness.points import (
     Errors,
     Point,
     build,
@@ -27,13 +27,13 @@ from suite.harness import (
     reference,
     reference_grads,
 )
-from suite.plugin import Records, record_check
+from suite.harness.records import Records, record_check
 
 # Gradients chain the forward and the backward recurrence: twice the rounding of the forward.
 BACKWARD_TOL_FACTOR = 2.0
 GRAD_TIME_AXIS = {"x": 0}  # the per-step axis of the input gradient, one definition for every backward check
 Run = Callable[[Mapping[str, Tensor]], dict[str, Tensor]]
-# A stand-in for the built model (same parameter names), e.g. one with a defect (suite/sensitivity.py).
+# A stand-in for the built model (same parameter names), e.g. one with a defect (suite/studies/sensitivity.py).
 Swap = Callable[[torch.nn.Module], torch.nn.Module]
 
 

@@ -1,6 +1,6 @@
 """Known defects applied to real torch results, run through the tier's own check: does it catch them?
 
-``python -m suite.sensitivity`` prints the table of docs/tolerances.md (perturbation -> caught
+``python -m suite.studies.sensitivity`` prints the table of docs/tolerances.md (perturbation -> caught
 per dtype); ``tests/harness/test_sensitivity.py`` asserts that every one is caught. Each perturbation
 is applied to one tensor at a time (every output or every gradient of every case in turn), except
 where it names all of them; a perturbation that leaves the tensors unchanged does not apply.
@@ -19,7 +19,7 @@ from torch import Tensor, nn
 
 from cases import CASES, DTYPES
 from cases.models import GRUCell, LSTMCell, _GatedCell
-from suite.checks import (
+from suite.harness.checks import (
     GRAD_TIME_AXIS,
     backward_expected,
     backward_grads,
@@ -27,8 +27,8 @@ from suite.checks import (
     forward_expected,
     forward_outputs,
 )
-from suite.harness import Point
-from suite.plugin import Records
+from suite.harness.points import Point
+from suite.harness.records import Records
 
 Tensors = dict[str, Tensor]
 # (tensors, time axes) -> [(what was changed, the perturbed tensors)]
@@ -177,7 +177,7 @@ def table(dtypes: Sequence[torch.dtype]) -> list[tuple[str, dict[torch.dtype, tu
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m suite.sensitivity", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m suite.studies.sensitivity", description=__doc__.splitlines()[0])
     p.add_argument("--dtype", default=",".join(DTYPES), help="comma list of dtypes (default: all four)")
     names = [d for d in p.parse_args(argv).dtype.split(",") if d]
     if any(d not in DTYPES for d in names) or not names:

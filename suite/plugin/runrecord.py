@@ -1,4 +1,4 @@
-"""The writer of the run file's records: what each benchmark, check and run adds (reports/schema.py)."""
+"""The benchmark record of the run file (``extra_info``; the other records: reports/runfile/writer.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from typing import Any
 
 import torch
 
-from reports.schema import BENCH, CHECK, CHECKS_FILE, RUN, SCHEMA, checked
-from suite.kernels import kernel_label
-from suite.timing import BenchPoint
+from reports.runfile.schema import BENCH, SCHEMA, checked
+from suite.harness.kernels import kernel_label
+from suite.measure.timing import BenchPoint
 
 # The memory fields when the timed rounds did not run (--benchmark-disable): timing has none.
 NOT_MEASURED = {
@@ -39,18 +39,18 @@ def benchmark_info(
     Args:
         bp: the benchmark.
         label: the run label.
-        timing: what ``suite.timing.measure`` returned (``block``, ``rounds``, ``injected_slowdown``).
+        timing: what ``suite.measure.timing.measure`` returned (``block``, ``rounds``, ``injected_slowdown``).
         peak_gflops: the run's matmul peak for the device and dtype, or None.
         peak_mem_bytes: CUDA peak memory during timing, or None (CPU).
         compile_s: the compile backend's first-call time, or None.
         allocator: the process's malloc.
-        built: how the timed model was built (``suite.harness.built_note``).
-        cold: the benchmark timed in a fresh process (``suite.cold.run_cold``), or None.
-        kernel_ops: the aten ops of one profiled call (``suite.kernels.kernel_ops``; empty: not profiled).
+        built: how the timed model was built (``suite.harness.points.built_note``).
+        cold: the benchmark timed in a fresh process (``suite.measure.cold.run_cold``), or None.
+        kernel_ops: the aten ops of one profiled call (``suite.harness.kernels.kernel_ops``; empty: not profiled).
         injected_work: the extra fraction of the sequence each call runs (``--inject-work``; 0.0).
 
     Returns:
-        Every ``always`` field of ``reports.schema.BENCH``.
+        Every ``always`` field of ``reports.runfile.schema.BENCH``.
     """
     size = bp.size
     fwd_flops = bp.case.flops(size)
@@ -95,30 +95,3 @@ def benchmark_info(
         "injected_work": injected_work,
     }
     return checked(BENCH, info | NOT_MEASURED | timing, "extra_info")
-
-
-def check_record(ident: dict[str, Any], check: str, outcome: str, **fields: Any) -> dict[str, Any]:
-    """One correctness record; ``ident`` holds ``key, case, device, dtype``; fields not given are null."""
-    rec = ident | {"check": check, "outcome": outcome, "max_abs": None, "max_rel": None, "rtol": None}
-    rec |= {"atol": None, "tensor": None, "sample": {}}
-    return checked(CHECK, rec | fields, "correctness")
-
-
-def run_section(
-    label: str,
-    allocator: str,
-    metric: str,
-    peaks: list[dict[str, Any]],
-    correctness: list[dict[str, Any]],
-    shard: str | None = None,
-) -> dict[str, Any]:
-    """The run file's ``rnnsuite`` section (``shard``: ``"I/N"`` of a run under ``--shard``)."""
-    data = {"schema": SCHEMA, "metric": metric, "label": label, "allocator": allocator, "shard": shard}
-    data |= {"peaks": peaks, "correctness": correctness}
-    return checked(RUN, data, "rnnsuite")
-
-
-def checks_file(label: str, machine: dict[str, Any], correctness: list[dict[str, Any]]) -> dict[str, Any]:
-    """What ``--checks-json`` writes: the correctness records alone."""
-    data = {"schema": SCHEMA, "label": label, "machine": machine, "correctness": correctness}
-    return checked(CHECKS_FILE, data, "checks file")

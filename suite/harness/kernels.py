@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from suite.harness import Point
+from suite.harness.points import Point
 
 KERNELS = ("vendor", "native")
 DEFAULT_KERNEL = "vendor"

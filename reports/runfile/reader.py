@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports.schema import BENCH, CHECK, SCHEMA, names
+from reports.runfile.schema import BENCH, CHECK, SCHEMA, names
 
 REQUIRED_EXTRA = names(BENCH, required=True)
 REQUIRED_CHECK = names(CHECK, required=True)

@@ -1,0 +1,29 @@
+"""The correctness records a session keeps: each check's outcome and errors, and the matmul peaks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from reports.runfile.writer import check_record
+from suite.harness.kernels import kernel_of
+from suite.harness.points import Point
+
+
+@dataclass
+class Records:
+    """What the run file gets besides the timings."""
+
+    correctness: list[dict[str, Any]] = field(default_factory=list)
+    peaks: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+
+
+def record_check(records: Records, point: Point, check: str, outcome: str, **fields: Any) -> None:
+    """Add one correctness record of a point of the matrix (see docs/run-file.md)."""
+    ident = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
+    add_record(records, ident, check, outcome, kernel=kernel_of(point), **fields)
+
+
+def add_record(records: Records, ident: dict[str, Any], check: str, outcome: str, **fields: Any) -> None:
+    """Add one correctness record: ``ident`` holds ``key, case, device, dtype``; missing errors are null."""
+    records.correctness.append(check_record(ident, check, outcome, **fields))

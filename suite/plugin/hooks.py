@@ -1,0 +1,284 @@
+"""The suite's pytest hooks: the matrix of points, the allocator and callgrind re-runs, the records' way into the run file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import pytest
+import torch
+
+from cases import CASES
+from reports.runfile.atomic import write_atomic
+from reports.runfile.reader import RunFileError, load_checks
+from reports.runfile.schema import PEAK, checked
+from reports.runfile.writer import checks_file, run_section
+from suite.harness.kernels import DEFAULT_KERNEL, KernelPoint, kernel_flags, kernel_of
+from suite.harness.points import Point, dtype_of
+from suite.harness.records import Records, add_record
+from suite.measure.allocators import check_available, run_each
+from suite.measure.memory import ALLOCATORS, allocator
+from suite.plugin.check_names import RECORDS, WORKER_RECORDS, item_identity
+from suite.plugin.machine import describe_machine
+from suite.plugin.options import OPTIONS, Options, choices, parse_options, shard_of
+from suite.plugin.progress import Progress
+
+
+def _allocators(config: pytest.Config) -> tuple[str, ...]:
+    """The ``--allocator`` list, each library checked (absent: a one-line usage error, exit 4)."""
+    spec = config.getoption("allocator")
+    if spec is None:
+        return (allocator(),)
+    names = choices(config, "allocator", "--allocator", ALLOCATORS)
+    try:
+        check_available(names)
+    except (FileNotFoundError, ValueError) as exc:
+        raise pytest.UsageError(str(exc)) from None
+    return names
+
+
+def _run_allocators(config: pytest.Config, names: tuple[str, ...]) -> None:
+    """Other allocators than this process's: run pytest once per allocator, then stop with the worst status."""
+    if hasattr(config, "workerinput"):
+        raise pytest.UsageError(f"--allocator {','.join(names)}: a worker runs with {allocator()}")
+    label = config.getoption("run_label") or f"torch{torch.__version__}"
+    status = run_each(config.invocation_params.args, names, label, str(config.invocation_params.dir))
+    pytest.exit(f"--allocator {','.join(names)}: one run per allocator done", returncode=status)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    names = _allocators(config)
+    if names != (allocator(),):
+        _run_allocators(config, names)
+    opts = parse_options(config)
+    if opts.metric == "instructions":
+        _callgrind(config)
+    config.stash[OPTIONS] = opts
+    config.stash[RECORDS] = Records(correctness=_checks_from(config))
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(Progress(config), "rnnsuite-progress")
+    torch.set_num_threads(opts.threads)
+    # float32 means IEEE float32 here: TF32 would be another precision (PyTorch's RNN tests
+    # run both ways; the suite pins it off so that float32 tolerances mean what they say).
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+
+
+def _checks_from(config: pytest.Config) -> list[dict[str, Any]]:
+    """``--checks-from PATH``: the records of an earlier checks file (a bad file: one-line usage error, exit 4)."""
+    path = config.getoption("checks_from")
+    if not path or hasattr(config, "workerinput"):
+        return []
+    try:
+        return load_checks(path)
+    except RunFileError as exc:
+        raise pytest.UsageError(f"--checks-from: {exc}") from None
+
+
+def _callgrind(config: pytest.Config) -> None:
+    """``--metric instructions``: rerun this very command under callgrind, once, unless it already is.
+
+    Where valgrind is absent, a one-line usage error (exit 4). The rerun replaces this process,
+    so its exit status is the command's; pytest's output capture is stopped first.
+    """
+    from suite.measure import counting
+
+    if counting.under_callgrind() or hasattr(config, "workerinput"):
+        return
+    if counting.valgrind_path() is None:
+        raise pytest.UsageError(f"--metric instructions needs valgrind, which is not on PATH: {counting.INSTALL_HINT}")
+    capman = config.pluginmanager.getplugin("capturemanager")
+    if capman is not None:
+        capman.stop_global_capturing()
+    counting.reexec_under_callgrind(sys.orig_argv)
+
+
+def _shard_text(config: pytest.Config) -> str | None:
+    shard = shard_of(config.getoption("shard"))
+    return None if shard is None else f"{shard[0]}/{shard[1]}"
+
+
+@pytest.hookimpl(trylast=True)  # after -k and -m have deselected: the shards split the selection itself
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--shard I/N``: keep every N-th selected test, starting at the I-th, in collection order.
+
+    Collection order is the same in every process of one checkout (ids never depend on the
+    machine: an absent device is skipped, not left out), so N jobs with shards 1..N run each test
+    of the selection exactly once, and each shard gets a like mix of cases, dtypes and passes.
+    """
+    shard = shard_of(config.getoption("shard"))
+    if shard is None:
+        return
+    i, n = shard
+    kept = [item for k, item in enumerate(items) if k % n == i - 1]
+    dropped = [item for k, item in enumerate(items) if k % n != i - 1]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+    items[:] = kept
+
+
+def device_marks(device: str) -> list[pytest.MarkDecorator]:
+    if device == "cuda" and not torch.cuda.is_available():
+        return [pytest.mark.skip(reason="CUDA not available on this machine")]
+    return []
+
+
+def matrix(
+    opts: Options, *, only_dtypes: tuple[torch.dtype, ...] | None = None, only_cases: tuple[str, ...] | None = None
+) -> list[Any]:
+    """``pytest.param(Point)`` for every case x device x dtype the options and the cases allow."""
+    params = []
+    for case in (c for c in CASES.values() if only_cases is None or c.name in only_cases):
+        for device in (d for d in opts.devices if d in case.devices):
+            for dtype in (t for t in opts.dtypes if t in case.dtypes and (only_dtypes is None or t in only_dtypes)):
+                for point in _kernel_points(opts, case, device, dtype):
+                    params.append(pytest.param(point, id=point.id, marks=device_marks(device)))
+    return params
+
+
+def _kernel_points(opts: Options, case: Any, device: str, dtype: torch.dtype) -> list[Point]:
+    """A fused layer's points, one per kernel asked for; any other case's one point."""
+    if not case.fused:
+        return [Point(case, device, dtype)]
+    return [
+        Point(case, device, dtype) if k == DEFAULT_KERNEL else KernelPoint(case, device, dtype, k) for k in opts.kernels
+    ]
+
+
+@pytest.fixture(autouse=True)
+def kernel_of_point(request: pytest.FixtureRequest) -> Any:
+    """A matrix test runs under its point's kernel (``--kernel``); other tests under torch's default."""
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    point = params.get("point", params.get("point64"))
+    with kernel_flags(kernel_of(point)):
+        yield
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    opts = metafunc.config.stash[OPTIONS]
+    marker = metafunc.definition.get_closest_marker("cases")  # @pytest.mark.cases("name", ...)
+    only = tuple(marker.args) if marker else None
+    if "point" in metafunc.fixturenames:
+        metafunc.parametrize("point", matrix(opts, only_cases=only))
+    if "point64" in metafunc.fixturenames:  # float64-only checks (gradcheck)
+        metafunc.parametrize("point64", matrix(opts, only_dtypes=(torch.float64,), only_cases=only))
+    if "compiled_point" in metafunc.fixturenames:  # the compiled checks (suite/test_compiled.py)
+        skip = pytest.mark.skip(reason="the compiled-model checks run with --backend compile")
+        compiled = [pytest.param(None, id="eager-only", marks=skip)]
+        metafunc.parametrize(
+            "compiled_point", matrix(opts, only_cases=only) if "compile" in opts.backends else compiled
+        )
+    if "bench_point" in metafunc.fixturenames:
+        from suite.measure.timing import bench_params
+
+        metafunc.parametrize("bench_point", bench_params(opts, device_marks))
+
+
+@pytest.fixture
+def options(request: pytest.FixtureRequest) -> Options:
+    """The validated suite options."""
+    return request.config.stash[OPTIONS]
+
+
+@pytest.fixture
+def records(request: pytest.FixtureRequest) -> Records:
+    """The session's correctness records and matmul peaks."""
+    return request.config.stash[RECORDS]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtestloop(session: pytest.Session) -> Any:
+    """``--metric instructions``: once every benchmark is counted, the rest runs uninstrumented."""
+    try:
+        return (yield)
+    finally:
+        from suite.measure import counting
+
+        counting.uninstrument()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Every correctness test reaches the run file: one that did not record itself gets a record of its
+    outcome (passed, or failed with the first line of the failure; a skip is not a check)."""
+    report = yield
+    done = report.failed or (report.passed and report.when == "call")
+    if done and item.get_closest_marker("correctness") is not None:
+        ident, check = item_identity(item)
+        recs = item.config.stash[RECORDS]
+        if not any(r["key"] == ident["key"] and r["check"] == check for r in recs.correctness):
+            fields: dict[str, Any] = {}
+            if report.failed:
+                crash = getattr(report.longrepr, "reprcrash", None)
+                message = crash.message if crash is not None else str(report.longrepr)
+                fields["message"] = message.splitlines()[0][:300] if message else ""
+            add_record(recs, ident, check, "failed" if report.failed else "passed", **fields)
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """``--checks-json PATH``: write the correctness records on their own (no benchmarks needed).
+
+    An xdist worker hands its records to the controller (``workeroutput``), which writes them all.
+    """
+    opts = session.config.stash.get(OPTIONS, None)
+    if opts is not None and hasattr(session.config, "workeroutput"):
+        session.config.workeroutput[WORKER_RECORDS] = json.dumps(session.config.stash[RECORDS].correctness)
+    if opts is not None and opts.checks_json and not hasattr(session.config, "workerinput"):
+        path = opts.checks_json
+        data = checks_file(opts.label, describe_machine(), session.config.stash[RECORDS].correctness)
+        write_atomic(path, json.dumps(data))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """xdist's controller: gather a finished worker's correctness records (none from a crashed one)."""
+    records = node.config.stash.get(RECORDS, None)
+    found = getattr(node, "workeroutput", {}).get(WORKER_RECORDS)
+    if records is not None and found:
+        records.correctness.extend(json.loads(found))
+
+
+def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: dict[str, Any]) -> None:
+    machine_info["rnnsuite"] = describe_machine(**_counting_machine(config))
+
+
+def _counting_machine(config: pytest.Config) -> dict[str, str | None]:
+    """valgrind's version and the process's instrumentation in a run under ``--metric instructions``, else None."""
+    from suite.measure import counting
+
+    if config.stash[OPTIONS].metric != "instructions":
+        return {}
+    return {"valgrind": counting.valgrind_version(), "instrumentation": counting.instrumentation()}
+
+
+def _final_peaks(recs: Records, output_json: dict[str, Any]) -> None:
+    """Measure each peak again at the end of the run and keep the higher of the two.
+
+    A shared machine's speed drifts: one early measurement can sit below what the benchmarks
+    later reached. Every benchmark's ``peak_gflops`` is set to the final figure.
+    """
+    from suite.measure.timing import matmul_peak
+
+    for (device, dtype), first in list(recs.peaks.items()):
+        if "gflops_end" in first:  # pytest-benchmark writes the JSON once per output (--benchmark-json, -save)
+            continue
+        again = matmul_peak(device, dtype_of(dtype), first["threads"])
+        best = first if first["gflops"] >= again["gflops"] else again
+        recs.peaks[(device, dtype)] = checked(
+            PEAK, best | {"gflops_start": first["gflops"], "gflops_end": again["gflops"]}, "peaks"
+        )
+    final = {key: p["gflops"] for key, p in recs.peaks.items()}
+    for bench in output_json.get("benchmarks", []):
+        extra = bench.get("extra_info", {})
+        if (extra.get("device"), extra.get("dtype")) in final:
+            extra["peak_gflops"] = final[(extra["device"], extra["dtype"])]
+
+
+def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_json: dict[str, Any]) -> None:
+    recs = config.stash[RECORDS]
+    _final_peaks(recs, output_json)
+    opts = config.stash[OPTIONS]
+    sections = list(recs.peaks.values()), recs.correctness
+    output_json["rnnsuite"] = run_section(opts.label, opts.allocator, opts.metric, *sections, shard=_shard_text(config))

@@ -1,0 +1,262 @@
+"""The suite's command-line options, declared and validated in one place (torch-free at import).
+
+The root conftest.py takes ``pytest_addoption`` from here, so that ``pytest tests`` knows the options
+without importing torch; ``parse_options`` turns them into one typed ``Options`` (a bad value: a
+one-line usage error, exit 4).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    import torch
+
+SIZES = ("seed", "deepbench", "sweep")
+BACKENDS = ("eager", "compile")
+PASSES = ("fwd", "fwd_bwd")
+DEVICES = ("cpu", "cuda")
+METRICS = ("time", "instructions")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("rnnsuite", "RNN suite")
+    group.addoption("--device", default="cpu,cuda", help="comma list of devices: cpu, cuda (default: both)")
+    group.addoption(
+        "--dtype", default="float64,float32,bfloat16,float16", help="comma list of dtypes (default: all four)"
+    )
+    group.addoption("--size", default="seed", help="comma list of size presets: seed, deepbench, sweep")
+    group.addoption(
+        "--kernel",
+        default="vendor",
+        help="comma list of kernels of the fused layers: vendor (oneDNN / cuDNN, the default), native (both off)",
+    )
+    group.addoption("--backend", default="eager", help="comma list of backends: eager, compile")
+    group.addoption("--pass", dest="passes", default="fwd,fwd_bwd", help="comma list of timed passes: fwd, fwd_bwd")
+    group.addoption("--threads", type=int, default=None, help="torch threads (default: all CPUs)")
+    group.addoption("--seed", type=int, default=0, help="seed of the input and weight generator")
+    group.addoption("--min-time", type=float, default=0.5, help="seconds of timed rounds per benchmark")
+    group.addoption(
+        "--min-rounds",
+        type=int,
+        default=10,
+        help="timed rounds per benchmark at least (default 10; make report: 5, pytest-benchmark's own default)",
+    )
+    group.addoption("--no-peak", action="store_true", help="skip the matmul peak (no peak_fraction; faster A/B rounds)")
+    group.addoption(
+        "--allocator",
+        default=None,
+        help="comma list of malloc implementations: glibc, jemalloc, tcmalloc (a process each, LD_PRELOAD; "
+        "default: the one this process runs with)",
+    )
+    group.addoption(
+        "--no-cold", action="store_true", help="skip the cold variant (a process with no history per benchmark)"
+    )
+    group.addoption(
+        "--cold-every",
+        action="store_true",
+        help="time the cold variant of every benchmark (default: only where its process with no history takes "
+        "page faults make 1% or more of a call, the state that moves a timing)",
+    )
+    group.addoption(
+        "--cold-process",
+        default="fork",
+        help="how the cold variant gets a process with no history: fork (a child of a server that imported "
+        "torch and built nothing, the default) or fresh (a new interpreter per benchmark; slow)",
+    )
+    group.addoption("--run-label", default=None, help="the run's name in reports (default: torch version)")
+    group.addoption(
+        "--checks-json",
+        default=None,
+        help="write the correctness records to this JSON file (with -n: the records of every worker)",
+    )
+    group.addoption(
+        "--checks-from",
+        default=None,
+        help="a checks file (--checks-json) whose records this run's file also gets (make report: the checks "
+        "run on every core, the benchmarks in one process)",
+    )
+    group.addoption(
+        "--inject-slowdown",
+        default=None,
+        help="CASE=FACTOR: scale the work of CASE's timed calls by FACTOR (gate studies only)",
+    )
+    group.addoption(
+        "--inject-work",
+        default=None,
+        help="CASE=PCT: each call of CASE also runs its forward on the first PCT%% of its sequence (gate studies)",
+    )
+    group.addoption(
+        "--shard",
+        default=None,
+        metavar="I/N",
+        help="run only the I-th of N deterministic parts of the selection (1 <= I <= N), e.g. one CI job of N",
+    )
+    group.addoption(
+        "--metric",
+        default="time",
+        help="benchmark metric: time (default) or instructions (counted under valgrind's callgrind)",
+    )
+
+
+@dataclass
+class Options:
+    """The validated command-line options."""
+
+    devices: tuple[str, ...]
+    dtypes: tuple[torch.dtype, ...]
+    sizes: tuple[str, ...]
+    backends: tuple[str, ...]
+    passes: tuple[str, ...]
+    threads: int
+    seed: int
+    min_time: float
+    label: str
+    slowdown: dict[str, float] = field(default_factory=dict)
+    peak: bool = True
+    checks_json: str | None = None
+    allocator: str = "glibc"
+    cold: bool = True
+    cold_process: str = "fork"  # or "fresh" (suite/measure/cold.py)
+    cold_every: bool = False  # time every cold variant, not only those that fault on every call
+    min_rounds: int = 10
+    kernels: tuple[str, ...] = ("vendor",)  # suite.harness.kernels.DEFAULT_KERNEL
+    metric: str = "time"  # or "instructions" (suite/measure/counting.py)
+    extra_work: dict[str, float] = field(default_factory=dict)  # case -> extra fraction of its sequence
+
+
+OPTIONS = pytest.StashKey[Options]()
+
+
+def choices(config: pytest.Config, opt: str, flag: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    values = tuple(v.strip() for v in str(config.getoption(opt)).split(",") if v.strip())
+    unknown = [v for v in values if v not in allowed]
+    if unknown or not values:
+        raise pytest.UsageError(
+            f"{flag}: unknown value {', '.join(unknown) or '(empty)'!r}; choose from {', '.join(allowed)}"
+        )
+    return values
+
+
+def _case_number(spec: str) -> tuple[str, float]:
+    """``CASE=NUMBER`` split; the number is NaN when it is not one, the case "" when unknown."""
+    from cases import CASES
+
+    case, _, number = spec.partition("=")
+    try:
+        value = float(number)
+    except ValueError:
+        value = math.nan
+    return (case if case in CASES else ""), value
+
+
+def _slowdown(spec: str | None) -> dict[str, float]:
+    if not spec:
+        return {}
+    case, value = _case_number(spec)
+    if not case or not math.isfinite(value) or value < 1.0:
+        raise pytest.UsageError(
+            f"--inject-slowdown: expected CASE=FACTOR with a known case and FACTOR >= 1, got {spec!r}"
+        )
+    return {case: value}
+
+
+def _extra_work(spec: str | None) -> dict[str, float]:
+    if not spec:
+        return {}
+    case, value = _case_number(spec)
+    if not case or not math.isfinite(value) or not 0 < value <= 100:
+        raise pytest.UsageError(f"--inject-work: expected CASE=PCT with a known case and 0 < PCT <= 100, got {spec!r}")
+    return {case: value / 100}
+
+
+def _one(config: pytest.Config, opt: str, flag: str, allowed: tuple[str, ...]) -> str:
+    """An option that takes exactly one of ``allowed``."""
+    values = choices(config, opt, flag, allowed)
+    if len(values) != 1:
+        raise pytest.UsageError(f"{flag}: one of {', '.join(allowed)}, got {','.join(values)!r}")
+    return values[0]
+
+
+def _metric(config: pytest.Config) -> str:
+    metric = _one(config, "metric", "--metric", METRICS)
+    if metric == "instructions" and getattr(config.option, "numprocesses", None):
+        raise pytest.UsageError("--metric instructions: run without -n (one process under valgrind counts all)")
+    if metric == "instructions" and (config.getoption("threads") or 1) != 1:
+        raise pytest.UsageError("--metric instructions: counts need --threads 1 (idle OpenMP threads spin)")
+    if metric == "instructions" and config.getoption("inject_slowdown"):
+        raise pytest.UsageError(
+            "--inject-slowdown times whole extra calls; with --metric instructions use --inject-work"
+        )
+    return metric
+
+
+def parse_options(config: pytest.Config) -> Options:
+    """Validate the options; a bad value stops pytest with a one-line usage error."""
+    import torch
+
+    from cases import DTYPES
+    from suite.harness.kernels import KERNELS
+    from suite.harness.points import dtype_of
+    from suite.measure.cold import PROCESSES as COLD_PROCESSES
+    from suite.measure.memory import allocator
+
+    metric = _metric(config)
+    threads = 1 if metric == "instructions" else config.getoption("threads")
+    if threads is None:  # all CPUs, shared among xdist workers (oversubscribed OpenMP threads crawl)
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        threads = max(1, (os.cpu_count() or 1) // workers)
+    if threads < 1:
+        raise pytest.UsageError(f"--threads: must be at least 1, got {threads}")
+    if config.getoption("min_time") <= 0:
+        raise pytest.UsageError("--min-time: must be positive")
+    if config.getoption("min_rounds") < 1:
+        raise pytest.UsageError(f"--min-rounds: must be at least 1, got {config.getoption('min_rounds')}")
+    shard_of(config.getoption("shard"))  # a bad --shard stops here, before collection
+    checks_json = config.getoption("checks_json")
+    if checks_json and not os.path.isdir(os.path.dirname(os.path.abspath(checks_json))):
+        raise pytest.UsageError(f"--checks-json: no folder for {checks_json!r}")
+    return Options(
+        devices=choices(config, "device", "--device", DEVICES),
+        dtypes=tuple(dtype_of(d) for d in choices(config, "dtype", "--dtype", tuple(DTYPES))),
+        sizes=choices(config, "size", "--size", SIZES),
+        backends=choices(config, "backend", "--backend", BACKENDS),
+        passes=choices(config, "passes", "--pass", PASSES),
+        threads=threads,
+        seed=config.getoption("seed"),
+        min_time=config.getoption("min_time"),
+        label=config.getoption("run_label") or f"torch{torch.__version__}",
+        slowdown=_slowdown(config.getoption("inject_slowdown")),
+        peak=not config.getoption("no_peak"),
+        checks_json=checks_json,
+        allocator=allocator(),
+        cold=not config.getoption("no_cold"),
+        cold_process=_one(config, "cold_process", "--cold-process", COLD_PROCESSES),
+        cold_every=config.getoption("cold_every"),
+        min_rounds=config.getoption("min_rounds"),
+        kernels=choices(config, "kernel", "--kernel", KERNELS),
+        metric=metric,
+        extra_work=_extra_work(config.getoption("inject_work")),
+    )
+
+
+def shard_of(spec: str | None) -> tuple[int, int] | None:
+    """``--shard I/N`` as ``(I, N)``; None without the option.
+
+    Raises:
+        pytest.UsageError: not two whole numbers with 1 <= I <= N.
+    """
+    if spec is None:
+        return None
+    try:
+        i, n = (int(part) for part in spec.split("/"))
+    except ValueError:
+        raise pytest.UsageError(f"--shard {spec!r}: expected I/N, e.g. 2/4") from None
+    if not 1 <= i <= n:
+        raise pytest.UsageError(f"--shard {spec}: I must be between 1 and N")
+    return i, n
