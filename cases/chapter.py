@@ -182,20 +182,20 @@ register(
 # ------------------------------------------------------------ the chapter's defective cells
 
 
-def _seed_cell_build(kind: str, size: Size, gen: torch.Generator) -> Instance:
+def _seed_cell_build(family: str, size: Size, gen: torch.Generator) -> Instance:
     i, h, o = size.input_size, size.hidden_size, size.output_size
-    model = SeedLSTMCell(i, h, h, o) if kind == "lstm" else SeedGRUCell(i, h, o)
+    model = SeedLSTMCell(i, h, h, o) if family == "lstm" else SeedGRUCell(i, h, o)
     inputs = {"x": randn(gen, size.seq_len, size.batch, i), "h0": randn(gen, size.batch, h)}
-    if kind == "lstm":
+    if family == "lstm":
         inputs["c0"] = randn(gen, size.batch, h)
     return Instance(uniform_(model.double(), gen), inputs)
 
 
-def _seed_cell_forward(kind: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+def _seed_cell_forward(family: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
     h, outs = inputs["h0"], []
     c = inputs.get("c0")
     for x_t in inputs["x"]:
-        if kind == "lstm":
+        if family == "lstm":
             y, h, c = model(x_t, h, c)
         else:
             y, h = model(x_t, h)
@@ -203,29 +203,29 @@ def _seed_cell_forward(kind: str, model: nn.Module, inputs: Mapping[str, Tensor]
     return {"output": torch.stack(outs), "h_n": h} | ({"c_n": c} if c is not None else {})
 
 
-def _seed_reference(kind: str, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
-    if kind == "lstm":
+def _seed_reference(family: str, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
+    if family == "lstm":
         return ref.seed_lstm_forward(params, inputs["x"], inputs["h0"], inputs["c0"])[0]
     return ref.seed_gru_forward(params, inputs["x"], inputs["h0"])[0]
 
 
-def _seed_grad(kind: str, params: Arrays, inputs: Arrays, cot: Arrays) -> dict[str, np.ndarray]:
-    if kind == "lstm":
+def _seed_grad(family: str, params: Arrays, inputs: Arrays, cot: Arrays) -> dict[str, np.ndarray]:
+    if family == "lstm":
         _, cache = ref.seed_lstm_forward(params, inputs["x"], inputs["h0"], inputs["c0"])
         return ref.seed_lstm_backward(params, inputs["x"], cache, dict(cot))
     _, cache = ref.seed_gru_forward(params, inputs["x"], inputs["h0"])
     return ref.seed_gru_backward(params, inputs["x"], cache, dict(cot))
 
 
-def _seed_shapes(kind: str, s: Size) -> dict[str, tuple[int, ...]]:
+def _seed_shapes(family: str, s: Size) -> dict[str, tuple[int, ...]]:
     state = (s.batch, s.hidden_size)
-    return {"output": (s.seq_len, s.batch, s.output_size), "h_n": state} | ({"c_n": state} if kind == "lstm" else {})
+    return {"output": (s.seq_len, s.batch, s.output_size), "h_n": state} | ({"c_n": state} if family == "lstm" else {})
 
 
-def _seed_flops(kind: str, s: Size) -> int:
+def _seed_flops(family: str, s: Size) -> int:
     # The printed cells evaluate the shared gate Linear 4 times (LSTM) or 3 times (GRU) a step.
     gate = 2 * s.batch * (s.input_size + s.hidden_size) * s.hidden_size
-    return s.seq_len * (GATE_BLOCKS[kind] * gate + 2 * s.batch * s.hidden_size * s.output_size)
+    return s.seq_len * (GATE_BLOCKS[family] * gate + 2 * s.batch * s.hidden_size * s.output_size)
 
 
 # GRUCell(input_size=10, hidden_size=20, output_size=10) as the chapter builds it.

@@ -162,7 +162,7 @@ def gru_step_backward(
 
 
 CELLS: dict[str, tuple[StepFwd, StepBwd, int]] = {
-    # mode: (step, step backward, number of state tensors)
+    # family: (step, step backward, number of state tensors)
     "rnn": (rnn_step, rnn_step_backward, 1),
     "lstm": (lstm_step, lstm_step_backward, 2),
     "gru": (gru_step, gru_step_backward, 1),
@@ -179,12 +179,12 @@ def _layer_params(params: Params, layer: int) -> dict[str, Array]:
 
 
 def sequence_forward(
-    mode: str, params: Params, x: Array, state0: tuple[Array, ...], num_layers: int
+    family: str, params: Params, x: Array, state0: tuple[Array, ...], num_layers: int
 ) -> tuple[Array, tuple[Array, ...], list[list[Any]]]:
     """Run a stacked ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (unidirectional).
 
     Args:
-        mode: "rnn", "lstm" or "gru".
+        family: "rnn", "lstm" or "gru".
         params: ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, ... by name.
         x: input, ``(T, B, I)``.
         state0: initial states, each ``(L, B, H)`` (``(h0,)`` or ``(h0, c0)``).
@@ -193,7 +193,7 @@ def sequence_forward(
     Returns:
         ``(output (T, B, H), final states each (L, B, H), caches per layer and step)``.
     """
-    step = CELLS[mode][0]
+    step = CELLS[family][0]
     caches: list[list[Any]] = []
     finals: list[tuple[Array, ...]] = []
     layer_in = x
@@ -213,7 +213,7 @@ def sequence_forward(
 
 
 def sequence_backward(
-    mode: str,
+    family: str,
     params: Params,
     caches: list[list[Any]],
     d_out: Array,
@@ -222,7 +222,7 @@ def sequence_backward(
     """Backpropagation through time for :func:`sequence_forward`.
 
     Args:
-        mode, params: as for :func:`sequence_forward`.
+        family, params: as for :func:`sequence_forward`.
         caches: the caches it returned.
         d_out: gradient of the loss with respect to the output, ``(T, B, H)``.
         d_final: gradients with respect to the final states, each ``(L, B, H)``.
@@ -231,7 +231,7 @@ def sequence_backward(
         Gradients by parameter name, plus ``"input"`` (T, B, I) and ``"state0"`` (a tuple of
         ``(L, B, H)`` arrays, in the order of the states).
     """
-    step_bwd = CELLS[mode][1]
+    step_bwd = CELLS[family][1]
     grads: dict[str, Any] = {}
     d_layer_out = d_out
     d_state0: list[tuple[Array, ...]] = []

@@ -95,14 +95,14 @@ class LayerSpec:
     """The options of a stacked built-in layer that change what it computes.
 
     Args:
-        mode: "rnn", "lstm" or "gru".
+        family: "rnn", "lstm" or "gru".
         num_layers: L.
         bidirectional: two directions per layer.
         nonlinearity: "tanh" or "relu" (nn.RNN only).
         proj_size: P > 0 projects the LSTM's h (nn.LSTM only); 0 for none.
     """
 
-    mode: str
+    family: str
     num_layers: int
     bidirectional: bool = False
     nonlinearity: str = "tanh"
@@ -115,9 +115,9 @@ class LayerSpec:
     @property
     def step(self) -> str:
         """The key of :data:`STEPS`."""
-        if self.mode == "rnn":
+        if self.family == "rnn":
             return f"rnn_{self.nonlinearity}"
-        return "lstm_proj" if self.proj_size else self.mode
+        return "lstm_proj" if self.proj_size else self.family
 
     def suffix(self, layer: int, direction: int) -> str:
         """``_l{layer}`` or ``_l{layer}_reverse``, as in ``named_parameters``."""

@@ -23,44 +23,44 @@ def _num_layers(params: Arrays) -> int:
     return sum(1 for k in params if k.startswith("weight_ih_l"))
 
 
-def _layer_reference(mode: str, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
+def _layer_reference(family: str, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
     """Outputs of a stacked layer: ``output`` (T, B, H), ``h_n`` (and ``c_n``), each (L, B, H)."""
-    states = tuple(inputs[f"{s}0"] for s in STATE_NAMES[: N_STATES[mode]])
-    out, final, _ = sequence_forward(mode, params, inputs["x"], states, _num_layers(params))
+    states = tuple(inputs[f"{s}0"] for s in STATE_NAMES[: N_STATES[family]])
+    out, final, _ = sequence_forward(family, params, inputs["x"], states, _num_layers(params))
     return {"output": out} | {f"{s}_n": f for s, f in zip(STATE_NAMES, final, strict=False)}
 
 
-def _layer_reference_grad(mode: str, params: Arrays, inputs: Arrays, cot: Arrays) -> dict[str, np.ndarray]:
+def _layer_reference_grad(family: str, params: Arrays, inputs: Arrays, cot: Arrays) -> dict[str, np.ndarray]:
     """Gradients of ``sum(output * cot)`` of a stacked layer, by parameter and input name."""
-    names = STATE_NAMES[: N_STATES[mode]]
+    names = STATE_NAMES[: N_STATES[family]]
     states = tuple(inputs[f"{s}0"] for s in names)
-    _, _, caches = sequence_forward(mode, params, inputs["x"], states, _num_layers(params))
-    g = sequence_backward(mode, params, caches, cot["output"], tuple(cot[f"{s}_n"] for s in names))
+    _, _, caches = sequence_forward(family, params, inputs["x"], states, _num_layers(params))
+    g = sequence_backward(family, params, caches, cot["output"], tuple(cot[f"{s}_n"] for s in names))
     d_states = g.pop("state0")
     return g | {"x": g.pop("input")} | {f"{s}0": d for s, d in zip(names, d_states, strict=True)}
 
 
-def _build_layer(mode: str, size: Size, gen: torch.Generator, dtype: torch.dtype = torch.float64) -> Instance:
+def _build_layer(family: str, size: Size, gen: torch.Generator, dtype: torch.dtype = torch.float64) -> Instance:
     h, b = size.hidden_size, size.batch
-    model = uniform_(BUILTIN_LAYER[mode](size.input_size, h, size.num_layers, dtype=dtype), gen)
+    model = uniform_(BUILTIN_LAYER[family](size.input_size, h, size.num_layers, dtype=dtype), gen)
     inputs = {"x": randn(gen, size.seq_len, b, size.input_size, dtype=dtype)}
-    for s in STATE_NAMES[: N_STATES[mode]]:
+    for s in STATE_NAMES[: N_STATES[family]]:
         inputs[f"{s}0"] = randn(gen, size.num_layers, b, h, dtype=dtype)
     return Instance(model, inputs)
 
 
-def _run_layer(mode: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
-    if mode == "lstm":
+def _run_layer(family: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+    if family == "lstm":
         out, (h_n, c_n) = model(inputs["x"], (inputs["h0"], inputs["c0"]))
         return {"output": out, "h_n": h_n, "c_n": c_n}
     out, h_n = model(inputs["x"], inputs["h0"])
     return {"output": out, "h_n": h_n}
 
 
-def _layer_shapes(mode: str, size: Size) -> dict[str, tuple[int, ...]]:
+def _layer_shapes(family: str, size: Size) -> dict[str, tuple[int, ...]]:
     state: tuple[int, ...] = (size.num_layers, size.batch, size.hidden_size)
     shapes: dict[str, tuple[int, ...]] = {"output": (size.seq_len, size.batch, size.hidden_size), "h_n": state}
-    return shapes | ({"c_n": state} if mode == "lstm" else {})
+    return shapes | ({"c_n": state} if family == "lstm" else {})
 
 
 for _mode, _title in (("rnn", "nn.RNN (tanh)"), ("lstm", "nn.LSTM"), ("gru", "nn.GRU")):
@@ -122,32 +122,32 @@ def _cell_inputs(inputs: Arrays) -> dict[str, np.ndarray]:
     return {k: (v if k == "x" else v[None]) for k, v in inputs.items()}
 
 
-def _cell_reference(mode: str, to_fused: ToFused, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
-    out = _layer_reference(mode, to_fused(params), _cell_inputs(inputs))
+def _cell_reference(family: str, to_fused: ToFused, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
+    out = _layer_reference(family, to_fused(params), _cell_inputs(inputs))
     return {k: (v if k == "output" else v[0]) for k, v in out.items()}
 
 
 def _cell_reference_grad(
-    mode: str, to_fused: ToFused, from_fused: FromFused, params: Arrays, inputs: Arrays, cot: Arrays
+    family: str, to_fused: ToFused, from_fused: FromFused, params: Arrays, inputs: Arrays, cot: Arrays
 ) -> dict[str, np.ndarray]:
     cot_l = {k: (v if k == "output" else v[None]) for k, v in cot.items()}
-    g = _layer_reference_grad(mode, to_fused(params), _cell_inputs(inputs), cot_l)
+    g = _layer_reference_grad(family, to_fused(params), _cell_inputs(inputs), cot_l)
     return from_fused(params, g) | {k: g[k] if k == "x" else g[k][0] for k in inputs}
 
 
 def _build_cell(
-    mode: str, make: Callable[..., nn.Module], size: Size, gen: torch.Generator, dtype: torch.dtype = torch.float64
+    family: str, make: Callable[..., nn.Module], size: Size, gen: torch.Generator, dtype: torch.dtype = torch.float64
 ) -> Instance:
     model = uniform_(make(size.input_size, size.hidden_size).to(dtype), gen, 1 / size.hidden_size**0.5)
     inputs = {"x": randn(gen, size.seq_len, size.batch, size.input_size, dtype=dtype)}
-    for s in STATE_NAMES[: N_STATES[mode]]:
+    for s in STATE_NAMES[: N_STATES[family]]:
         inputs[f"{s}0"] = randn(gen, size.batch, size.hidden_size, dtype=dtype)
     return Instance(model, inputs)
 
 
-def step_cell(mode: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+def step_cell(family: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
     """Step a cell over ``x`` (T, B, I); outputs ``output`` (T, B, H), ``h_n`` (and ``c_n``) (B, H)."""
-    if mode == "lstm":
+    if family == "lstm":
         h, c = inputs["h0"], inputs["c0"]
         outs = []
         for x_t in inputs["x"]:
@@ -162,28 +162,33 @@ def step_cell(mode: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dict
     return {"output": torch.stack(outs), "h_n": h}
 
 
-def _cell_shapes(mode: str, size: Size) -> dict[str, tuple[int, ...]]:
-    return {k: (v if k == "output" else v[1:]) for k, v in _layer_shapes(mode, size).items()}
+def _cell_shapes(family: str, size: Size) -> dict[str, tuple[int, ...]]:
+    return {k: (v if k == "output" else v[1:]) for k, v in _layer_shapes(family, size).items()}
 
 
 def _cell_case(
-    name: str, summary: str, mode: str, make: Callable[[int, int], nn.Module], to_fused: ToFused, from_fused: FromFused
+    name: str,
+    summary: str,
+    family: str,
+    make: Callable[[int, int], nn.Module],
+    to_fused: ToFused,
+    from_fused: FromFused,
 ) -> Case:
     return register(
         Case(
             name=name,
             summary=summary,
-            family=mode,
-            build=partial(_build_cell, mode, make),
-            build_in=partial(_build_cell, mode, make),
-            forward=partial(step_cell, mode),
-            reference=partial(_cell_reference, mode, to_fused),
-            reference_grad=partial(_cell_reference_grad, mode, to_fused, from_fused),
-            out_shapes=partial(_cell_shapes, mode),
-            sizes=cell_presets(mode),
-            flops=partial(sequence_flops, mode),
+            family=family,
+            build=partial(_build_cell, family, make),
+            build_in=partial(_build_cell, family, make),
+            forward=partial(step_cell, family),
+            reference=partial(_cell_reference, family, to_fused),
+            reference_grad=partial(_cell_reference_grad, family, to_fused, from_fused),
+            out_shapes=partial(_cell_shapes, family),
+            sizes=cell_presets(family),
+            flops=partial(sequence_flops, family),
             time_axis={"output": 0},
-            builtin=f"nn_{mode}",
+            builtin=f"nn_{family}",
         )
     )
 

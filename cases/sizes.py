@@ -35,9 +35,9 @@ SWEEP = tuple(Size(seq_len=t, batch=32, input_size=256, hidden_size=256) for t i
 )
 
 
-def sequence_flops(mode: str, size: Size) -> int:
+def sequence_flops(family: str, size: Size) -> int:
     """Forward matrix FLOPs of a stacked RNN/LSTM/GRU: ``2 B T G H (I_l + H)`` per layer."""
-    g, h = GATE_BLOCKS[mode], size.hidden_size
+    g, h = GATE_BLOCKS[family], size.hidden_size
     total = 0
     for layer in range(size.num_layers):
         i = size.input_size if layer == 0 else h
@@ -45,11 +45,11 @@ def sequence_flops(mode: str, size: Size) -> int:
     return total
 
 
-def cell_presets(mode: str) -> dict[str, tuple[Size, ...]]:
+def cell_presets(family: str) -> dict[str, tuple[Size, ...]]:
     """Size presets of a one-layer model of a family."""
-    return {"tiny": (TINY_CELL,), "seed": (SEED_CELL,), "deepbench": DEEPBENCH[mode], "sweep": SWEEP}
+    return {"tiny": (TINY_CELL,), "seed": (SEED_CELL,), "deepbench": DEEPBENCH[family], "sweep": SWEEP}
 
 
-def layer_presets(mode: str) -> dict[str, tuple[Size, ...]]:
+def layer_presets(family: str) -> dict[str, tuple[Size, ...]]:
     """Size presets of a built-in stacked layer (two layers at the chapter's sizes)."""
-    return cell_presets(mode) | {"tiny": (TINY,), "seed": (SEED,)}
+    return cell_presets(family) | {"tiny": (TINY,), "seed": (SEED,)}

@@ -69,10 +69,10 @@ class Variant:
     def batch_first(self) -> bool:
         return bool(self.options.get("batch_first", False))
 
-    def spec(self, mode: str, size: Size) -> LayerSpec:
+    def spec(self, family: str, size: Size) -> LayerSpec:
         """The reference's view of this variant at a size."""
         return LayerSpec(
-            mode=mode,
+            family=family,
             num_layers=size.num_layers,
             bidirectional=bool(self.options.get("bidirectional", False)),
             nonlinearity=str(self.options.get("nonlinearity", "tanh")),
@@ -148,19 +148,19 @@ CELL_VARIANTS = (
 )
 
 
-def _module_options(v: Variant, mode: str, size: Size) -> dict[str, Any]:
+def _module_options(v: Variant, family: str, size: Size) -> dict[str, Any]:
     opts = dict(v.options)
     if opts.get("proj_size"):
         opts["proj_size"] = proj_size(size)
     return opts
 
 
-def state_shapes(v: Variant, mode: str, size: Size) -> dict[str, tuple[int, ...]]:
+def state_shapes(v: Variant, family: str, size: Size) -> dict[str, tuple[int, ...]]:
     """Shapes of ``h0`` (and ``c0``) of a layer variant."""
-    spec = v.spec(mode, size)
+    spec = v.spec(family, size)
     lead = (size.num_layers * spec.directions, size.batch)
     shapes: dict[str, tuple[int, ...]] = {"h0": (*lead, spec.proj_size or size.hidden_size)}
-    return shapes | ({"c0": (*lead, size.hidden_size)} if mode == "lstm" else {})
+    return shapes | ({"c0": (*lead, size.hidden_size)} if family == "lstm" else {})
 
 
 def draw_lengths(gen: torch.Generator, size: Size, order: str) -> Tensor:
@@ -174,15 +174,15 @@ def draw_lengths(gen: torch.Generator, size: Size, order: str) -> Tensor:
 # ------------------------------------------------------------------------------------- layers
 
 
-def build_layer(v: Variant, mode: str, size: Size, gen: torch.Generator) -> Instance:
+def build_layer(v: Variant, family: str, size: Size, gen: torch.Generator) -> Instance:
     """A layer variant in float64 with inputs ``x``, states (unless omitted) and ``lengths``."""
-    model = LAYERS[mode](size.input_size, size.hidden_size, size.num_layers, **_module_options(v, mode, size))
+    model = LAYERS[family](size.input_size, size.hidden_size, size.num_layers, **_module_options(v, family, size))
     model = uniform_(model.double(), gen)
     model.eval()  # dropout: the reference is the layer without it
     x = randn(gen, size.seq_len, size.batch, size.input_size)
     inputs = {"x": x.transpose(0, 1).contiguous() if v.batch_first else x}
     if v.h0:
-        inputs |= {k: randn(gen, *shape) for k, shape in state_shapes(v, mode, size).items()}
+        inputs |= {k: randn(gen, *shape) for k, shape in state_shapes(v, family, size).items()}
     if v.packed:
         inputs["lengths"] = draw_lengths(gen, size, v.packed)
     return Instance(model, inputs)
@@ -196,13 +196,13 @@ def _noncontiguous(t: Tensor) -> Tensor:
     return view
 
 
-def run_layer(v: Variant, mode: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+def run_layer(v: Variant, family: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
     """Run a layer variant; outputs ``output`` (padding zero), ``h_n`` (and ``c_n``)."""
     x = inputs["x"]
     states = [inputs[k] for k in ("h0", "c0") if k in inputs]
     if v.noncontiguous:
         x, states = _noncontiguous(x), [_noncontiguous(s) for s in states]
-    hx: Any = None if not states else (tuple(states) if mode == "lstm" else states[0])
+    hx: Any = None if not states else (tuple(states) if family == "lstm" else states[0])
     seq: Any = x
     if v.packed:
         lengths = inputs["lengths"].cpu()
@@ -210,7 +210,7 @@ def run_layer(v: Variant, mode: str, model: nn.Module, inputs: Mapping[str, Tens
     out, final = model(seq, hx)
     if v.packed:
         out, _ = pad_packed_sequence(out, batch_first=v.batch_first, total_length=x.shape[1 if v.batch_first else 0])
-    if mode == "lstm":
+    if family == "lstm":
         return {"output": out, "h_n": final[0], "c_n": final[1]}
     return {"output": out, "h_n": final}
 
@@ -220,22 +220,22 @@ def _time_major(v: Variant, inputs: Arrays) -> tuple[np.ndarray, np.ndarray | No
     return (x.transpose(1, 0, 2) if v.batch_first else x), inputs.get("lengths")
 
 
-def _initial(v: Variant, mode: str, params: Arrays, inputs: Arrays) -> tuple[np.ndarray, ...]:
+def _initial(v: Variant, family: str, params: Arrays, inputs: Arrays) -> tuple[np.ndarray, ...]:
     if v.h0:
         return tuple(inputs[k] for k in ("h0", "c0") if k in inputs)
     spec_like = {"h0": params["weight_hh_l0"].shape[1], "c0": params["weight_ih_l0"].shape[0] // 4}
     n = sum(1 for k in params if k.startswith("weight_ih_l"))  # layers x directions
     b = inputs["x"].shape[0 if v.batch_first else 1]
-    names = ("h0", "c0") if mode == "lstm" else ("h0",)
+    names = ("h0", "c0") if family == "lstm" else ("h0",)
     return tuple(np.zeros((n, b, spec_like[k])) for k in names)
 
 
-def _spec_of(v: Variant, mode: str, params: Arrays) -> LayerSpec:
+def _spec_of(v: Variant, family: str, params: Arrays) -> LayerSpec:
     directions = 2 if v.options.get("bidirectional") else 1
     layers = sum(1 for k in params if k.startswith("weight_ih_l")) // directions
     proj = params["weight_hr_l0"].shape[0] if "weight_hr_l0" in params else 0
     return LayerSpec(
-        mode=mode,
+        family=family,
         num_layers=layers,
         bidirectional=directions == 2,
         nonlinearity=str(v.options.get("nonlinearity", "tanh")),
@@ -243,20 +243,20 @@ def _spec_of(v: Variant, mode: str, params: Arrays) -> LayerSpec:
     )
 
 
-def layer_reference(v: Variant, mode: str, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
+def layer_reference(v: Variant, family: str, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
     """Expected outputs of a layer variant."""
     x, lengths = _time_major(v, inputs)
-    out, final, _ = layers_forward(_spec_of(v, mode, params), params, x, _initial(v, mode, params, inputs), lengths)
+    out, final, _ = layers_forward(_spec_of(v, family, params), params, x, _initial(v, family, params, inputs), lengths)
     out = out.transpose(1, 0, 2) if v.batch_first else out
     return {"output": out} | {f"{s}_n": f for s, f in zip(("h", "c"), final, strict=False)}
 
 
-def layer_reference_grad(v: Variant, mode: str, params: Arrays, inputs: Arrays, cot: Arrays) -> dict[str, np.ndarray]:
+def layer_reference_grad(v: Variant, family: str, params: Arrays, inputs: Arrays, cot: Arrays) -> dict[str, np.ndarray]:
     """Gradients of ``sum(output * cot)`` of a layer variant, by parameter and input name."""
-    spec, (x, lengths) = _spec_of(v, mode, params), _time_major(v, inputs)
-    _, _, caches = layers_forward(spec, params, x, _initial(v, mode, params, inputs), lengths)
+    spec, (x, lengths) = _spec_of(v, family, params), _time_major(v, inputs)
+    _, _, caches = layers_forward(spec, params, x, _initial(v, family, params, inputs), lengths)
     d_out = cot["output"].transpose(1, 0, 2) if v.batch_first else cot["output"]
-    names = ("h", "c") if mode == "lstm" else ("h",)
+    names = ("h", "c") if family == "lstm" else ("h",)
     g = layers_backward(spec, params, caches, lengths, d_out, tuple(cot[f"{s}_n"] for s in names))
     d_states = g.pop("state0")
     dx = g.pop("input")
@@ -266,21 +266,21 @@ def layer_reference_grad(v: Variant, mode: str, params: Arrays, inputs: Arrays, 
     return g
 
 
-def layer_shapes(v: Variant, mode: str, size: Size) -> dict[str, tuple[int, ...]]:
+def layer_shapes(v: Variant, family: str, size: Size) -> dict[str, tuple[int, ...]]:
     """Output shapes of a layer variant."""
-    spec = v.spec(mode, size)
+    spec = v.spec(family, size)
     h_out = spec.proj_size or size.hidden_size
     t_b = (size.batch, size.seq_len) if v.batch_first else (size.seq_len, size.batch)
-    states = state_shapes(v, mode, size)
+    states = state_shapes(v, family, size)
     return {"output": (*t_b, spec.directions * h_out), "h_n": states["h0"]} | (
-        {"c_n": states["c0"]} if mode == "lstm" else {}
+        {"c_n": states["c0"]} if family == "lstm" else {}
     )
 
 
-def layer_flops(v: Variant, mode: str, size: Size) -> int:
+def layer_flops(v: Variant, family: str, size: Size) -> int:
     """Forward matrix FLOPs over every padded step: ``2 B T (G H (I_l + H_out) + P H)`` per layer and direction."""
-    spec = v.spec(mode, size)
-    g, h = GATE_BLOCKS[mode], size.hidden_size
+    spec = v.spec(family, size)
+    g, h = GATE_BLOCKS[family], size.hidden_size
     h_out = spec.proj_size or h
     total = 0
     for layer in range(size.num_layers):
@@ -290,10 +290,10 @@ def layer_flops(v: Variant, mode: str, size: Size) -> int:
     return total
 
 
-def _layer_sizes(v: Variant, mode: str) -> dict[str, tuple[Size, ...]]:
+def _layer_sizes(v: Variant, family: str) -> dict[str, tuple[Size, ...]]:
     if not v.timed:
         return {"tiny": (TINY,), "seed": (TIER,)}
-    return {"tiny": (TINY,), "seed": (TIER, SEED), "deepbench": DEEPBENCH[mode]}
+    return {"tiny": (TINY,), "seed": (TIER, SEED), "deepbench": DEEPBENCH[family]}
 
 
 for _v in LAYER_VARIANTS:
@@ -324,25 +324,25 @@ for _v in LAYER_VARIANTS:
 # -------------------------------------------------------------------------------------- cells
 
 
-def build_cell(v: Variant, mode: str, size: Size, gen: torch.Generator) -> Instance:
+def build_cell(v: Variant, family: str, size: Size, gen: torch.Generator) -> Instance:
     """A built-in cell variant in float64: ``x`` (T, B, I) and, unless omitted, ``h0`` (``c0``) (B, H)."""
-    model = uniform_(CELLS[mode](size.input_size, size.hidden_size, **v.options).double(), gen)
+    model = uniform_(CELLS[family](size.input_size, size.hidden_size, **v.options).double(), gen)
     inputs = {"x": randn(gen, size.seq_len, size.batch, size.input_size)}
     if v.h0:
-        inputs |= {k: randn(gen, size.batch, size.hidden_size) for k in (("h0", "c0") if mode == "lstm" else ("h0",))}
+        inputs |= {k: randn(gen, size.batch, size.hidden_size) for k in (("h0", "c0") if family == "lstm" else ("h0",))}
     return Instance(model, inputs)
 
 
-def run_cell(v: Variant, mode: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+def run_cell(v: Variant, family: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
     """Step a cell over ``x``; without ``h0`` the first step gets no state."""
     state: Any = None
     if v.h0:
-        state = (inputs["h0"], inputs["c0"]) if mode == "lstm" else inputs["h0"]
+        state = (inputs["h0"], inputs["c0"]) if family == "lstm" else inputs["h0"]
     outs = []
     for x_t in inputs["x"]:
         state = model(x_t, state)
-        outs.append(state[0] if mode == "lstm" else state)
-    final = {"h_n": state[0], "c_n": state[1]} if mode == "lstm" else {"h_n": state}
+        outs.append(state[0] if family == "lstm" else state)
+    final = {"h_n": state[0], "c_n": state[1]} if family == "lstm" else {"h_n": state}
     return {"output": torch.stack(outs)} | final
 
 
@@ -354,29 +354,29 @@ def _cell_as_layer_inputs(inputs: Arrays) -> dict[str, np.ndarray]:
     return {k: (v if k == "x" else v[None]) for k, v in inputs.items()}
 
 
-def cell_reference(v: Variant, mode: str, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
+def cell_reference(v: Variant, family: str, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
     """Expected outputs of a cell variant: a one-layer layer with the cell's weights."""
-    out = layer_reference(v, mode, _as_layer(params), _cell_as_layer_inputs(inputs))
+    out = layer_reference(v, family, _as_layer(params), _cell_as_layer_inputs(inputs))
     return {k: (a if k == "output" else a[0]) for k, a in out.items()}
 
 
-def cell_reference_grad(v: Variant, mode: str, params: Arrays, inputs: Arrays, cot: Arrays) -> dict[str, np.ndarray]:
+def cell_reference_grad(v: Variant, family: str, params: Arrays, inputs: Arrays, cot: Arrays) -> dict[str, np.ndarray]:
     """Gradients of a cell variant, by the cell's parameter names and input names."""
     cot_l = {k: (a if k == "output" else a[None]) for k, a in cot.items()}
-    g = layer_reference_grad(v, mode, _as_layer(params), _cell_as_layer_inputs(inputs), cot_l)
+    g = layer_reference_grad(v, family, _as_layer(params), _cell_as_layer_inputs(inputs), cot_l)
     return {k: g[f"{k}_l0"] for k in params} | {k: (g[k] if k == "x" else g[k][0]) for k in inputs}
 
 
-def cell_shapes(mode: str, size: Size) -> dict[str, tuple[int, ...]]:
+def cell_shapes(family: str, size: Size) -> dict[str, tuple[int, ...]]:
     """Output shapes of a stepped cell."""
     state = (size.batch, size.hidden_size)
     out = {"output": (size.seq_len, size.batch, size.hidden_size), "h_n": state}
-    return out | ({"c_n": state} if mode == "lstm" else {})
+    return out | ({"c_n": state} if family == "lstm" else {})
 
 
-def cell_flops(mode: str, size: Size) -> int:
+def cell_flops(family: str, size: Size) -> int:
     """Forward matrix FLOPs of the stepped cell."""
-    return 2 * size.batch * size.seq_len * GATE_BLOCKS[mode] * size.hidden_size * (size.input_size + size.hidden_size)
+    return 2 * size.batch * size.seq_len * GATE_BLOCKS[family] * size.hidden_size * (size.input_size + size.hidden_size)
 
 
 for _v in CELL_VARIANTS:

@@ -95,19 +95,19 @@ def test_corrected_cell_equals_builtin(point: Point) -> None:
         torch.testing.assert_close(mine_grad, ref_grad, rtol=2 * tol.rtol, atol=2 * tol.atol * scale)
 
 
-def _seed_and_builtin(kind: str, gen: torch.Generator) -> tuple[nn.Module, nn.Module]:
-    if kind == "lstm":
+def _seed_and_builtin(family: str, gen: torch.Generator) -> tuple[nn.Module, nn.Module]:
+    if family == "lstm":
         return uniform_(SeedLSTMCell(I, H, H, 10).double(), gen), uniform_(nn.LSTMCell(I, H).double(), gen)
     return uniform_(SeedGRUCell(I, H, 10).double(), gen), uniform_(nn.GRUCell(I, H).double(), gen)
 
 
-def _step_both(kind: str, seed: nn.Module, ref: nn.Module, gen: torch.Generator) -> float:
+def _step_both(family: str, seed: nn.Module, ref: nn.Module, gen: torch.Generator) -> float:
     """Largest difference of the new state(s) of the two cells from one random (x, h, c)."""
     x = torch.randn(B, I, generator=gen, dtype=torch.float64)
     h = torch.randn(B, H, generator=gen, dtype=torch.float64)
     c = torch.randn(B, H, generator=gen, dtype=torch.float64)
     with torch.no_grad():
-        if kind == "lstm":
+        if family == "lstm":
             _, h_seed, c_seed = seed(x, h, c)
             h_ref, c_ref = ref(x, (h, c))
             return float(max((h_seed - h_ref).abs().max(), (c_seed - c_ref).abs().max()))
@@ -115,20 +115,20 @@ def _step_both(kind: str, seed: nn.Module, ref: nn.Module, gen: torch.Generator)
         return float((h_seed - ref(x, h)).abs().max())
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru"])
-def test_seed_cells_are_not_lstm_or_gru(kind: str) -> None:
+@pytest.mark.parametrize("family", ["lstm", "gru"])
+def test_seed_cells_are_not_lstm_or_gru(family: str) -> None:
     """The chapter's cells are not nn.LSTMCell / nn.GRUCell. Closest weight mapping: the one shared
     gate Linear gets the mean of the built-in cell's gate blocks ([W_ih | W_hh] rows, b_ih + b_hh);
     the two cells then still disagree by far more than rounding."""
     gen = torch.Generator().manual_seed(2)
-    seed, ref = _seed_and_builtin(kind, gen)
-    blocks = 4 if kind == "lstm" else 3
+    seed, ref = _seed_and_builtin(family, gen)
+    blocks = 4 if family == "lstm" else 3
     with torch.no_grad():
         w = torch.cat([ref.weight_ih, ref.weight_hh], dim=1)  # (blocks * H, I + H)
         seed.gate.weight.copy_(w.view(blocks, H, I + H).mean(0))
         seed.gate.bias.copy_((ref.bias_ih + ref.bias_hh).view(blocks, H).mean(0))
-    diff = _step_both(kind, seed, ref, gen)
-    assert diff > 0.05, f"the chapter's {kind} cell matched the built-in cell (max diff {diff:.3g})"
+    diff = _step_both(family, seed, ref, gen)
+    assert diff > 0.05, f"the chapter's {family} cell matched the built-in cell (max diff {diff:.3g})"
 
 
 @torch.no_grad()
