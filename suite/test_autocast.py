@@ -59,6 +59,7 @@ def _extra(out: dict[str, torch.Tensor]) -> dict[str, str]:
     return {"mode": "autocast", "out_dtype": str(out["output"].dtype).removeprefix("torch.")}
 
 
+@pytest.mark.check("autocast_forward")
 def test_autocast_forward(apoint: AutocastPoint, options: Options, records: Records) -> None:
     """Outputs under autocast against the reference, by the elementwise and the norm-wise check of the dtype."""
     case, size = apoint.case, apoint.case.size("seed")
@@ -70,6 +71,7 @@ def test_autocast_forward(apoint: AutocastPoint, options: Options, records: Reco
     compare_both(records, apoint, "forward", out, expected, budget, **_extra(out))
 
 
+@pytest.mark.check("autocast_backward")
 def test_autocast_backward(apoint: AutocastPoint, options: Options, records: Records) -> None:
     """float32 gradients of a forward under autocast against the NumPy backward and the dtype's budget."""
     case, size = apoint.case, apoint.case.size("seed")
@@ -91,6 +93,7 @@ def test_autocast_backward(apoint: AutocastPoint, options: Options, records: Rec
     compare_both(records, apoint, "backward", grads, expected, budget, **_extra(out))  # type: ignore[arg-type]
 
 
+@pytest.mark.check("autocast_check_catches_a_wrong_reference")
 def test_autocast_check_catches_a_wrong_reference(options: Options) -> None:
     """The autocast comparison fails where the reference's gate order is permuted (a defect it must catch)."""
     case = CASES["nn_lstm"]

@@ -16,11 +16,13 @@ from suite.plugin.options import Options
 pytestmark = pytest.mark.correctness
 
 
+@pytest.mark.check("forward_compile")
 def test_forward_compiled(compiled_point: Point, options: Options, records: Records) -> None:
     """Outputs of the compiled model against the NumPy reference, elementwise and norm-wise."""
     forward_check(compiled_point, options.seed, records, backend="compile")
 
 
+@pytest.mark.check("backward_compile")
 def test_backward_compiled(compiled_point: Point, options: Options, records: Records) -> None:
     """Gradients through the compiled model against the NumPy backward, elementwise and norm-wise."""
     backward_check(compiled_point, options.seed, records, backend="compile")

@@ -59,6 +59,7 @@ BAD_INPUTS: dict[str, Callable[[str], Callable[[], object]]] = {
 }
 
 
+@pytest.mark.check("bad_input_raises_the_documented_error")
 @pytest.mark.parametrize("mode", list(LAYERS))
 @pytest.mark.parametrize("bad", list(BAD_INPUTS))
 def test_bad_input_raises_the_documented_error(bad: str, mode: str) -> None:
@@ -66,6 +67,7 @@ def test_bad_input_raises_the_documented_error(bad: str, mode: str) -> None:
     assert problem is None, f"nn.{mode.upper()}, {bad}: {problem}"
 
 
+@pytest.mark.check("a_missing_error_is_a_failure")
 def test_a_missing_error_is_a_failure() -> None:
     """The check reports a call that accepts bad input, and one that raises the wrong type."""
     assert expect_error(lambda: None, RuntimeError) == "no error (expected RuntimeError)"

@@ -13,6 +13,7 @@ from suite.plugin.options import Options
 pytestmark = pytest.mark.correctness
 
 
+@pytest.mark.check("forward", also=("golden",))
 def test_forward(point: Point, options: Options, records: Records) -> None:
     """Shapes and values of every output against the NumPy reference (and the chapter's numbers)."""
     out = forward_check(point, options.seed, records)
@@ -27,11 +28,13 @@ def test_forward(point: Point, options: Options, records: Records) -> None:
         )
 
 
+@pytest.mark.check("backward")
 def test_backward(point: Point, options: Options, records: Records) -> None:
     """Autograd gradients of every parameter and input against the NumPy backward (BPTT)."""
     backward_check(point, options.seed, records)
 
 
+@pytest.mark.check("determinism")
 def test_deterministic(point: Point, options: Options) -> None:
     """Two runs with one seed give bitwise-identical outputs on the CPU."""
     if point.device != "cpu":

@@ -32,6 +32,7 @@ def _seq(dtype: torch.dtype, device: str, gen: torch.Generator) -> tuple[torch.T
     return x, h0, c0
 
 
+@pytest.mark.check("equivalence")
 @pytest.mark.cases("rnn_cell_loop")
 def test_rnn_cell_loop_equals_nn_rnn_at_every_step(point: Point) -> None:
     """nn.RNNCell stepped over (100, 32, 10) from (32, 20) equals a one-layer nn.RNN with copied weights."""
@@ -53,6 +54,7 @@ def test_rnn_cell_loop_equals_nn_rnn_at_every_step(point: Point) -> None:
 BUILTINS = {"lstm_cell": (LSTMCell, nn.LSTMCell, nn.LSTM, "lstm"), "gru_cell": (GRUCell, nn.GRUCell, nn.GRU, "gru")}
 
 
+@pytest.mark.check("equivalence")
 @pytest.mark.cases(*BUILTINS)
 def test_corrected_cell_equals_builtin(point: Point) -> None:
     """The corrected cell equals nn.LSTMCell / nn.GRUCell (one step) and nn.LSTM / nn.GRU (a sequence,
@@ -115,6 +117,7 @@ def _step_both(family: str, seed: nn.Module, ref: nn.Module, gen: torch.Generato
         return float((h_seed - ref(x, h)).abs().max())
 
 
+@pytest.mark.check("seed_cells_are_not_lstm_or_gru")
 @pytest.mark.parametrize("family", ["lstm", "gru"])
 def test_seed_cells_are_not_lstm_or_gru(family: str) -> None:
     """The chapter's cells are not nn.LSTMCell / nn.GRUCell. Closest weight mapping: the one shared
@@ -141,6 +144,7 @@ def _tie_gates(seed: nn.Module, ref: nn.Module, blocks: int) -> None:
     ref.bias_hh.zero_()
 
 
+@pytest.mark.check("seed_lstm_is_an_lstm_with_tied_gates")
 def test_seed_lstm_is_an_lstm_with_tied_gates() -> None:
     """What the defect means: the chapter's LSTMCell is exactly an nn.LSTMCell whose four gate blocks
     are tied to one (i = f = o, and g uses the same pre-activation)."""
@@ -150,6 +154,7 @@ def test_seed_lstm_is_an_lstm_with_tied_gates() -> None:
     assert _step_both("lstm", seed, ref, gen) < 1e-12
 
 
+@pytest.mark.check("seed_gru_is_not_even_a_tied_gru")
 def test_seed_gru_is_not_even_a_tied_gru() -> None:
     """The chapter's GRUCell is not a tied nn.GRUCell either: it applies r to h before the weights
     (Cho et al.'s form, not PyTorch's r * (W_hn h + b_hn)) and swaps the roles of z and 1 - z."""
@@ -159,6 +164,7 @@ def test_seed_gru_is_not_even_a_tied_gru() -> None:
     assert _step_both("gru", seed, ref, gen) > 0.05
 
 
+@pytest.mark.check("chapter_printed_shapes")
 def test_chapter_printed_shapes() -> None:
     """The shapes the chapter prints, from the chapter's own calls."""
     rnn = nn.RNN(input_size=10, hidden_size=20, num_layers=2)
@@ -174,6 +180,7 @@ def test_chapter_printed_shapes() -> None:
     assert (tuple(output.shape), tuple(hn.shape)) == ((32, 10), (32, 20))
 
 
+@pytest.mark.check("char_rnn_outputs_are_log_probabilities")
 @pytest.mark.cases("char_rnn")
 def test_char_rnn_outputs_are_log_probabilities(point: Point) -> None:
     """Rows of exp(output) of the char-RNN sum to 1."""

@@ -26,6 +26,7 @@ class _Run(nn.Module):
         return tuple(self.case.forward(self.model, inputs).values())
 
 
+@pytest.mark.check("gradcheck")
 def test_gradcheck(point64: Point) -> None:
     """Analytic gradients of the case against finite differences, wrt every parameter and input."""
     case = point64.case

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.correctness
 CASE_NAMES = list(CASES)
 
 
+@pytest.mark.check("chapter_loop_prints_the_chapter_numbers")
 def test_chapter_loop_prints_the_chapter_numbers() -> None:
     """The chapter's NumPy loop reproduces its printed states and outputs to 1e-8."""
     states, outputs = chapter_rnn(ch.W_CELL_STATE, ch.B_CELL, ch.W_OUTPUT, ch.B_OUTPUT, ch.X)
@@ -28,6 +29,7 @@ def test_chapter_loop_prints_the_chapter_numbers() -> None:
     np.testing.assert_allclose(np.stack(outputs), ch.CHAPTER_OUTPUTS, rtol=0, atol=1e-8)
 
 
+@pytest.mark.check("generic_rnn_reference_agrees_with_the_chapter_loop")
 def test_generic_rnn_reference_agrees_with_the_chapter_loop() -> None:
     """The multi-layer reference, given the chapter's weights, gives the chapter's numbers."""
     p = {
@@ -44,6 +46,7 @@ def _flat(d: dict[str, np.ndarray]) -> list[str]:
     return sorted(k for k, v in d.items() if np.issubdtype(v.dtype, np.floating))
 
 
+@pytest.mark.check("reference_fd")
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_reference_backward_matches_finite_differences(name: str) -> None:
     """NumPy BPTT against central differences of the NumPy forward, at the tiny size."""
@@ -77,6 +80,7 @@ def test_reference_backward_matches_finite_differences(name: str) -> None:
                 assert abs(grads[key][idx] - fd) <= 1e-6 + 1e-5 * abs(fd), f"{name}: d/d {key}{idx}"
 
 
+@pytest.mark.check("reference_nontrivial")
 @pytest.mark.parametrize("name", CASE_NAMES)
 def test_reference_is_not_trivial(name: str) -> None:
     """Guard against a vacuous pass: every reference output is finite and varies."""
@@ -108,6 +112,7 @@ MUTATIONS = {
 }
 
 
+@pytest.mark.check("suite_catches_broken_implementation")
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=str)
 @pytest.mark.parametrize("mutation", list(MUTATIONS))
 def test_suite_catches_broken_implementation(mutation: str, dtype: torch.dtype) -> None:
@@ -128,6 +133,7 @@ def test_suite_catches_broken_implementation(mutation: str, dtype: torch.dtype) 
         compare(out, expected, case.tolerance(dtype, size), where=mutation, time_axis=case.time_axis)
 
 
+@pytest.mark.check("default_tolerances_start_from_assert_close")
 def test_default_tolerances_start_from_assert_close() -> None:
     """The rtol column is torch.testing.assert_close's defaults (torch/testing/_comparison.py)."""
     assert {str(k): v.rtol for k, v in DEFAULT_TOL.items()} == {

@@ -24,6 +24,7 @@ def _loss(model: nn.Module, corpus: list[tuple[torch.Tensor, torch.Tensor]]) -> 
         return sum(float(nn.functional.nll_loss(model(s), t)) for s, t in corpus)
 
 
+@pytest.mark.check("tagger_training")
 @pytest.mark.cases("lstm_tagger")
 def test_training_tags_both_sentences(point: Point) -> None:
     """SGD(lr=0.1) with NLLLoss for 300 epochs from a fixed seed tags both sentences correctly and
@@ -46,6 +47,7 @@ def test_training_tags_both_sentences(point: Point) -> None:
             assert torch.equal(model(sentence).argmax(dim=1), tags)
 
 
+@pytest.mark.check("state_isolation")
 @pytest.mark.cases("lstm_tagger")
 def test_state_does_not_leak_between_sentences(point: Point) -> None:
     """Tagging sentence B after sentence A gives what tagging B alone gives."""
@@ -59,6 +61,7 @@ def test_state_does_not_leak_between_sentences(point: Point) -> None:
     assert alone.shape == (len(b), len(TAG_TO_IX))
 
 
+@pytest.mark.check("chapter_style_state_would_leak")
 def test_chapter_style_state_would_leak() -> None:
     """Control: feeding A's final state into B (what keeping ``self.hidden`` does) changes B's
     scores, so the test above can fail."""

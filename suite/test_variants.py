@@ -24,6 +24,7 @@ def _padding_mask(lengths: torch.Tensor, steps: int, batch_first: bool) -> torch
     return pad.T if batch_first else pad
 
 
+@pytest.mark.check("packed_padding_is_exactly_zero")
 @pytest.mark.parametrize("kernel", ["vendor", "native"])
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32], ids=str)
 @pytest.mark.parametrize("name", PACKED)
@@ -45,6 +46,7 @@ def test_packed_padding_is_exactly_zero(name: str, dtype: torch.dtype, kernel: s
     assert torch.count_nonzero(x.grad[~pad]) > 0
 
 
+@pytest.mark.check("padding_check_catches_a_leak")
 def test_padding_check_catches_a_leak() -> None:
     """The padding check fails where padded steps are run as if valid (lengths all T)."""
     case = CASES["nn_lstm[packed_sorted]"]
@@ -56,6 +58,7 @@ def test_padding_check_catches_a_leak() -> None:
     assert torch.count_nonzero(out["output"][pad]) > 0
 
 
+@pytest.mark.check("dropout_in_train_differs_and_is_reproducible")
 @pytest.mark.parametrize("name", DROPOUT)
 def test_dropout_in_train_differs_and_is_reproducible(name: str) -> None:
     """eval() equals the layer without dropout bit for bit; train() differs from it and repeats under one seed."""
@@ -78,6 +81,7 @@ def test_dropout_in_train_differs_and_is_reproducible(name: str) -> None:
     assert not torch.equal(runs[0], other), f"{name}: another seed gave the same dropout mask"
 
 
+@pytest.mark.check("noncontiguous_equals_contiguous")
 @pytest.mark.parametrize("name", [n for n in CASES if n.endswith("[noncontig]")])
 def test_noncontiguous_equals_contiguous(name: str) -> None:
     """A transposed view of the input gives the same values as the contiguous input."""
@@ -91,6 +95,7 @@ def test_noncontiguous_equals_contiguous(name: str) -> None:
         torch.testing.assert_close(a[key], b[key], rtol=1.3e-6, atol=1e-5)
 
 
+@pytest.mark.check("kernel_flag_switches_the_lstm_path")
 @pytest.mark.skipif(not torch.backends.mkldnn.is_available(), reason="this torch has no oneDNN")
 def test_kernel_flag_switches_the_lstm_path() -> None:
     """nn.LSTM in float32 runs oneDNN's mkldnn_rnn_layer with the vendor kernel and not with the native one."""
@@ -113,6 +118,7 @@ def test_kernel_flag_switches_the_lstm_path() -> None:
     assert torch.backends.mkldnn.enabled  # restored
 
 
+@pytest.mark.check("the_fast_op_names_are_the_profilers_events")
 def test_the_fast_op_names_are_the_profilers_events() -> None:
     """``op_names`` reads the profiler's raw events (``prof.events()`` costs seconds on a long backward pass):
     the same counts of every op ``kernel_ops`` reports as the profiler's own event list, for a forward and
@@ -135,11 +141,13 @@ def test_the_fast_op_names_are_the_profilers_events() -> None:
     assert fast["aten::addmm"] >= TIER.seq_len  # the native loop
 
 
+@pytest.mark.check("kernel_flags_refuse_an_unknown_kernel")
 def test_kernel_flags_refuse_an_unknown_kernel() -> None:
     with pytest.raises(ValueError, match="unknown kernel"), kernel_flags("fast"):
         pass
 
 
+@pytest.mark.check("a_matrix_point_runs_under_its_kernel")
 @pytest.mark.cases("nn_lstm")
 def test_a_matrix_point_runs_under_its_kernel(point: Point) -> None:
     """A ``-native`` point runs with oneDNN and cuDNN off, a vendor point with torch's default."""

@@ -1,4 +1,4 @@
-"""The check name and identity of each correctness test, and where the session keeps its records."""
+"""The check name and identity of each correctness test (names declared in reports/runfile/checks.py)."""
 
 from __future__ import annotations
 
@@ -7,27 +7,13 @@ from typing import Any
 import pytest
 
 from cases import CASES
+from reports.runfile.checks import CHECK_NAMES
 from suite.harness.kernels import kernel_of
 from suite.harness.points import Point
 from suite.harness.records import Records
 
 RECORDS = pytest.StashKey[Records]()
 
-# The check name of a test in the run file (others: the test's name without "test_").
-CHECK_OF_TEST = {
-    "test_forward": "forward",
-    "test_backward": "backward",
-    "test_forward_compiled": "forward_compile",
-    "test_backward_compiled": "backward_compile",
-    "test_deterministic": "determinism",
-    "test_gradcheck": "gradcheck",
-    "test_rnn_cell_loop_equals_nn_rnn_at_every_step": "equivalence",
-    "test_corrected_cell_equals_builtin": "equivalence",
-    "test_training_tags_both_sentences": "tagger_training",
-    "test_state_does_not_leak_between_sentences": "state_isolation",
-    "test_reference_backward_matches_finite_differences": "reference_fd",
-    "test_reference_is_not_trivial": "reference_nontrivial",
-}
 POINT_PARAMS = ("point", "point64", "compiled_point")
 
 
@@ -37,8 +23,7 @@ def item_identity(item: pytest.Item) -> tuple[dict[str, Any], str]:
     A test on a point of the matrix is that point; one on a case's NumPy reference is the case on
     ``cpu`` in ``float64``; any other is keyed by its test id, with no case.
     """
-    name = getattr(item, "originalname", item.name)
-    check = CHECK_OF_TEST.get(name, name.removeprefix("test_"))
+    check = check_name(item)
     params = (getattr(item, "callspec", None) and item.callspec.params) or {}
     point = next((params[p] for p in POINT_PARAMS if isinstance(params.get(p), Point)), None)
     if point is not None:
@@ -51,3 +36,21 @@ def item_identity(item: pytest.Item) -> tuple[dict[str, Any], str]:
 
 
 WORKER_RECORDS = "rnnsuite_correctness"  # the key of an xdist worker's records in its ``workeroutput``
+
+
+def check_name(item: pytest.Item) -> str:
+    """A correctness test's check name: its ``@pytest.mark.check(NAME)``, declared in reports/runfile/checks.py.
+
+    Raises:
+        pytest.UsageError: the test has no such marker, or its name is not declared.
+    """
+    marker = item.get_closest_marker("check")
+    if marker is None or not marker.args:
+        raise pytest.UsageError(f"{item.nodeid}: a correctness test needs @pytest.mark.check(NAME)")
+    name = str(marker.args[0])
+    for claimed in (name, *marker.kwargs.get("also", ())):
+        if claimed not in CHECK_NAMES:
+            raise pytest.UsageError(
+                f"{item.nodeid}: check name {claimed!r} is not declared in reports/runfile/checks.py"
+            )
+    return name

@@ -19,7 +19,7 @@ from suite.harness.points import Point, dtype_of
 from suite.harness.records import Records, add_record
 from suite.measure.allocators import check_available, run_each
 from suite.measure.memory import ALLOCATORS, allocator
-from suite.plugin.check_names import RECORDS, WORKER_RECORDS, item_identity
+from suite.plugin.check_names import RECORDS, WORKER_RECORDS, check_name, item_identity
 from suite.plugin.machine import describe_machine
 from suite.plugin.options import OPTIONS, Options, choices, parse_options, shard_of
 from suite.plugin.progress import Progress
@@ -107,6 +107,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     machine: an absent device is skipped, not left out), so N jobs with shards 1..N run each test
     of the selection exactly once, and each shard gets a like mix of cases, dtypes and passes.
     """
+    for item in items:  # every correctness test names its check (a missing or undeclared name: exit 4)
+        if item.get_closest_marker("correctness") is not None:
+            check_name(item)
     shard = shard_of(config.getoption("shard"))
     if shard is None:
         return
