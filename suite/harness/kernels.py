@@ -65,8 +65,8 @@ def kernel_flags(kernel: str) -> Iterator[None]:
         raise ValueError(f"unknown kernel {kernel!r}; choose from {', '.join(KERNELS)}")
     saved = torch.backends.mkldnn.enabled, torch.backends.cudnn.enabled
     on = kernel == "vendor"
-    torch.backends.mkldnn.enabled = on and saved[0]
-    torch.backends.cudnn.enabled = on and saved[1]
+    setattr(torch.backends.mkldnn, "enabled", on and bool(saved[0]))  # noqa: B010 (typed as a ContextProp)
+    setattr(torch.backends.cudnn, "enabled", on and bool(saved[1]))  # noqa: B010
     try:
         yield
     finally:

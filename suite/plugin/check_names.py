@@ -24,7 +24,8 @@ def item_identity(item: pytest.Item) -> tuple[dict[str, Any], str]:
     ``cpu`` in ``float64``; any other is keyed by its test id, with no case.
     """
     check = check_name(item)
-    params = (getattr(item, "callspec", None) and item.callspec.params) or {}
+    callspec = getattr(item, "callspec", None)
+    params = callspec.params if callspec is not None else {}
     point = next((params[p] for p in POINT_PARAMS if isinstance(params.get(p), Point)), None)
     if point is not None:
         ident = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
