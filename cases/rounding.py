@@ -1,4 +1,4 @@
-"""Run the NumPy references in an emulated low precision: the honest error of a dtype.
+"""Run the NumPy references in an emulated low precision: the emulated error of a dtype.
 
 The references in ``cases/reference*.py`` are written once, in float64, with NumPy ufuncs and
 ``@``. :func:`run_rounded` runs any of them unchanged with every floating array replaced by a

@@ -1,4 +1,4 @@
-"""The norm-wise check: relative error as a ratio to the dtype's unit roundoff, against an honest budget.
+"""The norm-wise check: relative error as a ratio to the dtype's unit roundoff, against a budget from the emulated error.
 
 The model (after LAPACK's test drivers, which judge a result by its error as a ratio to eps
 against one fixed threshold):
@@ -8,14 +8,14 @@ against one fixed threshold):
   so that a lag, a drift or a dead region shows where a whole-tensor figure would average it
   away. Expressed in units of the dtype's unit roundoff ``u`` (float64 2^-53, float32 2^-24,
   bfloat16 2^-8, float16 2^-11), one number means the same in every dtype.
-- The honest error is the same figure for the NumPy reference run in the dtype's rounding
+- The emulated error is the same figure for the NumPy reference run in the dtype's rounding
   (``cases/rounding.py``): what an implementation that rounds where torch rounds gets wrong.
   It is taken per case, dtype, seed and tensor (whole, and the largest over its steps), so a
   well-conditioned tensor keeps a tight budget beside an ill-conditioned one.
-- The budget is ``max(MULTIPLE x honest, FLOOR_U[kind][dtype])``, in u (a case may raise the
+- The budget is ``max(MULTIPLE x emulated, FLOOR_U[kind][dtype])``, in u (a case may raise the
   floor, with a reason: ``Case.norm_floor``). The multiple allows for the
   kernels rounding in another order; the floor for what the emulation cannot see: float64 is
-  not emulated (honest = 0), float32 sums in another order than the emulation's (MKL's blocked
+  not emulated (emulated = 0), float32 sums in another order than the emulation's (MKL's blocked
   dot products), and a tensor of two elements can be lucky in the emulation. The constants
   were chosen from the measured errors of 20 seeds (docs/tolerances.md), and are checked by the
   sensitivity tests (``tests/harness/test_sensitivity.py``): a 5% error must fail in every dtype.
@@ -36,7 +36,7 @@ UNIT_ROUNDOFF: dict[torch.dtype, float] = {
     torch.bfloat16: 2.0**-8,
     torch.float16: 2.0**-11,
 }
-# The allowed multiple of the honest (emulated) error.
+# The allowed multiple of the emulated error (the reference run in the dtype's rounding).
 MULTIPLE = 2.0
 # The least budget, in u, by kind: forward outputs, backward gradients. float64 and float32: the
 # largest error seen on 20 seeds times about 4, rounded up to a power of two (the kernels sum in
@@ -79,21 +79,21 @@ class Budget:
     """The norm-wise budgets of one case, dtype and kind (forward or backward), per tensor, in units of u."""
 
     u: float
-    honest_u: Mapping[str, float]  # each tensor's honest whole-tensor error
-    honest_step_u: Mapping[str, float]  # each tensor's largest honest per-step error
+    emulated_u: Mapping[str, float]  # each tensor's emulated whole-tensor error
+    emulated_step_u: Mapping[str, float]  # each tensor's largest emulated per-step error
     floor_u: float
     multiple: float = MULTIPLE
 
     def whole_u(self, name: str) -> float:
-        return max(self.multiple * self.honest_u[name], self.floor_u)
+        return max(self.multiple * self.emulated_u[name], self.floor_u)
 
     def step_u(self, name: str) -> float:
-        return max(self.multiple * self.honest_step_u[name], self.floor_u)
+        return max(self.multiple * self.emulated_step_u[name], self.floor_u)
 
 
 def budget_for(
     expected: Mapping[str, np.ndarray],
-    honest: Mapping[str, np.ndarray],
+    emulated: Mapping[str, np.ndarray],
     dtype: torch.dtype,
     time_axis: Mapping[str, int],
     kind: str = "forward",
@@ -104,7 +104,7 @@ def budget_for(
 
     Args:
         expected: float64 references by tensor name.
-        honest: the same references run in the dtype's rounding (for float64, ``expected``).
+        emulated: the same references run in the dtype's rounding (for float64, ``expected``).
         dtype: the dtype under test.
         time_axis: per tensor, its time axis (tensors without one get the whole-tensor check only).
         kind: "forward" (outputs) or "backward" (gradients), for the floor.
@@ -114,11 +114,11 @@ def budget_for(
     u = UNIT_ROUNDOFF[dtype]
     whole, step = {}, {}
     for name, exp in expected.items():
-        w, s = relative_errors(np.asarray(honest[name], dtype=np.float64), exp, time_axis.get(name))
+        w, s = relative_errors(np.asarray(emulated[name], dtype=np.float64), exp, time_axis.get(name))
         whole[name], step[name] = w / u, float(s.max(initial=0.0)) / u
     default = FLOOR_U_DEVICE.get(device, {}).get((kind, dtype), FLOOR_U[kind][dtype])
     floor = max(default, floor_u) if floor_u is not None else default
-    return Budget(u=u, honest_u=whole, honest_step_u=step, floor_u=floor)
+    return Budget(u=u, emulated_u=whole, emulated_step_u=step, floor_u=floor)
 
 
 @dataclass(frozen=True)
@@ -127,7 +127,7 @@ class NormError:
 
     err_u: float
     budget_u: float
-    honest_u: float
+    emulated_u: float
     tensor: str
     step: int | None
 
@@ -169,19 +169,19 @@ def check_normwise(
         a = actual[name]
         arr = a.detach().to("cpu", torch.float64).numpy() if isinstance(a, Tensor) else np.asarray(a, np.float64)
         whole, steps = relative_errors(arr, exp, axes.get(name))
-        found = [NormError(whole / budget.u, budget.whole_u(name), budget.honest_u[name], name, None)]
+        found = [NormError(whole / budget.u, budget.whole_u(name), budget.emulated_u[name], name, None)]
         if steps.size:
             over = np.flatnonzero(steps / budget.u > budget.step_u(name))
             t = int(over[0]) if over.size else int(np.argmax(steps))
             found.append(
-                NormError(float(steps[t]) / budget.u, budget.step_u(name), budget.honest_step_u[name], name, t)
+                NormError(float(steps[t]) / budget.u, budget.step_u(name), budget.emulated_step_u[name], name, t)
             )
         for err in found:
             if err.err_u > err.budget_u:
                 first = " (first step over budget)" if err.step is not None else ""
                 raise AssertionError(
                     f"{where}: {err.where!r} norm-wise error {err.err_u:.3g}u over budget {err.budget_u:.3g}u{first} "
-                    f"(honest {err.honest_u:.3g}u, u = {budget.u:.3g})"
+                    f"(emulated {err.emulated_u:.3g}u, u = {budget.u:.3g})"
                 )
             if err.err_u / err.budget_u > worst.err_u / worst.budget_u:
                 worst = err

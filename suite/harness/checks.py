@@ -22,7 +22,7 @@ from suite.harness.points import (
     build,
     compare,
     cotangents,
-    honest_reference,
+    emulated_reference,
     output_sample,
     reference,
     reference_grads,
@@ -43,7 +43,7 @@ def norm_fields(norm: NormError, budget: Budget) -> dict[str, Any]:
         "u": budget.u,
         "err_u": norm.err_u,
         "budget_u": norm.budget_u,
-        "honest_u": norm.honest_u,
+        "honest_u": norm.emulated_u,  # the run file's name for it (schema 3)
         "margin": norm.margin,
         "norm_at": norm.where,
     }
@@ -120,8 +120,8 @@ def forward_expected(point: Point, seed: int) -> tuple[dict[str, Any], Budget]:
     """The float64 reference outputs and the forward budget of the point."""
     case = point.case
     expected = reference(case.name, "seed", seed, point.dtype)
-    honest = honest_reference(case.name, "seed", seed, point.dtype)
-    budget = budget_for(expected, honest, point.dtype, case.time_axis, "forward", device=point.device)
+    emulated = emulated_reference(case.name, "seed", seed, point.dtype)
+    budget = budget_for(expected, emulated, point.dtype, case.time_axis, "forward", device=point.device)
     return expected, budget
 
 
@@ -189,10 +189,10 @@ def backward_grads(point: Point, seed: int, backend: str = "eager", swap: Swap |
 
 def backward_expected(point: Point, seed: int) -> tuple[dict[str, Any], Budget]:
     """The NumPy backward's gradients and the backward budget of the point."""
-    expected, honest = reference_grads(point.case.name, "seed", seed, point.dtype)
+    expected, emulated = reference_grads(point.case.name, "seed", seed, point.dtype)
     own = point.case.norm_floor.get(point.dtype)
     floor = own.backward_u if own is not None else None
-    return expected, budget_for(expected, honest, point.dtype, dict(GRAD_TIME_AXIS), "backward", floor, point.device)
+    return expected, budget_for(expected, emulated, point.dtype, dict(GRAD_TIME_AXIS), "backward", floor, point.device)
 
 
 def backward_check(point: Point, seed: int, records: Records, backend: str = "eager") -> None:

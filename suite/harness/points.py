@@ -167,8 +167,8 @@ def output_sample(t: Tensor, n: int = 64) -> list[float]:
 
 
 @lru_cache(maxsize=256)
-def honest_reference(case_name: str, preset: str, seed: int, dtype: torch.dtype) -> dict[str, np.ndarray]:
-    """The reference outputs run in the dtype's rounding (``cases/rounding.py``): the honest error's source.
+def emulated_reference(case_name: str, preset: str, seed: int, dtype: torch.dtype) -> dict[str, np.ndarray]:
+    """The reference outputs run in the dtype's rounding (``cases/rounding.py``): the emulated error's source.
 
     For float64, the reference itself (float64 is not emulated).
     """
@@ -190,7 +190,7 @@ def reference_grads(
     """The NumPy backward for :func:`cotangents`, and the same in the dtype's rounding.
 
     Returns:
-        ``(expected, honest)`` gradients by parameter and input name.
+        ``(expected, emulated)`` gradients by parameter and input name.
     """
     case = CASES[case_name]
     if case.reference_grad is None:
@@ -200,5 +200,5 @@ def reference_grads(
     args = (inst.numpy_params(), inst.numpy_inputs())
     cot = {k: c.double().numpy() for k, c in cotangents(case, size, seed, dtype).items()}
     expected = case.reference_grad(*args, cot)
-    honest = expected if dtype == torch.float64 else run_rounded(case.reference_grad, dtype_name(dtype), *args, cot)
-    return expected, honest
+    emulated = expected if dtype == torch.float64 else run_rounded(case.reference_grad, dtype_name(dtype), *args, cot)
+    return expected, emulated

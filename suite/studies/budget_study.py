@@ -2,7 +2,7 @@
 
 For each seed, case and dtype (CPU, seed sizes) it runs torch's forward and backward as the
 correctness tier does and prints, per dtype, the largest norm-wise error of torch (whole tensor
-and per step), the largest honest (emulated) error, the budget, and the smallest margin
+and per step), the largest emulated (emulated) error, the budget, and the smallest margin
 (budget / error; below 1 the tier would fail). docs/tolerances.md quotes its output.
 """
 
@@ -27,19 +27,19 @@ Row = tuple[float, float, float, float, float]
 def _worst(
     actual: Mapping[str, Tensor], expected: Mapping[str, np.ndarray], budget: Budget, axes: Mapping[str, int]
 ) -> Row:
-    """(largest whole error, largest step error, largest honest, largest budget, smallest margin), in u."""
-    whole, step, honest, most, margin = 0.0, 0.0, 0.0, 0.0, np.inf
+    """(largest whole error, largest step error, largest emulated, largest budget, smallest margin), in u."""
+    whole, step, emulated, most, margin = 0.0, 0.0, 0.0, 0.0, np.inf
     for name, exp in expected.items():
         w, s = relative_errors(actual[name].detach().double().cpu().numpy(), exp, axes.get(name))
         w, s_max = w / budget.u, float(s.max(initial=0.0)) / budget.u
         whole, step = max(whole, w), max(step, s_max)
-        honest, most = max(honest, budget.honest_u[name]), max(most, budget.whole_u(name))
+        emulated, most = max(emulated, budget.emulated_u[name]), max(most, budget.whole_u(name))
         margin = min(margin, budget.whole_u(name) / max(w, 1e-300), budget.step_u(name) / max(s_max, 1e-300))
-    return whole, step, honest, most, margin
+    return whole, step, emulated, most, margin
 
 
 def study(seed: int, case_name: str, dtype: torch.dtype) -> list[tuple[str, Row]]:
-    """``(kind, (err_u, step_err_u, honest_u, budget_u, margin))`` for the forward and the backward."""
+    """``(kind, (err_u, step_err_u, emulated_u, budget_u, margin))`` for the forward and the backward."""
     point = Point(CASES[case_name], "cpu", dtype)
     expected, budget = forward_expected(point, seed)
     rows = [("forward", _worst(forward_outputs(point, seed), expected, budget, point.case.time_axis))]
@@ -58,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.seeds < 1 or any(d not in DTYPES for d in names):
         p.error(f"--seeds must be >= 1 and --dtype one of {', '.join(DTYPES)}")
     torch.set_num_threads(1)
-    print("dtype | kind | largest error (u), whole | per step | largest honest (u) | budget (u) | smallest margin | at")
+    print(
+        "dtype | kind | largest error (u), whole | per step | largest emulated (u) | budget (u) | smallest margin | at"
+    )
     for name in names:
         rows = [
             (kind, r, seed, case)

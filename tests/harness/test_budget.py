@@ -66,7 +66,7 @@ def test_relative_errors_whole_and_per_step() -> None:
 
 
 def _budget(dtype: torch.dtype, exp: dict[str, np.ndarray]):  # type: ignore[no-untyped-def]
-    return budget_for(exp, exp, dtype, {"y": 0})  # honest = exact: the floor decides
+    return budget_for(exp, exp, dtype, {"y": 0})  # emulated = exact: the floor decides
 
 
 @pytest.mark.parametrize("dtype", list(UNIT_ROUNDOFF))
@@ -95,11 +95,11 @@ def test_norm_check_names_the_first_bad_step() -> None:
 
 
 def test_a_case_may_raise_its_floor() -> None:
-    """``floor_u`` replaces the default floor; the multiple of the honest error still applies above it."""
+    """``floor_u`` replaces the default floor; the multiple of the emulated error still applies above it."""
     exp = {"g": np.ones(4)}
-    honest = {"g": np.ones(4) * (1 + 50 * 2**-8)}
+    emulated = {"g": np.ones(4) * (1 + 50 * 2**-8)}
     assert budget_for(exp, exp, torch.bfloat16, {}, "backward", floor_u=64.0).whole_u("g") == 64.0
-    assert budget_for(exp, honest, torch.bfloat16, {}, "backward").whole_u("g") == pytest.approx(100.0)
+    assert budget_for(exp, emulated, torch.bfloat16, {}, "backward").whole_u("g") == pytest.approx(100.0)
 
 
 def test_compile_error_is_a_failure_with_its_message(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -135,6 +135,7 @@ FAKE_TEST = """
 import os, pytest
 pytestmark = pytest.mark.correctness
 
+@pytest.mark.check("gradcheck")
 @pytest.mark.cases("numpy_rnn")
 def test_gradcheck(point64):
     assert os.environ.get("RNNSUITE_FAKE_DEFECT") != "1", "gradcheck failed"

@@ -28,7 +28,7 @@ from suite.studies.sensitivity import (
 # Defects the check cannot tell from rounding, each with why (docs/tolerances.md). A perturbation
 # caught here that is listed fails the test too: the list must stay exact.
 # numpy_rnn's gradients in bfloat16: the case's own floor (96u, cases/chapter.py) is above a 5% error
-# (12.8u), because at some seeds its two-step gradients cancel to 45u of honest rounding error.
+# (12.8u), because at some seeds its two-step gradients cancel to 45u of emulated rounding error.
 _NUMPY_RNN_GRADS = {
     f"numpy_rnn: {t}"
     for t in ("cell.weight_ih", "cell.weight_hh", "cell.bias_ih", "cell.bias_hh", "out.weight", "out.bias", "x", "h0")
