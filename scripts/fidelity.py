@@ -27,15 +27,15 @@ from typing import Any
 
 import torch
 
-from suite.measure.timing import BenchPoint
+from suite.harness.points import Point
 
 TIMER = r"""
 import sys, torch, torch.utils.benchmark as tb
 from suite.harness.kernels import kernel_flags
-from suite.measure.timing import BenchPoint, make_call
+from suite.measure.timing import make_call
 key, threads = sys.argv[1], int(sys.argv[2])
 torch.set_num_threads(threads)
-bp = BenchPoint.from_key(key)
+bp = Point.from_key(key)
 with kernel_flags(bp.kernel):
     call, _ = make_call(bp, 0)
     m = tb.Timer(stmt="call()", globals={"call": call}, num_threads=threads).blocked_autorange(min_run_time=1.0)
@@ -63,7 +63,7 @@ def suite_bench(key: str, threads: int) -> dict[str, Any]:
     """The run-file entry of one benchmark, run by the suite in a fresh pytest process."""
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run.json"
-        bp = BenchPoint.from_key(key)
+        bp = Point.from_key(key)
         cmd = [sys.executable, "-m", "pytest", "suite/test_speed.py", "-q", "-p", "no:cacheprovider",
                "--benchmark-quiet", f"--benchmark-json={out}", "--threads", str(threads), "--min-time", "1.0",
                "--size", bp.preset, "--backend", bp.backend, "--kernel", bp.kernel, "--no-peak", "--cold-every",
@@ -85,10 +85,10 @@ def suite_medians(key: str, threads: int) -> tuple[float, float]:
 
 def fresh_median(key: str, threads: int) -> float:
     """Timer's median of a freshly constructed built-in layer of the key's shape, in a fresh process."""
-    bp = BenchPoint.from_key(key)
+    bp = Point.from_key(key)
     if bp.case.name not in LAYERS or bp.pass_ != "fwd" or (bp.device, bp.dtype_name) != ("cpu", "float32"):
         raise SystemExit(f"--fresh: {key} is not a float32 CPU forward of {', '.join(LAYERS)}")
-    s = bp.size
+    s = bp.bench_size
     args = [bp.case.family, s.seq_len, s.batch, s.input_size, s.hidden_size, s.num_layers, threads]
     proc = subprocess.run([sys.executable, "-c", FRESH, *map(str, args)], check=True, capture_output=True, text=True)
     return float(proc.stdout.split()[-1])
@@ -119,7 +119,7 @@ def deepbench_keys() -> list[str]:
     from cases import CASES
 
     return [
-        BenchPoint(CASES[c], "cpu", torch.float32, "fwd", "eager", "deepbench", size).id
+        Point.benchmark(CASES[c], "cpu", torch.float32, "fwd", "eager", "deepbench", size).id
         for c in LAYERS
         for size in CASES[c].sizes["deepbench"]
     ]

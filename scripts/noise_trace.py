@@ -27,11 +27,12 @@ def trace(key: str, seconds: float, block: float, threads: int) -> list[float]:
     """Seconds per call of consecutive blocks of about ``block`` seconds, for ``seconds``."""
     import torch
 
-    from suite.measure.timing import BenchPoint, make_call, synchronizer, time_block
+    from suite.harness.points import Point
+    from suite.measure.timing import make_call, synchronizer, time_block
 
     torch.set_num_threads(threads)
     try:
-        bp = BenchPoint.from_key(key)
+        bp = Point.from_key(key)
     except ValueError as exc:
         raise SystemExit(f"error: {exc}") from None
     if bp.device == "cuda" and not torch.cuda.is_available():

@@ -12,47 +12,24 @@ torch 2.13): the record says which output dtype came back.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
-
 import pytest
 import torch
 
 from cases import CASES
+from suite.harness.builds import build, cotangents
 from suite.harness.checks import backward_expected, compare_both, forward_expected
-from suite.harness.points import Point, build, compare, cotangents
+from suite.harness.compare import compare
+from suite.harness.points import Point
 from suite.harness.records import Records
-from suite.plugin.hooks import device_marks
+from suite.plugin.hooks import matrix
 from suite.plugin.options import OPTIONS, Options
 
 pytestmark = pytest.mark.correctness
 
-AUTOCAST_DTYPES = {"cpu": (torch.bfloat16,), "cuda": (torch.float16, torch.bfloat16)}
-
-
-@dataclass(frozen=True)
-class AutocastPoint(Point):
-    """A case run in float32 under ``torch.autocast(device, dtype)``."""
-
-    @property
-    def id(self) -> str:
-        return f"{super().id}-autocast"
-
-
-def autocast_points(opts: Options) -> list[Any]:
-    """``pytest.param(AutocastPoint)`` for every fused case, device and autocast dtype the options allow."""
-    params = []
-    for case in (c for c in CASES.values() if c.fused):
-        for device in (d for d in opts.devices if d in case.devices):
-            for dtype in (t for t in AUTOCAST_DTYPES[device] if t in opts.dtypes):
-                point = AutocastPoint(case, device, dtype)
-                params.append(pytest.param(point, id=point.id, marks=device_marks(device)))
-    return params
-
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "apoint" in metafunc.fixturenames:
-        metafunc.parametrize("apoint", autocast_points(metafunc.config.stash[OPTIONS]))
+        metafunc.parametrize("apoint", matrix(metafunc.config.stash[OPTIONS], "autocast"))
 
 
 def _extra(out: dict[str, torch.Tensor]) -> dict[str, str]:
@@ -60,7 +37,7 @@ def _extra(out: dict[str, torch.Tensor]) -> dict[str, str]:
 
 
 @pytest.mark.check("autocast_forward")
-def test_autocast_forward(apoint: AutocastPoint, options: Options, records: Records) -> None:
+def test_autocast_forward(apoint: Point, options: Options, records: Records) -> None:
     """Outputs under autocast against the reference, by the elementwise and the norm-wise check of the dtype."""
     case, size = apoint.case, apoint.case.size("seed")
     inst = build(case, size, options.seed, apoint.device, torch.float32)
@@ -72,7 +49,7 @@ def test_autocast_forward(apoint: AutocastPoint, options: Options, records: Reco
 
 
 @pytest.mark.check("autocast_backward")
-def test_autocast_backward(apoint: AutocastPoint, options: Options, records: Records) -> None:
+def test_autocast_backward(apoint: Point, options: Options, records: Records) -> None:
     """float32 gradients of a forward under autocast against the NumPy backward and the dtype's budget."""
     case, size = apoint.case, apoint.case.size("seed")
     assert case.reference_grad is not None

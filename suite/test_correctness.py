@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from suite.harness.builds import build
 from suite.harness.checks import backward_check, checked, forward_check
-from suite.harness.points import Point, build, compare
+from suite.harness.compare import compare
+from suite.harness.points import Point
 from suite.harness.records import Records
 from suite.plugin.options import Options
 

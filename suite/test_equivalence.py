@@ -15,7 +15,8 @@ from cases import CASES, DEFAULT_TOL
 from cases.models import GRUCell, LSTMCell, SeedGRUCell, SeedLSTMCell
 from cases.registry import uniform_
 from cases.sequence import step_cell
-from suite.harness.points import Point, build
+from suite.harness.builds import build
+from suite.harness.points import Point
 
 pytestmark = pytest.mark.correctness
 

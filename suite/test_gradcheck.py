@@ -9,7 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from cases import Case
-from suite.harness.points import Point, build
+from suite.harness.builds import build
+from suite.harness.points import Point
 
 pytestmark = pytest.mark.correctness
 

@@ -14,7 +14,8 @@ from cases import CASES, DEFAULT_TOL
 from cases import chapter as ch
 from cases.reference import sequence_forward
 from cases.reference_chapter import chapter_rnn
-from suite.harness.points import build, compare
+from suite.harness.builds import build
+from suite.harness.compare import compare
 
 pytestmark = pytest.mark.correctness
 

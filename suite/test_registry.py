@@ -7,7 +7,7 @@ import torch
 
 from cases import CASES, DTYPES
 from cases.registry import Case, Tol, register
-from suite.harness.points import build
+from suite.harness.builds import build
 
 CHAPTER_MODELS = {
     "numpy_rnn", "nn_rnn", "rnn_cell_loop", "char_rnn", "lstm_cell_seed", "gru_cell_seed",

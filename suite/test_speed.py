@@ -8,12 +8,13 @@ from typing import Any
 import pytest
 import torch
 
+from suite.harness.builds import built_note
 from suite.harness.kernels import DEFAULT_KERNEL, kernel_flags, kernel_ops
-from suite.harness.points import built_note, dtype_name
+from suite.harness.points import Point, dtype_name
 from suite.harness.records import Records
 from suite.measure.cold import run_cold
 from suite.measure.memory import warm_allocator
-from suite.measure.timing import BenchPoint, make_call, matmul_peak, measure
+from suite.measure.timing import make_call, matmul_peak, measure
 from suite.plugin.options import Options
 from suite.plugin.runrecord import benchmark_info
 
@@ -27,7 +28,7 @@ def _peak(records: Records, device: str, dtype: torch.dtype, threads: int) -> fl
     return float(records.peaks[key]["gflops"])
 
 
-def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, records: Records) -> None:
+def test_speed(bench_point: Point, benchmark: Any, options: Options, records: Records) -> None:
     """Time (or count) one benchmark and describe it in ``extra_info`` (docs/run-file.md)."""
     bp = bench_point
     counted = options.metric == "instructions"
@@ -76,7 +77,7 @@ def test_speed(bench_point: BenchPoint, benchmark: Any, options: Options, record
     assert benchmark.disabled or benchmark.stats.stats.median > 0
 
 
-def _cold(bp: BenchPoint, options: Options) -> dict[str, Any]:
+def _cold(bp: Point, options: Options) -> dict[str, Any]:
     """The cold record: the benchmark in a process with no history (suite/measure/cold.py)."""
     return run_cold(bp.id, options.seed, options.threads, options.min_time, options.cold_process, options.cold_every)
 

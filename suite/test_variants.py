@@ -9,8 +9,9 @@ import torch
 
 from cases import CASES
 from cases.variants import TIER
+from suite.harness.builds import build
 from suite.harness.kernels import kernel_flags, kernel_label, kernel_of, kernel_ops
-from suite.harness.points import Point, build
+from suite.harness.points import Point
 
 pytestmark = pytest.mark.correctness
 

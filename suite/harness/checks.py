@@ -16,17 +16,9 @@ import torch
 from torch import Tensor
 
 from suite.harness.budget import Budget, NormError, budget_for, check_normwise
-from suite.harness.points import (
-    Errors,
-    Point,
-    build,
-    compare,
-    cotangents,
-    emulated_reference,
-    output_sample,
-    reference,
-    reference_grads,
-)
+from suite.harness.builds import build, cotangents, emulated_reference, reference, reference_grads
+from suite.harness.compare import Errors, compare, output_sample
+from suite.harness.points import Point
 from suite.harness.records import Records, record_check
 
 # Gradients chain the forward and the backward recurrence: twice the rounding of the forward.

@@ -13,15 +13,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from suite.harness.points import Point
+from suite.harness.points import DEFAULT_KERNEL, KERNELS
 
-KERNELS = ("vendor", "native")
-DEFAULT_KERNEL = "vendor"
+__all__ = ["DEFAULT_KERNEL", "KERNELS", "kernel_flags", "kernel_label", "kernel_of", "kernel_ops", "op_names"]
 
 # The aten ops that say which path ran: the fused entry points, the vendor kernels, the native
 # cell ops and the products of the native loop. Views, copies and allocations are left out.
@@ -36,17 +34,6 @@ HEADLINE_OPS = (
     "_cudnn_rnn", "mkldnn_rnn_layer", "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell",
     "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", "addmm",
 )  # fmt: skip
-
-
-@dataclass(frozen=True)
-class KernelPoint(Point):
-    """A matrix point run with a kernel other than the default; its id ends in ``-<kernel>``."""
-
-    kernel: str = DEFAULT_KERNEL
-
-    @property
-    def id(self) -> str:
-        return f"{super().id}-{self.kernel}"
 
 
 def kernel_of(point: object) -> str:

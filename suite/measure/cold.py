@@ -83,11 +83,12 @@ def time_cold(key: str, seed: int, threads: int, min_time: float, every: bool = 
     """
     import torch
 
+    from suite.harness.points import Point
     from suite.measure.memory import Probe
-    from suite.measure.timing import BenchPoint, calibrate, make_call, synchronizer, time_block
+    from suite.measure.timing import calibrate, make_call, synchronizer, time_block
 
     torch.set_num_threads(threads)
-    bp = BenchPoint.from_key(key)
+    bp = Point.from_key(key)
     call, _ = make_call(bp, seed)
     sync = synchronizer(bp.device)
     n, _, _ = calibrate(call, sync, min_time)

@@ -7,108 +7,23 @@ cost to vanish. pytest-benchmark then times rounds of such blocks and keeps ever
 
 from __future__ import annotations
 
-import itertools
 import math
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-import pytest
 import torch
 
-from cases import CASES, Case, Size
-from suite.harness.kernels import DEFAULT_KERNEL, KERNELS
-from suite.harness.points import DTYPES, build_as_user, dtype_name
+from suite.harness.builds import build_as_user
+from suite.harness.points import Point, dtype_name
 from suite.measure.memory import Probe
 
 MIN_BLOCK_S = 0.05  # a timed block lasts at least this long (10 ms blocks: IQR/median 15% here, 50 ms: 6.5%)
 MIN_ROUNDS, MAX_ROUNDS = 10, 1000
 WARMUP_CALLS, WARMUP_S = 3, 0.05  # the warm-up before the timed rounds: at least this many calls and seconds
 PEAK_BLOCKS = 3  # matmul_peak: the best of this many blocks per size
-
-
-@dataclass(frozen=True)
-class BenchPoint:
-    """One benchmark: a case at a device, dtype, pass, backend and size."""
-
-    case: Case
-    device: str
-    dtype: torch.dtype
-    pass_: str
-    backend: str
-    preset: str
-    size: Size
-    kernel: str = DEFAULT_KERNEL
-
-    @property
-    def dtype_name(self) -> str:
-        return dtype_name(self.dtype)
-
-    @property
-    def backend_key(self) -> str:
-        """The backend, with ``_<kernel>`` appended for a kernel other than the default (``eager_native``)."""
-        return self.backend if self.kernel == DEFAULT_KERNEL else f"{self.backend}_{self.kernel}"
-
-    @property
-    def id(self) -> str:
-        """``case-device-dtype-pass-backend-size-shape``: the benchmark's key across runs."""
-        return f"{self.case.name}-{self.device}-{self.dtype_name}-{self.pass_}-{self.backend_key}-{self.preset}-{self.size.label}"
-
-    @classmethod
-    def from_key(cls, key: str) -> BenchPoint:
-        """The benchmark a key names (the inverse of ``id``), for scripts that time one benchmark.
-
-        Raises:
-            ValueError: one line saying which part of the key is unknown.
-        """
-        parts = key.split("-")
-        case = CASES.get(parts[0])
-        size = None
-        if case is not None and len(parts) == 7:
-            size = next((s for s in case.sizes.get(parts[5], ()) if s.label == parts[6]), None)
-        if case is None or size is None:
-            raise ValueError(
-                f"{key!r} is not a benchmark key (case-device-dtype-pass-backend-size-shape, as in a run file)"
-            )
-        _, device, dtype, pass_, backend_key, preset, _ = parts
-        backend, _, kernel = backend_key.partition("_")
-        known = {
-            "device": ("cpu", "cuda"),
-            "dtype": DTYPES,
-            "pass": ("fwd", "fwd_bwd"),
-            "backend": ("eager", "compile"),
-        }
-        values = {
-            "device": device,
-            "dtype": dtype,
-            "pass": pass_,
-            "backend": backend,
-            "kernel": kernel or DEFAULT_KERNEL,
-        }
-        known["kernel"] = KERNELS
-        bad = [f"{what} {value!r}" for what, value in values.items() if value not in known[what]]
-        if bad:
-            raise ValueError(f"{key!r}: unknown {', '.join(bad)}")
-        return cls(case, device, DTYPES[dtype], pass_, backend, preset, size, kernel or DEFAULT_KERNEL)
-
-
-def bench_params(opts: Any, device_marks: Callable[[str], list[Any]]) -> list[Any]:
-    """Every benchmark the options select (cases without a size of the preset have none)."""
-    params = []
-    for case in (c for c in CASES.values() if c.timed):
-        kernels = getattr(opts, "kernels", (DEFAULT_KERNEL,)) if case.fused else (DEFAULT_KERNEL,)
-        for preset in opts.sizes:
-            for size in case.timed_sizes(preset):
-                for device in (d for d in opts.devices if d in case.devices):
-                    for dtype in (t for t in opts.dtypes if t in case.dtypes):
-                        for pass_ in opts.passes:
-                            for backend, kernel in itertools.product(opts.backends, kernels):
-                                bp = BenchPoint(case, device, dtype, pass_, backend, preset, size, kernel)
-                                params.append(pytest.param(bp, id=bp.id, marks=device_marks(device)))
-    return params
 
 
 def synchronizer(device: str) -> Callable[[], None]:
@@ -291,7 +206,7 @@ def prefix_inputs(inputs: dict[str, torch.Tensor], fraction: float) -> dict[str,
     return {**inputs, name: seq[:steps].detach()}  # (steps, ...): its own leaf for the backward pass
 
 
-def make_call(bp: BenchPoint, seed: int, extra: float = 0.0) -> tuple[Callable[[], object], float | None]:
+def make_call(bp: Point, seed: int, extra: float = 0.0) -> tuple[Callable[[], object], float | None]:
     """The timed call of a benchmark, and the compile time (first call) for the compile backend.
 
     The model is built as a user builds it (``harness.build_as_user``), not cast from float64.
@@ -304,14 +219,14 @@ def make_call(bp: BenchPoint, seed: int, extra: float = 0.0) -> tuple[Callable[[
             model, as a change of the code would add.
     """
     case = bp.case
-    inst = build_as_user(case, bp.size, seed, bp.device, bp.dtype)
+    inst = build_as_user(case, bp.bench_size, seed, bp.device, bp.dtype)
     model, inputs = inst.model, inst.inputs
     forward: Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]] = lambda i: case.forward(model, i)  # noqa: E731
     if bp.backend == "compile":
         forward = torch.compile(forward)
-    call = _pass_call(bp.pass_, model, forward, inputs)
+    call = _pass_call(bp.bench_pass, model, forward, inputs)
     if extra > 0:
-        call = _then(call, _pass_call(bp.pass_, model, forward, prefix_inputs(inputs, extra)))
+        call = _then(call, _pass_call(bp.bench_pass, model, forward, prefix_inputs(inputs, extra)))
     compile_s = None
     if bp.backend == "compile":
         start = time.perf_counter()

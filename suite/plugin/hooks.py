@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 import torch
 
-from cases import CASES
 from reports.runfile.atomic import write_atomic
 from reports.runfile.reader import RunFileError, load_checks
 from reports.runfile.schema import PEAK, checked
 from reports.runfile.writer import checks_file, run_section
-from suite.harness.kernels import DEFAULT_KERNEL, KernelPoint, kernel_flags, kernel_of
-from suite.harness.points import Point, dtype_of
+from suite.harness.kernels import kernel_flags, kernel_of
+from suite.harness.matrix import points
+from suite.harness.points import dtype_of
 from suite.harness.records import Records, add_record
 from suite.measure.allocators import check_available, run_each
 from suite.measure.memory import ALLOCATORS, allocator
@@ -127,26 +127,9 @@ def device_marks(device: str) -> list[pytest.MarkDecorator]:
     return []
 
 
-def matrix(
-    opts: Options, *, only_dtypes: tuple[torch.dtype, ...] | None = None, only_cases: tuple[str, ...] | None = None
-) -> list[Any]:
-    """``pytest.param(Point)`` for every case x device x dtype the options and the cases allow."""
-    params = []
-    for case in (c for c in CASES.values() if only_cases is None or c.name in only_cases):
-        for device in (d for d in opts.devices if d in case.devices):
-            for dtype in (t for t in opts.dtypes if t in case.dtypes and (only_dtypes is None or t in only_dtypes)):
-                for point in _kernel_points(opts, case, device, dtype):
-                    params.append(pytest.param(point, id=point.id, marks=device_marks(device)))
-    return params
-
-
-def _kernel_points(opts: Options, case: Any, device: str, dtype: torch.dtype) -> list[Point]:
-    """A fused layer's points, one per kernel asked for; any other case's one point."""
-    if not case.fused:
-        return [Point(case, device, dtype)]
-    return [
-        Point(case, device, dtype) if k == DEFAULT_KERNEL else KernelPoint(case, device, dtype, k) for k in opts.kernels
-    ]
+def matrix(opts: Options, kind: str = "check", **only: Any) -> list[Any]:
+    """``pytest.param(Point)`` for every point of ``kind`` the options allow (``suite.harness.matrix.points``)."""
+    return [pytest.param(p, id=p.id, marks=device_marks(p.device)) for p in points(opts, kind, **only)]
 
 
 @pytest.fixture(autouse=True)
@@ -173,9 +156,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             "compiled_point", matrix(opts, only_cases=only) if "compile" in opts.backends else compiled
         )
     if "bench_point" in metafunc.fixturenames:
-        from suite.measure.timing import bench_params
-
-        metafunc.parametrize("bench_point", bench_params(opts, device_marks))
+        metafunc.parametrize("bench_point", matrix(opts, "benchmark"))
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import torch
 
 from reports.runfile.schema import BENCH, SCHEMA, checked
 from suite.harness.kernels import kernel_label
-from suite.measure.timing import BenchPoint
+from suite.harness.points import Point
 
 # The memory fields when the timed rounds did not run (--benchmark-disable): timing has none.
 NOT_MEASURED = {
@@ -21,7 +21,7 @@ NOT_MEASURED = {
 
 
 def benchmark_info(
-    bp: BenchPoint,
+    bp: Point,
     *,
     label: str,
     timing: dict[str, Any],
@@ -52,7 +52,7 @@ def benchmark_info(
     Returns:
         Every ``always`` field of ``reports.runfile.schema.BENCH``.
     """
-    size = bp.size
+    size = bp.bench_size
     fwd_flops = bp.case.flops(size)
     info = {
         "schema": SCHEMA,

@@ -9,18 +9,17 @@ from pathlib import Path
 
 import pytest
 
-from cases import CASES
-from suite.harness.points import DTYPES
+from cases import CASES, DTYPES
+from suite.harness.points import Point
 from suite.measure.cold import FAULT_COST_S, FAULT_SHARE, faults_matter, run_cold
 from suite.measure.memory import allocator
-from suite.measure.timing import BenchPoint
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def _key(case: str, preset: str = "seed", pass_: str = "fwd") -> str:
     c = CASES[case]
-    return BenchPoint(c, "cpu", DTYPES["float32"], pass_, "eager", preset, c.size(preset)).id
+    return Point.benchmark(c, "cpu", DTYPES["float32"], pass_, "eager", preset, c.size(preset)).id
 
 
 def _python(code: str, *args: str) -> str:
@@ -147,7 +146,7 @@ def test_faults_matter_from_one_percent_of_the_call(faults: float, seconds: floa
 STATE = """
 import sys, torch
 from cases import CASES
-from suite.harness.points import build_as_user
+from suite.harness.builds import build_as_user
 from suite.measure.memory import faults, warm_allocator
 torch.set_num_threads(1)
 if sys.argv[1] == "warm":

@@ -21,8 +21,9 @@ from reports.runfile.reader import load_run
 from reports.runfile.schema import SCHEMA
 from suite.ab import counts as ab_counts
 from suite.ab import runner as ab
+from suite.harness.points import Point
 from suite.measure import counting
-from suite.measure.timing import BenchPoint, make_call, prefix_inputs
+from suite.measure.timing import make_call, prefix_inputs
 from tests import synthetic_runs as syn
 from tests.harness.test_ab import ab_args, fake_side, log_entries
 
@@ -137,7 +138,7 @@ def test_prefix_inputs_cut_the_sequence() -> None:
 def test_injected_work_adds_that_share_of_the_sequence(pass_: str, pct: int) -> None:
     case = CASES["nn_lstm"]
     size = case.sizes["seed"][0]
-    bp = BenchPoint(case, "cpu", torch.float32, pass_, "eager", "seed", size)
+    bp = Point.benchmark(case, "cpu", torch.float32, pass_, "eager", "seed", size)
     seen: list[int] = []
 
     def steps_of(module: torch.nn.Module, args: tuple[Any, ...]) -> None:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from cases import Tol
-from suite.harness.points import NonFiniteError, compare, output_sample
+from suite.harness.compare import NonFiniteError, compare, output_sample
 
 TOL = Tol(1e-6, 1e-6)
 

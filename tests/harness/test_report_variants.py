@@ -11,7 +11,7 @@ from reports import table as tb
 from reports import variants
 from reports.page import Data, page
 from reports.runfile.reader import load_run
-from suite.measure.timing import BenchPoint
+from suite.harness.points import Point
 from tests import synthetic_runs as syn
 
 
@@ -82,7 +82,7 @@ def test_kernel_label_shows_in_the_headline(tmp_path: Path) -> None:
 def test_benchmark_key_round_trips_with_a_kernel() -> None:
     """The native kernel rides in the key's backend part (``eager_native``) and is parsed back."""
     key = "nn_lstm[bidir]-cpu-float32-fwd-eager_native-seed-T100_B32_I10_H20_L2"
-    bp = BenchPoint.from_key(key)
+    bp = Point.from_key(key)
     assert (bp.backend, bp.kernel, bp.id) == ("eager", "native", key)
     with pytest.raises(ValueError, match="unknown kernel 'fast'"):
-        BenchPoint.from_key(key.replace("eager_native", "eager_fast"))
+        Point.from_key(key.replace("eager_native", "eager_fast"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cases import CASES
-from suite.measure.timing import BenchPoint, block_for, scaled
+from cases import CASES, DTYPES
+from suite.harness.points import Point
+from suite.measure.timing import block_for, scaled
 
 
 @pytest.mark.parametrize(
@@ -77,24 +78,49 @@ def test_every_block_is_scaled_alike(n: int, factor: float) -> None:
 def test_a_key_names_its_benchmark() -> None:
     case = CASES["nn_lstm"]
     size = case.sizes["seed"][0]
-    bp = BenchPoint(case, "cpu", torch.bfloat16, "fwd_bwd", "eager", "seed", size)
+    bp = Point.benchmark(case, "cpu", torch.bfloat16, "fwd_bwd", "eager", "seed", size)
     key = f"nn_lstm-cpu-bfloat16-fwd_bwd-eager-seed-{size.label}"
     assert bp.id == key
-    assert BenchPoint.from_key(key) == bp
+    assert Point.from_key(key) == bp
+
+
+@pytest.mark.parametrize(
+    ("key", "kernel", "autocast"),
+    [
+        ("nn_lstm-cpu-float32", "vendor", False),
+        ("nn_lstm-cpu-float32-native", "native", False),
+        ("nn_lstm-cpu-bfloat16-autocast", "vendor", True),
+        ("nn_lstm[bidir]-cuda-float16-native", "native", False),
+    ],
+)
+def test_a_check_key_names_its_point(key: str, kernel: str, autocast: bool) -> None:
+    """One point, one id scheme: a correctness key parses back to the point whose id it is."""
+    point = Point.from_key(key)
+    assert (point.kernel, point.autocast, point.pass_, point.size) == (kernel, autocast, None, None)
+    assert point.id == key
+    with pytest.raises(ValueError, match="is not a benchmark"):
+        _ = point.bench_size
 
 
 @pytest.mark.parametrize(
     ("key", "message"),
     [
-        ("nope-cpu-float32-fwd-eager-seed-T1", "is not a benchmark key"),
-        ("nn_lstm-cpu-float32-fwd-eager-seed-T1_B1_I1_H1_L1", "is not a benchmark key"),
-        ("nn_lstm-cpu-float32-fwd", "is not a benchmark key"),
+        ("nope-cpu-float32-fwd-eager-seed-T1", "is not a key of this suite's cases"),
+        ("nn_lstm-cpu-float32-fwd-eager-seed-T1_B1_I1_H1_L1", "has no size 'T1_B1_I1_H1_L1' in preset 'seed'"),
+        ("nn_lstm-cpu-float32-fwd", "unknown kernel 'fwd'"),
+        ("nn_lstm-cpu-float32-native-fwd", "is not a key"),
+        ("nn_lstm-cpu-float32-vendor", "is not a key"),
+        ("nn_lstm", "is not a key of this suite's cases"),
         ("nn_lstm-tpu-float99-fwd-eager-seed-T100_B32_I10_H20_L2", "unknown device 'tpu', dtype 'float99'"),
+        (
+            "nn_lstm-cpu-float32-bwd-jit_fast-seed-T100_B32_I10_H20_L2",
+            "unknown kernel 'fast', pass 'bwd', backend 'jit'",
+        ),
     ],
 )
 def test_a_bad_key_is_named(key: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        BenchPoint.from_key(key)
+        Point.from_key(key)
 
 
 def test_calibration_keeps_the_rounds_floor_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -117,16 +143,45 @@ def test_a_variant_is_timed_only_beside_its_base_layer() -> None:
     """A timed variant is checked at the tier's small size and timed at the chapter's, where its base layer is."""
     from types import SimpleNamespace
 
-    from cases import CASES
-    from suite.harness.points import DTYPES
-    from suite.measure.timing import bench_params
+    from cases import CASES, DTYPES
+    from suite.harness.matrix import points
 
     opts = SimpleNamespace(
         sizes=("seed",), devices=("cpu",), dtypes=(DTYPES["float32"],), passes=("fwd",), backends=("eager",)
     )
-    keys = {p.values[0].id for p in bench_params(opts, lambda device: [])}
+    keys = {p.id for p in points(opts, "benchmark")}
     base = {k.removeprefix("nn_lstm-").split("-", 4)[-1] for k in keys if k.startswith("nn_lstm-")}
     bidir = {k.split("-", 5)[-1] for k in keys if k.startswith("nn_lstm[bidir]-")}
     assert base == {"seed-T100_B32_I10_H20_L2"}
     assert bidir == {"seed-T100_B32_I10_H20_L2"}
     assert CASES["nn_lstm[bidir]"].size("seed").label == "T12_B5_I6_H8_L2"  # still the tier's size
+
+
+def test_one_generator_gives_every_kind_of_point() -> None:
+    """The checks, the autocast checks and the benchmarks come from one generator, each point's id its key."""
+    from types import SimpleNamespace
+
+    from suite.harness.matrix import points
+
+    f32, bf16 = DTYPES["float32"], DTYPES["bfloat16"]
+    opts = SimpleNamespace(
+        sizes=("seed",), devices=("cpu",), dtypes=(f32, bf16), passes=("fwd",), backends=("eager",),
+        kernels=("vendor", "native"),
+    )  # fmt: skip
+    checks = [p.id for p in points(opts, "check", only_cases=("nn_lstm", "lstm_cell"))]
+    assert checks == [
+        "nn_lstm-cpu-float32", "nn_lstm-cpu-float32-native", "nn_lstm-cpu-bfloat16", "nn_lstm-cpu-bfloat16-native",
+        "lstm_cell-cpu-float32", "lstm_cell-cpu-bfloat16",
+    ]  # fmt: skip
+    autocast = [p.id for p in points(opts, "autocast")]
+    assert "nn_lstm-cpu-bfloat16-autocast" in autocast
+    assert all(p.endswith("-bfloat16-autocast") for p in autocast)  # the CPU autocasts to bfloat16 only
+    bench = list(points(opts, "benchmark", only_cases=("nn_lstm",)))
+    assert [p.id for p in bench] == [
+        f"nn_lstm-cpu-{d}-fwd-{b}-seed-T100_B32_I10_H20_L2"
+        for d in ("float32", "bfloat16")
+        for b in ("eager", "eager_native")
+    ]
+    assert all(Point.from_key(p.id) == p for p in bench)
+    with pytest.raises(ValueError, match="unknown kind of point 'bench'"):
+        list(points(opts, "bench"))

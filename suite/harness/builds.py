@@ -1,0 +1,90 @@
+"""Builds and references of a case: the model and inputs from a seed, the NumPy references (float64
+and emulated in the dtype's rounding) and the cotangents of the backward check."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from cases import CASES, Case, Instance, Size
+from cases.rounding import run_rounded
+from suite.harness.points import dtype_name
+
+
+def build(case: Case, size: Size, seed: int, device: str = "cpu", dtype: torch.dtype = torch.float64) -> Instance:
+    """Build a case from a seeded CPU generator, then move it (inputs never depend on the device)."""
+    inst = case.build(size, torch.Generator().manual_seed(seed))
+    return inst if (device, dtype) == ("cpu", torch.float64) else inst.to(device, dtype)
+
+
+def build_as_user(case: Case, size: Size, seed: int, device: str, dtype: torch.dtype) -> Instance:
+    """Build a case as a user would, for timing: the constructor in ``dtype``, then moved to ``device``.
+
+    Cases without ``build_in`` are built in float64 and cast (``built_note`` says which).
+    """
+    if case.build_in is None:
+        return build(case, size, seed, device, dtype)
+    inst = case.build_in(size, torch.Generator().manual_seed(seed), dtype)
+    if device != "cpu":
+        inst = Instance(inst.model.to(device), {k: v.to(device) for k, v in inst.inputs.items()})
+    return inst
+
+
+def built_note(case: Case, device: str, dtype: torch.dtype) -> str:
+    """How ``build_as_user`` builds a case (the run file's ``built``)."""
+    if case.build_in is None:
+        return "float64 build cast to the dtype"
+    return f"constructed in {dtype_name(dtype)}" + ("" if device == "cpu" else f", moved to {device}")
+
+
+@lru_cache(maxsize=256)
+def reference(case_name: str, preset: str, seed: int, dtype: torch.dtype) -> dict[str, np.ndarray]:
+    """The NumPy reference outputs for the case's parameters and inputs rounded to ``dtype``.
+
+    Rounding first means the comparison measures the arithmetic of ``dtype``, not the rounding of
+    the weights; the reference itself is always float64.
+    """
+    case = CASES[case_name]
+    inst = build(case, case.size(preset), seed, "cpu", dtype)
+    return case.reference(inst.numpy_params(), inst.numpy_inputs())
+
+
+@lru_cache(maxsize=256)
+def emulated_reference(case_name: str, preset: str, seed: int, dtype: torch.dtype) -> dict[str, np.ndarray]:
+    """The reference outputs run in the dtype's rounding (``cases/rounding.py``): the emulated error's source.
+
+    For float64, the reference itself (float64 is not emulated).
+    """
+    case = CASES[case_name]
+    inst = build(case, case.size(preset), seed, "cpu", dtype)
+    return run_rounded(case.reference, dtype_name(dtype), inst.numpy_params(), inst.numpy_inputs())
+
+
+def cotangents(case: Case, size: Size, seed: int, dtype: torch.dtype) -> dict[str, Tensor]:
+    """Output gradients for the backward check: drawn in float64 from ``seed + 1``, rounded to the dtype."""
+    gen = torch.Generator().manual_seed(seed + 1)
+    return {k: torch.randn(s, generator=gen, dtype=torch.float64).to(dtype) for k, s in case.out_shapes(size).items()}
+
+
+@lru_cache(maxsize=256)
+def reference_grads(
+    case_name: str, preset: str, seed: int, dtype: torch.dtype
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The NumPy backward for :func:`cotangents`, and the same in the dtype's rounding.
+
+    Returns:
+        ``(expected, emulated)`` gradients by parameter and input name.
+    """
+    case = CASES[case_name]
+    if case.reference_grad is None:
+        raise ValueError(f"{case_name} has no NumPy backward reference")
+    size = case.size(preset)
+    inst = build(case, size, seed, "cpu", dtype)
+    args = (inst.numpy_params(), inst.numpy_inputs())
+    cot = {k: c.double().numpy() for k, c in cotangents(case, size, seed, dtype).items()}
+    expected = case.reference_grad(*args, cot)
+    emulated = expected if dtype == torch.float64 else run_rounded(case.reference_grad, dtype_name(dtype), *args, cot)
+    return expected, emulated
