@@ -89,14 +89,14 @@ def _counted(benchmark: Any, call: Callable[[], object]) -> dict[str, Any]:
     valgrind), so that the run file keeps its format; that time is no timing of the code, and
     the gate never compares the ``stats`` of a counted benchmark.
     """
-    from suite.measure import counting
+    from suite.measure import callgrind, counting
 
     try:
         toggle, dump = counting.torch_counter()
     except counting.CountError as exc:
         pytest.fail(str(exc), pytrace=False)
     try:
-        counting.instrument(toggle, dump)  # once a process: imports and this model's build ran uninstrumented
+        callgrind.instrument(toggle, dump)  # once a process: imports and this model's build ran uninstrumented
     except counting.CountError as exc:  # no benchmark of this process could be counted
         pytest.exit(f"--metric instructions: {exc}", returncode=pytest.ExitCode.USAGE_ERROR)
     if benchmark.disabled:

@@ -11,7 +11,6 @@ import math
 import statistics
 import time
 from collections.abc import Callable
-from fractions import Fraction
 from typing import Any
 
 import torch
@@ -19,6 +18,7 @@ import torch
 from suite.harness.builds import build_as_user
 from suite.harness.points import Point, dtype_name
 from suite.measure.memory import Probe
+from suite.studies.inject import block_for, prefix_inputs, scaled, then
 
 MIN_BLOCK_S = 0.05  # a timed block lasts at least this long (10 ms blocks: IQR/median 15% here, 50 ms: 6.5%)
 MIN_ROUNDS, MAX_ROUNDS = 10, 1000
@@ -73,45 +73,6 @@ def calibrate(
     n = max(1, math.ceil(MIN_BLOCK_S / per_call - 1e-9))
     rounds = int(min(MAX_ROUNDS, max(min_rounds, min_time / (per_call * n))))
     return n, rounds, per_call
-
-
-def scaled(fn: Callable[[], object], factor: float) -> Callable[[], object]:
-    """``fn`` with its work scaled by ``factor`` >= 1: the gate studies' injected slowdown.
-
-    Each call runs ``fn`` once, plus one more time whenever the accumulated fraction
-    ``factor - 1`` reaches a whole call (error diffusion), so that over ``N`` calls ``fn`` runs
-    ``round(N * factor)`` times, up to one. The slowdown is real work on the device and in the
-    interpreter, and follows the machine's speed as the real work does; a busy wait sized once
-    would not (it was calibrated when calls were still slow and overshot: x1.25 measured 1.31-1.64).
-    """
-    if factor == 1.0:
-        return fn
-    owed = 0.0  # starts at zero: a block of ``block_for(n, factor)`` calls gets exactly n * (factor - 1) extra
-
-    def call() -> object:
-        nonlocal owed
-        out = fn()
-        owed += factor - 1.0
-        while owed >= 1.0 - 1e-9:
-            owed -= 1.0
-            out = fn()
-        return out
-
-    return call
-
-
-def block_for(n: int, factor: float) -> int:
-    """Calls per block under a scaled work: ``n`` raised to a multiple that makes ``n * (factor - 1)`` whole.
-
-    A sample is one block, and the gate reads block medians: with a fraction of an extra call per
-    block the blocks would alternate between two levels (x1.25 with n = 2: 1.0x and 1.5x), and
-    their median would not be ``factor``. ``factor - 1`` is taken as a fraction with a
-    denominator up to 100 (1.05 -> 1/20: blocks of a multiple of 20 calls).
-    """
-    if factor == 1.0:
-        return n
-    step = Fraction(factor - 1.0).limit_denominator(100).denominator
-    return -(-n // step) * step
 
 
 def measure(
@@ -196,16 +157,6 @@ def matmul_peak(device: str, dtype: torch.dtype, threads: int) -> dict[str, Any]
     }
 
 
-def prefix_inputs(inputs: dict[str, torch.Tensor], fraction: float) -> dict[str, torch.Tensor]:
-    """The inputs with the sequence (the first input, time on its first axis) cut to its first ``fraction``.
-
-    At least one step is kept: ``max(1, round(fraction * T))`` of ``T``.
-    """
-    name, seq = next(iter(inputs.items()))
-    steps = max(1, round(fraction * seq.shape[0]))
-    return {**inputs, name: seq[:steps].detach()}  # (steps, ...): its own leaf for the backward pass
-
-
 def make_call(bp: Point, seed: int, extra: float = 0.0) -> tuple[Callable[[], object], float | None]:
     """The timed call of a benchmark, and the compile time (first call) for the compile backend.
 
@@ -226,7 +177,7 @@ def make_call(bp: Point, seed: int, extra: float = 0.0) -> tuple[Callable[[], ob
         forward = torch.compile(forward)
     call = _pass_call(bp.bench_pass, model, forward, inputs)
     if extra > 0:
-        call = _then(call, _pass_call(bp.bench_pass, model, forward, prefix_inputs(inputs, extra)))
+        call = then(call, _pass_call(bp.bench_pass, model, forward, prefix_inputs(inputs, extra)))
     compile_s = None
     if bp.backend == "compile":
         start = time.perf_counter()
@@ -234,15 +185,6 @@ def make_call(bp: Point, seed: int, extra: float = 0.0) -> tuple[Callable[[], ob
         synchronizer(bp.device)()
         compile_s = time.perf_counter() - start
     return call, compile_s
-
-
-def _then(first: Callable[[], object], second: Callable[[], object]) -> Callable[[], object]:
-    def both() -> object:
-        out = first()
-        second()
-        return out
-
-    return both
 
 
 def _pass_call(

@@ -82,16 +82,16 @@ def _callgrind(config: pytest.Config) -> None:
     Where valgrind is absent, a one-line usage error (exit 4). The rerun replaces this process,
     so its exit status is the command's; pytest's output capture is stopped first.
     """
-    from suite.measure import counting
+    from suite.measure import callgrind
 
-    if counting.under_callgrind() or hasattr(config, "workerinput"):
+    if callgrind.under_callgrind() or hasattr(config, "workerinput"):
         return
-    if counting.valgrind_path() is None:
-        raise pytest.UsageError(f"--metric instructions needs valgrind, which is not on PATH: {counting.INSTALL_HINT}")
+    if callgrind.valgrind_path() is None:
+        raise pytest.UsageError(f"--metric instructions needs valgrind, which is not on PATH: {callgrind.INSTALL_HINT}")
     capman = config.pluginmanager.getplugin("capturemanager")
     if capman is not None:
         capman.stop_global_capturing()
-    counting.reexec_under_callgrind(sys.orig_argv)
+    callgrind.reexec_under_callgrind(sys.orig_argv)
 
 
 def _shard_text(config: pytest.Config) -> str | None:
@@ -177,9 +177,9 @@ def pytest_runtestloop(session: pytest.Session) -> Any:
     try:
         return (yield)
     finally:
-        from suite.measure import counting
+        from suite.measure import callgrind
 
-        counting.uninstrument()
+        callgrind.uninstrument()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -230,11 +230,11 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 
 def _counting_machine(config: pytest.Config) -> dict[str, str | None]:
     """valgrind's version and the process's instrumentation in a run under ``--metric instructions``, else None."""
-    from suite.measure import counting
+    from suite.measure import callgrind
 
     if config.stash[OPTIONS].metric != "instructions":
         return {}
-    return {"valgrind": counting.valgrind_version(), "instrumentation": counting.instrumentation()}
+    return {"valgrind": callgrind.valgrind_version(), "instrumentation": callgrind.instrumentation()}
 
 
 def _final_peaks(recs: Records, output_json: dict[str, Any]) -> None:

@@ -18,7 +18,7 @@ def describe_machine(valgrind: str | None = None, instrumentation: str | None = 
 
     Args:
         valgrind: valgrind's version in a counted run (``--metric instructions``).
-        instrumentation: how that run's process was instrumented (``suite.measure.counting.instrumentation``).
+        instrumentation: how that run's process was instrumented (``suite.measure.callgrind.instrumentation``).
     """
     cfg = torch.__config__.show()
     onednn = next((line.split("v", 1)[1].split()[0] for line in cfg.splitlines() if "MKL-DNN v" in line), None)

@@ -1,1 +1,1 @@
-"""The gate and budget studies: the checks' sensitivity to injected defects, the budgets' margins."""
+"""The studies: the checks' sensitivity to injected defects, the budgets' margins, and the fault injection of the gate studies."""

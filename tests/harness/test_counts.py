@@ -23,7 +23,8 @@ from suite.ab import counts as ab_counts
 from suite.ab import runner as ab
 from suite.harness.points import Point
 from suite.measure import counting
-from suite.measure.timing import make_call, prefix_inputs
+from suite.measure.timing import make_call
+from suite.studies.inject import prefix_inputs
 from tests import synthetic_runs as syn
 from tests.harness.test_ab import ab_args, fake_side, log_entries
 

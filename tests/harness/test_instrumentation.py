@@ -16,7 +16,7 @@ import pytest
 
 from reports import gate, page
 from reports.runfile.reader import load_run
-from suite.measure import counting
+from suite.measure import callgrind, counting
 from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +31,8 @@ CONTROL = shutil.which("callgrind_control")
 
 
 def test_the_command_starts_uninstrumented_where_callgrind_control_can_switch_it_on() -> None:
-    switched = counting.callgrind_argv("/usr/bin/valgrind", "/tmp/d", ["/py", "-m", "pytest"])
-    full = counting.callgrind_argv("/usr/bin/valgrind", "/tmp/d", ["/py", "-m", "pytest"], switched=False)
+    switched = callgrind.callgrind_argv("/usr/bin/valgrind", "/tmp/d", ["/py", "-m", "pytest"])
+    full = callgrind.callgrind_argv("/usr/bin/valgrind", "/tmp/d", ["/py", "-m", "pytest"], switched=False)
     assert "--instr-atstart=no" in switched
     assert "--vgdb=yes" in switched  # callgrind_control reaches the process through valgrind's gdbserver
     assert not any(a.startswith(("--instr-atstart", "--vgdb")) for a in full)
@@ -47,26 +47,26 @@ def test_the_command_starts_uninstrumented_where_callgrind_control_can_switch_it
     ("env", "expected"),
     [
         ({}, None),
-        ({counting.DUMP_DIR_ENV: "/tmp/d", counting.CONTROL_ENV: "/usr/bin/callgrind_control"}, counting.SWITCHED),
-        ({counting.DUMP_DIR_ENV: "/tmp/d", counting.CONTROL_ENV: ""}, counting.FULL),
+        ({callgrind.DUMP_DIR_ENV: "/tmp/d", callgrind.CONTROL_ENV: "/usr/bin/callgrind_control"}, callgrind.SWITCHED),
+        ({callgrind.DUMP_DIR_ENV: "/tmp/d", callgrind.CONTROL_ENV: ""}, callgrind.FULL),
     ],
 )
 def test_a_process_knows_how_it_is_instrumented(
     monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str | None
 ) -> None:
-    for name in (counting.DUMP_DIR_ENV, counting.CONTROL_ENV):
+    for name in (callgrind.DUMP_DIR_ENV, callgrind.CONTROL_ENV):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    assert counting.instrumentation() == expected
+    assert callgrind.instrumentation() == expected
 
 
 def test_the_report_header_says_when_counting_was_instrumented_from_the_start(tmp_path: Path) -> None:
     data = syn.run([syn.bench("nn_lstm", samples=[0.2])])
     data["rnnsuite"]["metric"] = "instructions"
-    data["machine_info"]["rnnsuite"] |= {"valgrind": "3.19.0", "instrumentation": counting.FULL}
+    data["machine_info"]["rnnsuite"] |= {"valgrind": "3.19.0", "instrumentation": callgrind.FULL}
     full = load_run(syn.write(tmp_path / "full.json", data))
-    data["machine_info"]["rnnsuite"]["instrumentation"] = counting.SWITCHED
+    data["machine_info"]["rnnsuite"]["instrumentation"] = callgrind.SWITCHED
     switched = load_run(syn.write(tmp_path / "switched.json", data))
     assert page._metric(full) == "instructions (callgrind, valgrind 3.19.0, instrumented from the start)"
     assert page._metric(switched) == "instructions (callgrind, valgrind 3.19.0)"
@@ -100,50 +100,50 @@ class Probe:
 @pytest.fixture
 def fresh(monkeypatch: pytest.MonkeyPatch) -> None:
     """A process not yet switched on."""
-    monkeypatch.setattr(counting, "_instrumented", False)
-    monkeypatch.setattr(counting, "_spin", lambda seconds: None)
+    monkeypatch.setattr(callgrind, "_instrumented", False)
+    monkeypatch.setattr(callgrind, "_spin", lambda seconds: None)
 
 
 @pytest.mark.usefixtures("fresh")
 def test_instrument_switches_on_once_and_checks_it_counts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     control = fake_control(tmp_path, f'touch {tmp_path}/on; echo "  OK."')
-    monkeypatch.setenv(counting.CONTROL_ENV, control)
+    monkeypatch.setenv(callgrind.CONTROL_ENV, control)
     probe = Probe(lambda: (tmp_path / "on").exists())
-    counting.instrument(probe.toggle, probe.dump)
-    counting.instrument(probe.toggle, probe.dump)  # the second benchmark of the process
+    callgrind.instrument(probe.toggle, probe.dump)
+    callgrind.instrument(probe.toggle, probe.dump)  # the second benchmark of the process
     assert (tmp_path / "calls").read_text().split() == ["--instr=on", str(os.getpid())]
     assert probe.dumps == 1
-    counting.uninstrument()  # every benchmark counted: the rest of the run needs no instrumentation
-    counting.uninstrument()
+    callgrind.uninstrument()  # every benchmark counted: the rest of the run needs no instrumentation
+    callgrind.uninstrument()
     assert (tmp_path / "calls").read_text().splitlines()[1:] == [f"--instr=off {os.getpid()}"]
 
 
 @pytest.mark.usefixtures("fresh")
 def test_a_failed_switch_off_is_only_slower(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(counting.CONTROL_ENV, fake_control(tmp_path, "exit 1"))
-    monkeypatch.setattr(counting, "_instrumented", True)
-    counting.uninstrument()  # no error: the counts are taken
+    monkeypatch.setenv(callgrind.CONTROL_ENV, fake_control(tmp_path, "exit 1"))
+    monkeypatch.setattr(callgrind, "_instrumented", True)
+    callgrind.uninstrument()  # no error: the counts are taken
     assert (tmp_path / "calls").read_text().split() == ["--instr=off", str(os.getpid())]
 
 
 @pytest.mark.usefixtures("fresh")
 def test_a_switch_that_never_takes_effect_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """callgrind_control prints OK. whatever happened: only the probe's count tells."""
-    monkeypatch.setenv(counting.CONTROL_ENV, fake_control(tmp_path, 'echo "  OK."'))
+    monkeypatch.setenv(callgrind.CONTROL_ENV, fake_control(tmp_path, 'echo "  OK."'))
     probe = Probe(lambda: False)
     with pytest.raises(counting.CountError) as err:
-        counting.instrument(probe.toggle, probe.dump)
+        callgrind.instrument(probe.toggle, probe.dump)
     assert "did not switch callgrind's instrumentation on" in str(err.value)
     assert "counted 0 instructions" in str(err.value)
     assert "\n" not in str(err.value)
-    assert probe.dumps == counting.PROBE_TRIES
+    assert probe.dumps == callgrind.PROBE_TRIES
 
 
 @pytest.mark.usefixtures("fresh")
 def test_a_late_switch_is_waited_for(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(counting.CONTROL_ENV, fake_control(tmp_path, 'echo "  OK."'))
+    monkeypatch.setenv(callgrind.CONTROL_ENV, fake_control(tmp_path, 'echo "  OK."'))
     probe = Probe(lambda: probe.dumps >= 3)  # on from the third probe
-    counting.instrument(probe.toggle, probe.dump)
+    callgrind.instrument(probe.toggle, probe.dump)
     assert probe.dumps == 3
 
 
@@ -158,30 +158,30 @@ def test_a_late_switch_is_waited_for(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_a_failing_callgrind_control_is_one_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str, needle: str
 ) -> None:
-    monkeypatch.setenv(counting.CONTROL_ENV, fake_control(tmp_path, body))
+    monkeypatch.setenv(callgrind.CONTROL_ENV, fake_control(tmp_path, body))
     probe = Probe(lambda: False)
     with pytest.raises(counting.CountError, match=needle) as err:
-        counting.instrument(probe.toggle, probe.dump)
+        callgrind.instrument(probe.toggle, probe.dump)
     assert "\n" not in str(err.value)
 
 
 def test_a_hanging_callgrind_control_is_stopped(tmp_path: Path) -> None:
     control = fake_control(tmp_path, "exec sleep 600")
     with pytest.raises(counting.CountError, match="did not answer in 1 s"):
-        counting.switch(control, os.getpid(), "on", timeout=1.0)
+        callgrind.switch(control, os.getpid(), "on", timeout=1.0)
 
 
 def test_a_missing_callgrind_control_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(counting.CountError, match="does not run"):
-        counting.switch(str(tmp_path / "nowhere"), os.getpid(), "on")
+        callgrind.switch(str(tmp_path / "nowhere"), os.getpid(), "on")
 
 
 def test_a_process_instrumented_from_the_start_is_not_switched(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh: None
 ) -> None:
-    monkeypatch.setenv(counting.CONTROL_ENV, "")
+    monkeypatch.setenv(callgrind.CONTROL_ENV, "")
     probe = Probe(lambda: True)
-    counting.instrument(probe.toggle, probe.dump)
+    callgrind.instrument(probe.toggle, probe.dump)
     assert probe.dumps == 0
 
 
@@ -235,8 +235,8 @@ def real_pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     tmp = tmp_path_factory.mktemp("real")
     # Both PATHs hold valgrind and have the same length (the environment's size moves the stack).
     dirs = {
-        counting.SWITCHED: tool_dir(tmp / "with", ("valgrind", "git", "callgrind_control")),
-        counting.FULL: tool_dir(tmp / "none", ("valgrind", "git")),
+        callgrind.SWITCHED: tool_dir(tmp / "with", ("valgrind", "git", "callgrind_control")),
+        callgrind.FULL: tool_dir(tmp / "none", ("valgrind", "git")),
     }
     procs = {how: counted_run(tmp / f"{how}.json", d, *STUDY) for how, d in dirs.items()}
     done = {how: finished(proc) for how, proc in procs.items()}
@@ -247,7 +247,7 @@ def real_pair(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
 
 @pytest.mark.slow
 def test_real_switched_counts_equal_full_instrumentation(real_pair: dict[str, Any]) -> None:
-    full, switched = (load_run(real_pair[how]["path"]) for how in (counting.FULL, counting.SWITCHED))
+    full, switched = (load_run(real_pair[how]["path"]) for how in (callgrind.FULL, callgrind.SWITCHED))
     assert len(full.benchmarks) == len(switched.benchmarks) == 2  # nn_lstm and nn_gru forward
     result = gate.compare_runs(full, switched)
     for row in result.rows:
@@ -258,12 +258,12 @@ def test_real_switched_counts_equal_full_instrumentation(real_pair: dict[str, An
 
 @pytest.mark.slow
 def test_real_fallback_says_so_in_the_run_file(real_pair: dict[str, Any]) -> None:
-    for how in (counting.SWITCHED, counting.FULL):
+    for how in (callgrind.SWITCHED, callgrind.FULL):
         data = json.loads(real_pair[how]["path"].read_text(encoding="utf-8"))
         assert data["machine_info"]["rnnsuite"]["instrumentation"] == how
     note = "callgrind_control (it ships with valgrind) is not on PATH"
-    assert note in real_pair[counting.FULL]["out"]
-    assert note not in real_pair[counting.SWITCHED]["out"]
+    assert note in real_pair[callgrind.FULL]["out"]
+    assert note not in real_pair[callgrind.SWITCHED]["out"]
 
 
 @pytest.mark.slow

@@ -7,7 +7,7 @@ import torch
 
 from cases import CASES, DTYPES
 from suite.harness.points import Point
-from suite.measure.timing import block_for, scaled
+from suite.studies.inject import block_for, scaled
 
 
 @pytest.mark.parametrize(
