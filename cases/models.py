@@ -88,7 +88,7 @@ class SeedGRUCell(nn.Module):
         return output, h_state
 
 
-class _GatedCell(nn.Module):
+class GatedCell(nn.Module):
     """A cell with one input Linear (``x_<gate>``) and one hidden Linear (``h_<gate>``) per gate."""
 
     gates: tuple[str, ...] = ()
@@ -128,7 +128,7 @@ class _GatedCell(nn.Module):
                 layer.bias.copy_(bg)  # type: ignore[operator]
 
 
-class LSTMCell(_GatedCell):
+class LSTMCell(GatedCell):
     """Corrected LSTM cell: a weight per gate, equal to ``nn.LSTMCell`` with copied weights.
 
     i = sigmoid(W_ii x + b_ii + W_hi h + b_hi)
@@ -149,7 +149,7 @@ class LSTMCell(_GatedCell):
         return o * torch.tanh(c_new), c_new
 
 
-class GRUCell(_GatedCell):
+class GRUCell(GatedCell):
     """Corrected GRU cell: a weight per gate, equal to ``nn.GRUCell`` with copied weights.
 
     r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)

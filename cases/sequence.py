@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from cases.models import GRUCell, LSTMCell, _GatedCell
+from cases.models import GatedCell, GRUCell, LSTMCell
 from cases.reference import sequence_backward, sequence_forward
 from cases.registry import Arrays, Case, Instance, Size, randn, register, uniform_
 from cases.sizes import cell_presets, layer_presets, sequence_flops
@@ -193,7 +193,7 @@ def _cell_case(
     )
 
 
-def _gated(cls: type[_GatedCell]) -> tuple[ToFused, FromFused]:
+def _gated(cls: type[GatedCell]) -> tuple[ToFused, FromFused]:
     return partial(_gated_to_fused, cls.gates), partial(_gated_from_fused, cls.gates)
 
 

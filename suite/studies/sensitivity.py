@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from cases import CASES, DTYPES
-from cases.models import GRUCell, LSTMCell, _GatedCell
+from cases.models import GatedCell, GRUCell, LSTMCell
 from suite.harness.checks import (
     GRAD_TIME_AXIS,
     backward_expected,
@@ -77,10 +77,10 @@ PERTURBATIONS = (
 )
 
 
-class _ScaledGate(_GatedCell):
+class _ScaledGate(GatedCell):
     """A copy of a corrected cell (same weights, device and dtype) with one gate's activation off by a factor."""
 
-    def __init__(self, cell: _GatedCell, gate: str, factor: float) -> None:
+    def __init__(self, cell: GatedCell, gate: str, factor: float) -> None:
         super().__init__(cell.input_size, cell.hidden_size)
         self.load_state_dict(cell.state_dict())
         self.to(next(cell.parameters()))
