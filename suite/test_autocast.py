@@ -22,14 +22,14 @@ from suite.harness.compare import compare
 from suite.harness.points import Point
 from suite.harness.records import Records
 from suite.plugin.hooks import matrix
-from suite.plugin.options import OPTIONS, Options
+from suite.plugin.options import OPTIONS_KEY, Options
 
 pytestmark = pytest.mark.correctness
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "apoint" in metafunc.fixturenames:
-        metafunc.parametrize("apoint", matrix(metafunc.config.stash[OPTIONS], "autocast"))
+        metafunc.parametrize("apoint", matrix(metafunc.config.stash[OPTIONS_KEY], "autocast"))
 
 
 def _extra(out: dict[str, torch.Tensor]) -> dict[str, str]:

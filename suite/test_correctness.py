@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from suite.harness.builds import build
-from suite.harness.checks import backward_check, checked, forward_check
+from suite.harness.checks import backward_check, forward_check, run_and_record
 from suite.harness.compare import compare
 from suite.harness.points import Point
 from suite.harness.records import Records
@@ -23,7 +23,7 @@ def test_forward(point: Point, options: Options, records: Records) -> None:
     golden = case.golden
     if golden is not None:
         tol = case.tolerance(point.dtype, case.size("seed"))
-        checked(
+        run_and_record(
             records,
             point,
             "golden",

@@ -73,6 +73,6 @@ def valgrind_missing() -> str | None:
     return f"--metric instructions needs valgrind, which is not on PATH: {INSTALL_HINT}"
 
 
-def run_process(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def run_captured(cmd: list[str], cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     """``subprocess.run`` of one side's command, output captured."""
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)

@@ -153,7 +153,7 @@ def run_counted_side(side: Side, name: str, json_path: Path, selection: Sequence
     """Run one side's benchmarks once under callgrind (``--metric instructions``); as ``run_process``."""
     json_path.unlink(missing_ok=True)
     cmd = ab_counts.counted_command(side.python, json_path, selection)
-    _check_process(ab_counts.run_process(cmd, side.cwd, env), f"the count of side {name.upper()}", json_path)
+    _check_process(ab_counts.run_captured(cmd, side.cwd, env), f"the count of side {name.upper()}", json_path)
 
 
 def _check_process(proc: subprocess.CompletedProcess[str], label: str, json_path: Path) -> None:

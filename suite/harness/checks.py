@@ -41,7 +41,7 @@ def norm_fields(norm: NormError, budget: Budget) -> dict[str, Any]:
     }
 
 
-def checked(records: Records, point: Point, check: str, fn: Callable[[], Errors], **extra: Any) -> Errors:
+def run_and_record(records: Records, point: Point, check: str, fn: Callable[[], Errors], **extra: Any) -> Errors:
     """Run one comparison, record its outcome and errors, re-raise a failure."""
     try:
         errs = fn()
@@ -155,7 +155,7 @@ def compare_both(
         return errs
 
     try:
-        checked(records, point, check, both, **extra)
+        run_and_record(records, point, check, both, **extra)
     finally:
         if norm:  # passed: add the norm-wise figures to the record just written
             records.correctness[-1] |= norm_fields(norm[0], budget)

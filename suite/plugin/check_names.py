@@ -12,7 +12,7 @@ from suite.harness.kernels import kernel_of
 from suite.harness.points import Point
 from suite.harness.records import Records
 
-RECORDS = pytest.StashKey[Records]()
+RECORDS_KEY = pytest.StashKey[Records]()
 
 POINT_PARAMS = ("point", "point64", "compiled_point")
 

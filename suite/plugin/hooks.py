@@ -19,9 +19,9 @@ from suite.harness.points import dtype_of
 from suite.harness.records import Records, add_record
 from suite.measure.allocators import check_available, run_each
 from suite.measure.memory import ALLOCATORS, allocator
-from suite.plugin.check_names import RECORDS, WORKER_RECORDS, check_name, item_identity
+from suite.plugin.check_names import RECORDS_KEY, WORKER_RECORDS, check_name, item_identity
 from suite.plugin.machine import describe_machine
-from suite.plugin.options import OPTIONS, Options, choices, parse_options, shard_of
+from suite.plugin.options import OPTIONS_KEY, Options, choices, parse_options, shard_of
 from suite.plugin.progress import Progress
 
 
@@ -54,8 +54,8 @@ def pytest_configure(config: pytest.Config) -> None:
     opts = parse_options(config)
     if opts.metric == "instructions":
         _callgrind(config)
-    config.stash[OPTIONS] = opts
-    config.stash[RECORDS] = Records(correctness=_checks_from(config))
+    config.stash[OPTIONS_KEY] = opts
+    config.stash[RECORDS_KEY] = Records(correctness=_checks_from(config))
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(Progress(config), "rnnsuite-progress")
     torch.set_num_threads(opts.threads)
@@ -142,7 +142,7 @@ def kernel_of_point(request: pytest.FixtureRequest) -> Any:
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    opts = metafunc.config.stash[OPTIONS]
+    opts = metafunc.config.stash[OPTIONS_KEY]
     marker = metafunc.definition.get_closest_marker("cases")  # @pytest.mark.cases("name", ...)
     only = tuple(marker.args) if marker else None
     if "point" in metafunc.fixturenames:
@@ -162,13 +162,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 @pytest.fixture
 def options(request: pytest.FixtureRequest) -> Options:
     """The validated suite options."""
-    return request.config.stash[OPTIONS]
+    return request.config.stash[OPTIONS_KEY]
 
 
 @pytest.fixture
 def records(request: pytest.FixtureRequest) -> Records:
     """The session's correctness records and matmul peaks."""
-    return request.config.stash[RECORDS]
+    return request.config.stash[RECORDS_KEY]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -190,7 +190,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     done = report.failed or (report.passed and report.when == "call")
     if done and item.get_closest_marker("correctness") is not None:
         ident, check = item_identity(item)
-        recs = item.config.stash[RECORDS]
+        recs = item.config.stash[RECORDS_KEY]
         if not any(r["key"] == ident["key"] and r["check"] == check for r in recs.correctness):
             fields: dict[str, Any] = {}
             if report.failed:
@@ -206,19 +206,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
     An xdist worker hands its records to the controller (``workeroutput``), which writes them all.
     """
-    opts = session.config.stash.get(OPTIONS, None)
+    opts = session.config.stash.get(OPTIONS_KEY, None)
     if opts is not None and hasattr(session.config, "workeroutput"):
-        session.config.workeroutput[WORKER_RECORDS] = json.dumps(session.config.stash[RECORDS].correctness)
+        session.config.workeroutput[WORKER_RECORDS] = json.dumps(session.config.stash[RECORDS_KEY].correctness)
     if opts is not None and opts.checks_json and not hasattr(session.config, "workerinput"):
         path = opts.checks_json
-        data = checks_file(opts.label, describe_machine(), session.config.stash[RECORDS].correctness)
+        data = checks_file(opts.label, describe_machine(), session.config.stash[RECORDS_KEY].correctness)
         write_atomic(path, json.dumps(data))
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
     """xdist's controller: gather a finished worker's correctness records (none from a crashed one)."""
-    records = node.config.stash.get(RECORDS, None)
+    records = node.config.stash.get(RECORDS_KEY, None)
     found = getattr(node, "workeroutput", {}).get(WORKER_RECORDS)
     if records is not None and found:
         records.correctness.extend(json.loads(found))
@@ -232,7 +232,7 @@ def _counting_machine(config: pytest.Config) -> dict[str, str | None]:
     """valgrind's version and the process's instrumentation in a run under ``--metric instructions``, else None."""
     from suite.measure import callgrind
 
-    if config.stash[OPTIONS].metric != "instructions":
+    if config.stash[OPTIONS_KEY].metric != "instructions":
         return {}
     return {"valgrind": callgrind.valgrind_version(), "instrumentation": callgrind.instrumentation()}
 
@@ -261,8 +261,8 @@ def _final_peaks(recs: Records, output_json: dict[str, Any]) -> None:
 
 
 def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_json: dict[str, Any]) -> None:
-    recs = config.stash[RECORDS]
+    recs = config.stash[RECORDS_KEY]
     _final_peaks(recs, output_json)
-    opts = config.stash[OPTIONS]
+    opts = config.stash[OPTIONS_KEY]
     sections = list(recs.peaks.values()), recs.correctness
     output_json["rnnsuite"] = run_section(opts.label, opts.allocator, opts.metric, *sections, shard=_shard_text(config))

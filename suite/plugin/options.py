@@ -130,7 +130,7 @@ class Options:
     extra_work: dict[str, float] = field(default_factory=dict)  # case -> extra fraction of its sequence
 
 
-OPTIONS = pytest.StashKey[Options]()
+OPTIONS_KEY = pytest.StashKey[Options]()
 
 
 def choices(config: pytest.Config, opt: str, flag: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
