@@ -83,10 +83,12 @@ class Instance:
     inputs: dict[str, Tensor]
 
     def to(self, device: str, dtype: torch.dtype) -> Instance:
-        """A copy on ``device``; floating parameters and inputs cast to ``dtype``."""
+        """A copy on ``device`` (model and inputs, even where nothing changes); floating parameters and
+        inputs cast to ``dtype``, inputs detached leaves."""
         model = _copy_module(self.model).to(device=device, dtype=dtype)
         inputs = {
-            k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype) for k, v in self.inputs.items()
+            k: v.detach().to(device=device, dtype=dtype if v.is_floating_point() else v.dtype, copy=True)
+            for k, v in self.inputs.items()
         }
         return Instance(model, inputs)
 

@@ -3,6 +3,7 @@ and emulated in the dtype's rounding) and the cotangents of the backward check."
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -14,10 +15,27 @@ from cases.rounding import run_rounded
 from suite.harness.points import dtype_name
 
 
+SHARED_BUILDS = 64  # the float64 builds kept for sharing (a DeepBench layer's is a few MB)
+_shared: OrderedDict[tuple[str, Size, int], tuple[Case, Instance]] = OrderedDict()
+
+
 def build(case: Case, size: Size, seed: int, device: str = "cpu", dtype: torch.dtype = torch.float64) -> Instance:
-    """Build a case from a seeded CPU generator, then move it (inputs never depend on the device)."""
-    inst = case.build(size, torch.Generator().manual_seed(seed))
-    return inst if (device, dtype) == ("cpu", torch.float64) else inst.to(device, dtype)
+    """A case's model and inputs from a seeded CPU generator, as a copy on ``device`` in ``dtype``.
+
+    The case is built once per (case, size, seed), in float64 on the CPU (inputs never depend on
+    the device), and shared: every check that needs that point (forward, backward, determinism,
+    the references in each dtype) gets its own copy, cast and moved, so that no check sees
+    another's gradients or state.
+    """
+    key = (case.name, size, seed)
+    found = _shared.get(key)
+    if found is None or found[0] is not case:  # a case of the same name built anew (a test's own) is not shared
+        found = (case, case.build(size, torch.Generator().manual_seed(seed)))
+        _shared[key] = found
+        while len(_shared) > SHARED_BUILDS:
+            _shared.popitem(last=False)
+    _shared.move_to_end(key)
+    return found[1].to(device, dtype)
 
 
 def build_as_user(case: Case, size: Size, seed: int, device: str, dtype: torch.dtype) -> Instance:
