@@ -111,14 +111,15 @@ def checks_selection(selection: Sequence[str]) -> list[str]:
 
 
 def run_checks(side: Side, path: Path, selection: Sequence[str]) -> list[dict[str, Any]]:
-    """Run the correctness tier once under a side; its records (a failed check is data, not an error).
+    """Run the correctness tier once under a side, on every core (pytest-xdist: the checks are not
+    timed); its records (a failed check is data, not an error).
 
     Raises:
         AbError: the process crashed or wrote no records.
     """
     path.unlink(missing_ok=True)
     cmd = [side.python, "-m", "pytest", "suite", "-m", "correctness", "--benchmark-skip", "-q", "-p",
-           "no:cacheprovider", f"--checks-json={path}", *checks_selection(selection)]  # fmt: skip
+           "no:cacheprovider", "-n", "auto", f"--checks-json={path}", *checks_selection(selection)]  # fmt: skip
     proc = subprocess.run(cmd, cwd=side.cwd, capture_output=True, text=True)
     path.with_suffix(".log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     if proc.returncode in (0, 1) and path.is_file():

@@ -230,6 +230,7 @@ def test_each_side_runs_the_correctness_tier_and_a_new_failure_fails(tmp_path: P
     assert [c["side"] for c in calls] == ["a", "b"]
     argv = calls[0]["argv"]
     assert ("-m", "correctness") in set(itertools.pairwise(argv))
+    assert ("-n", "auto") in set(itertools.pairwise(argv))  # on every core: the checks are not timed
     assert "--device" in argv and "cpu" in argv and "--dtype=float32" in argv  # noqa: PT018
     assert "-k" not in argv and "--size" not in argv  # noqa: PT018
     merged = json.loads((tmp_path / "out" / "b.json").read_text())
