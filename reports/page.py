@@ -205,7 +205,7 @@ def time_section(data: Data) -> str:
 def builtin_section(data: Data) -> str:
     """(b) Hand-written cells against their built-in counterparts."""
     pairs = tb.builtin_pairs(data.df)
-    hand = data.df[data.df["builtin"].notna()]
+    hand = tb.hand_written(data.df)
     if pairs.empty:
         why = (
             "no hand-written case ran"
