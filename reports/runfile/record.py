@@ -237,9 +237,12 @@ def from_dict(cls: type[R], data: Mapping[str, Any], what: str, *, strict: bool 
 
 
 def _load(tp: Any, value: Any) -> Any:
+    """A nested value as its type declares it: a dict of a record as the record, a list of them as records."""
     for a in _members(tp):
         if isinstance(a, type) and dataclasses.is_dataclass(a) and isinstance(value, dict) and conforms(value, a):
             return from_dict(a, value, getattr(a, "__name__", "record"), strict=False)
+        if typing.get_origin(a) is list and isinstance(value, list):
+            return [_load(typing.get_args(a)[0], v) for v in value]
     return value
 
 

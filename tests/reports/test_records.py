@@ -13,8 +13,8 @@ from reports import table, variants
 from reports.__main__ import main as reports_main
 from reports.runfile.processes import add_processes, process_samples
 from reports.runfile.reader import RunFile, RunFileError, cold_record, load_checks, load_run
-from reports.runfile.record import ABSENT, checked, to_dict
-from reports.runfile.schema import Bench, Cold, ColdFailure, Peak, Process
+from reports.runfile.record import ABSENT, checked, from_dict, to_dict
+from reports.runfile.schema import Bench, Check, ChecksFile, Cold, ColdFailure, Machine, Peak, Process
 from tests import synthetic_runs as syn
 
 COLD = {
@@ -256,3 +256,13 @@ def test_processes_are_added_and_split_again(tmp_path: Path) -> None:
     bench["extra_info"]["processes"][0]["samples"] = 4
     with pytest.raises(RunFileError, match=r"processes hold 10 samples, stats\.data 9"):
         process_samples(merged, bench)
+
+
+def test_nested_records_are_read_as_records() -> None:
+    """A checks file read whole: its machine and each of its checks come back as records, not dicts."""
+    data = syn.run([], [syn.correctness(check="golden")])
+    found = from_dict(ChecksFile, {"schema": 4, "label": "x", "machine": data["machine_info"]["rnnsuite"],
+                                   "correctness": data["rnnsuite"]["correctness"]}, "checks file")  # fmt: skip
+    assert isinstance(found.machine, Machine)
+    assert [type(c) for c in found.correctness] == [Check]
+    assert to_dict(found)["correctness"] == data["rnnsuite"]["correctness"]
