@@ -285,7 +285,7 @@ def time_verdict_text(
 
 def _counted(triple: tuple[str, dict[str, Any], dict[str, Any]]) -> bool:
     """Whether either side of a benchmark was measured with ``--metric instructions``."""
-    return any(b["extra_info"].get("metric") == "instructions" for b in triple[1:])
+    return any(RunFile.counted(b) for b in triple[1:])
 
 
 def count_row(triple: tuple[str, dict[str, Any], dict[str, Any]], thr: float) -> BenchRow:

@@ -95,7 +95,7 @@ def series(stored: list[Stored]) -> list[Series]:
 
 def kind(run: RunFile) -> str:
     """The run's series: ``instructions``, ``time (processes)`` (process medians recorded) or ``time``."""
-    if str(run.data.get("rnnsuite", {}).get("metric") or "time") == "instructions":
+    if run.metric == "instructions":
         return "instructions"
     return "time (processes)" if any(run.processes(b) is not None for b in run.benchmarks) else "time"
 

@@ -89,7 +89,7 @@ def measures(runs: Sequence[RunFile]) -> dict[tuple[str, str], Measure]:
     for run in runs:
         for bench in run.benchmarks:
             extra = bench["extra_info"]
-            timed = extra.get("metric", "time") != "instructions"
+            timed = not run.counted(bench)
             ops = extra.get("kernel_ops")
             processes = run.processes(bench)
             out[(run.label, run.key(bench))] = Measure(

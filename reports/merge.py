@@ -30,7 +30,7 @@ class MergeError(Exception):
 def _facts(run: RunFile) -> dict[str, Any]:
     return {
         "torch": run.machine.get("torch"),
-        "metric": run.data["rnnsuite"].get("metric", "time"),
+        "metric": run.metric,
         "machine": machine_id(run),
         "label": run.data["rnnsuite"].get("label"),
     }

@@ -142,7 +142,7 @@ def header(data: Data, built: datetime | None) -> str:
 
 
 def _metric(run: RunFile) -> str:
-    metric = str(run.data.get("rnnsuite", {}).get("metric") or "time")
+    metric = run.metric
     valgrind = run.machine.get("valgrind")
     if metric != "instructions" or not valgrind:
         return metric

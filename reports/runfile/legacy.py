@@ -4,7 +4,8 @@
   schema 2-3) -> ``baseline``: the case a benchmark is timed against;
 - ``process_medians`` (schema 2-3) and ``round_medians`` (schema 1), each A/B process's median ->
   ``processes``, one record a process (its sample count unknown: null);
-- a check's ``honest_u`` (schema 1-3) -> ``emulated_u``.
+- a check's ``honest_u`` (schema 1-3) -> ``emulated_u``;
+- no ``metric`` (schema 1, in a benchmark and in the run section): every benchmark was timed, ``time``.
 
 A record that already has the new name keeps it (the old one is dropped). A null
 ``process_medians`` means none, as the A/B runner's fakes write it.
@@ -30,6 +31,7 @@ def bench(extra: dict[str, Any]) -> dict[str, Any]:
         LegacyError: an old list of process medians that is not a list of numbers.
     """
     out = {k: v for k, v in extra.items() if k not in (*BASELINE, *MEDIANS)}
+    out.setdefault("metric", "time")
     found = [extra[k] for k in BASELINE if extra.get(k) is not None]
     if "baseline" not in out and any(k in extra for k in BASELINE):
         out["baseline"] = found[0] if found else None
@@ -40,6 +42,11 @@ def bench(extra: dict[str, Any]) -> dict[str, Any]:
             raise LegacyError(f"{name} must be a list of numbers, got {str(medians)[:60]}")
         out["processes"] = [{"median_s": m, "samples": None} for m in medians]
     return out
+
+
+def run(section: dict[str, Any]) -> dict[str, Any]:
+    """The run section (``rnnsuite``) with today's names (a new dict)."""
+    return {"metric": "time"} | section if "metric" not in section else dict(section)
 
 
 def check(rec: dict[str, Any]) -> dict[str, Any]:

@@ -49,6 +49,11 @@ class RunFile:
         return int(self.data.get("rnnsuite", {}).get("schema", SCHEMA))
 
     @property
+    def metric(self) -> str:
+        """The run's ``--metric``: ``time`` or ``instructions`` (schema 1 files: ``time``)."""
+        return str(self.data["rnnsuite"]["metric"])
+
+    @property
     def benchmarks(self) -> list[dict[str, Any]]:
         """The benchmark entries (each with ``extra_info`` and ``stats``)."""
         return list(self.data.get("benchmarks", []))
@@ -117,10 +122,15 @@ class RunFile:
         return cold_record(found, strict=False) if isinstance(found, dict) else None
 
     @staticmethod
+    def counted(bench: dict[str, Any]) -> bool:
+        """Whether a benchmark was counted (``--metric instructions``), not timed."""
+        return bool(bench["extra_info"].get("metric") == "instructions")
+
+    @staticmethod
     def counts(bench: dict[str, Any]) -> Counts | None:
         """A counted benchmark's instructions per call, repeats and spread; None: not counted, or no positive count."""
         extra = bench.get("extra_info", {})
-        value = extra.get("instructions") if extra.get("metric", "time") == "instructions" else None
+        value = extra.get("instructions") if extra.get("metric") == "instructions" else None
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < float("inf"):
             return None
         return Counts(float(value), int(extra.get("count_repeats") or 0), float(extra.get("instructions_spread") or 0))
@@ -240,7 +250,7 @@ def _validate_shape(p: Path, data: Any) -> None:
 
 def _upgrade_and_check(p: Path, data: dict[str, Any]) -> None:
     """Map old names to today's (in place), then check each record against its declaration."""
-    section = data["rnnsuite"]
+    section = data["rnnsuite"] = legacy.run(data["rnnsuite"])
     for bench in data["benchmarks"]:
         name = bench.get("name", bench["extra_info"].get("key"))
         try:
@@ -272,7 +282,7 @@ def _refuse(p: Path, what: str, wrong: list[str]) -> None:
 
 def _check_count(p: Path, name: Any, extra: dict[str, Any]) -> None:
     """A counted benchmark (``metric: instructions``) must hold a positive instruction count."""
-    metric = extra.get("metric", "time")
+    metric = extra["metric"]
     if metric not in ("time", "instructions"):
         raise RunFileError(f"{p}: benchmark {name}: unknown metric {metric!r}")
     if metric == "instructions" and RunFile.counts({"extra_info": extra}) is None:

@@ -221,7 +221,8 @@ def from_dict(cls: type[R], data: Mapping[str, Any], what: str, *, strict: bool 
     """A record read from its dict (nested records too).
 
     A field the dict lacks is ``ABSENT`` when only some writers add it, and None when its record
-    is of an older schema than the field (``strict`` False: any field not required).
+    is of an older schema than the field (``strict`` False: any field not required). Nested
+    records are read as strictly as their parent.
 
     Raises:
         ValueError: ``problems`` found something, named after ``what`` (e.g. ``extra_info``).
@@ -230,19 +231,19 @@ def from_dict(cls: type[R], data: Mapping[str, Any], what: str, *, strict: bool 
     if wrong:
         raise ValueError(f"{what}: {'; '.join(wrong)}")
     kwargs = {
-        f.attr: _load(f.type, data[f.name]) if f.name in data else (ABSENT if not f.always else None)
+        f.attr: _load(f.type, data[f.name], strict) if f.name in data else (ABSENT if not f.always else None)
         for f in declared(cls)
     }
     return cls(**kwargs)
 
 
-def _load(tp: Any, value: Any) -> Any:
+def _load(tp: Any, value: Any, strict: bool) -> Any:
     """A nested value as its type declares it: a dict of a record as the record, a list of them as records."""
     for a in _members(tp):
         if isinstance(a, type) and dataclasses.is_dataclass(a) and isinstance(value, dict) and conforms(value, a):
-            return from_dict(a, value, getattr(a, "__name__", "record"), strict=False)
+            return from_dict(a, value, getattr(a, "__name__", "record"), strict=strict)
         if typing.get_origin(a) is list and isinstance(value, list):
-            return [_load(typing.get_args(a)[0], v) for v in value]
+            return [_load(typing.get_args(a)[0], v, strict) for v in value]
     return value
 
 

@@ -14,7 +14,7 @@ from reports.__main__ import main as reports_main
 from reports.runfile.processes import add_processes, process_samples
 from reports.runfile.reader import RunFile, RunFileError, cold_record, load_checks, load_run
 from reports.runfile.record import ABSENT, checked, from_dict, to_dict
-from reports.runfile.schema import Bench, Check, ChecksFile, Cold, ColdFailure, Machine, Peak, Process
+from reports.runfile.schema import Bench, Check, ChecksFile, Cold, ColdFailure, Machine, Peak, Process, Run
 from tests import synthetic_runs as syn
 
 COLD = {
@@ -266,3 +266,20 @@ def test_nested_records_are_read_as_records() -> None:
     assert isinstance(found.machine, Machine)
     assert [type(c) for c in found.correctness] == [Check]
     assert to_dict(found)["correctness"] == data["rnnsuite"]["correctness"]
+
+
+def test_a_schema_1_file_without_metric_reads_as_timed(tmp_path: Path) -> None:
+    old = _old(syn.run([syn.bench(samples=[1e-3] * 3)]), schema=1)
+    del old["rnnsuite"]["metric"]
+    del old["benchmarks"][0]["extra_info"]["metric"]
+    run = _load(tmp_path, old)
+    assert run.metric == "time"
+    assert run.benchmarks[0]["extra_info"]["metric"] == "time"
+    assert not run.counted(run.benchmarks[0])
+
+
+def test_a_writer_s_nested_record_is_checked_as_strictly_as_its_parent() -> None:
+    partial = {"key": "test_x", "case": None, "device": None, "dtype": None, "check": "x", "outcome": "passed"}
+    section = syn.run([])["rnnsuite"] | {"correctness": [partial]}
+    with pytest.raises(ValueError, match="missing max_abs"):
+        checked(Run, section, "rnnsuite")
