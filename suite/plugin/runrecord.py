@@ -58,6 +58,8 @@ def benchmark_info(
         ValueError: a value not of its field's type (a writer out of step with the schema).
     """
     size = bp.bench_size
+    if bp.preset is None:  # set with the size and the pass of every benchmark point
+        raise ValueError(f"{bp.id} is not a benchmark")
     fwd_flops = bp.case.flops(size)
     fields: dict[str, Any] = NOT_MEASURED | timing
     info = Bench(
@@ -69,7 +71,7 @@ def benchmark_info(
         baseline=bp.case.builtin if bp.case.builtin is not None else bp.case.base,
         device=bp.device,
         dtype=bp.dtype_name,
-        pass_=bp.pass_,
+        pass_=bp.bench_pass,
         backend=bp.backend_key,
         kernel=bp.kernel,
         kernel_ops=kernel_ops,
