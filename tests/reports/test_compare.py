@@ -43,9 +43,10 @@ def pair(
 
 
 def per_process(benches: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The benchmarks as ``suite.ab.runner`` merges them: each sample the median of its own process (round).
+    """The benchmarks as ``suite.ab.runner`` merges them: each sample a process of its own (its median).
 
-    A benchmark given ``process_medians: None`` keeps none (one process a side, as plain pytest writes).
+    A benchmark given ``process_medians: None`` keeps none (one process a side, as plain pytest writes);
+    one given a list of them (``with_rounds``) keeps it, as files before schema 4 wrote it.
     """
     out = []
     for b in benches:
@@ -53,7 +54,7 @@ def per_process(benches: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         if extra.get("process_medians", ()) is None:
             del extra["process_medians"]
         elif "process_medians" not in extra:
-            extra["process_medians"] = list(b["stats"]["data"])
+            extra["processes"] = [{"median_s": v, "samples": 1} for v in b["stats"]["data"]]
         out.append({**b, "extra_info": extra})
     return out
 
@@ -352,7 +353,7 @@ def test_nan_in_one_runs_output_is_an_infinite_difference() -> None:
 
 
 def with_rounds(bench: dict[str, Any], medians: Sequence[float] | None) -> dict[str, Any]:
-    """A benchmark as ``suite.ab.runner`` merges it: each round's median in ``extra_info.process_medians``."""
+    """A benchmark as ``suite.ab.runner`` merged it before schema 4: each process's median in ``process_medians``."""
     bench["extra_info"]["process_medians"] = None if medians is None else list(medians)
     return bench
 
