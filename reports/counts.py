@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-from typing import Any
-
 # The smallest change of instructions per call that counts. docs/gate.md (study 3) measured the
 # same benchmark in independent processes (other hash seeds and memory layouts) here: nn.LSTM
 # moves by hundredths of a percent, nn.GRU by up to 1.41% (one process's three repeats all 1.4%
@@ -13,21 +10,6 @@ from typing import Any
 # difference seen, and half of the smallest injected change (2% more of the sequence: +6.3%
 # instructions for nn.LSTM).
 COUNT_THRESHOLD = 0.03
-
-
-def instructions(bench: dict[str, Any]) -> float | None:
-    """The benchmark's instructions per call (``extra_info.instructions``), or None when it has none."""
-    extra = bench.get("extra_info", {})
-    value = extra.get("instructions") if extra.get("metric", "time") == "instructions" else None
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
-        return float(value)
-    return None
-
-
-def count_spread(bench: dict[str, Any]) -> float:
-    """``extra_info.instructions_spread`` (0 when absent)."""
-    value = bench.get("extra_info", {}).get("instructions_spread", 0.0)
-    return float(value) if isinstance(value, (int, float)) else float("inf")
 
 
 def count_verdict(

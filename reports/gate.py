@@ -19,14 +19,14 @@ import numpy as np
 from reports import counts, stats
 from reports.cli import UsageError
 from reports.counts import COUNT_THRESHOLD
-from reports.runfile.reader import RunFile, RunFileError
+from reports.runfile.reader import RunFile
 from reports.stats import ALPHA, MAX_NOISE, THRESHOLD, sample_diff
 
 VERDICTS = ("slower", "faster", "unchanged", "inconclusive")
 EXIT_INCONCLUSIVE = 3  # no benchmark slower, but one could not be judged: never a pass in CI
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class BenchRow:
     """One benchmark found in both runs."""
 
@@ -160,7 +160,7 @@ def compare_runs(
         RunFileError: a run holds the same benchmark key twice or malformed samples.
     """
     sub_ms = stats.SUB_MS_FACTOR * threshold if sub_ms_threshold is None else sub_ms_threshold
-    b_index, c_index = _index(base), _index(cand)
+    b_index, c_index = base.by_key(), cand.by_key()
     common = [k for k in b_index if k in c_index]
     triples = [(k, b_index[k], c_index[k]) for k in common]
     timed = [t for t in triples if not _counted(t)]
@@ -187,37 +187,6 @@ def compare_runs(
     )
 
 
-def _index(run: RunFile) -> dict[str, dict[str, Any]]:
-    index: dict[str, dict[str, Any]] = {}
-    for bench in run.benchmarks:
-        key = str(bench["extra_info"]["key"])
-        if key in index:
-            raise RunFileError(f"{run.path}: benchmark key {key} appears twice")
-        index[key] = bench
-    return index
-
-
-def _samples(run: RunFile, bench: dict[str, Any]) -> np.ndarray:
-    data = bench["stats"].get("data")
-    if data is None:
-        return np.array([float(bench["stats"]["median"])])
-    return _positive(run, bench, "stats.data", data)
-
-
-def _positive(run: RunFile, bench: dict[str, Any], field: str, data: Any) -> np.ndarray:
-    """``data`` as a 1-D float array: non-empty, finite, with a positive median; else a one-line error."""
-    try:
-        arr = np.asarray(data, dtype=float)
-    except (TypeError, ValueError):
-        arr = np.array([])
-    if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.median(arr) <= 0:
-        raise RunFileError(
-            f"{run.path}: benchmark {bench['extra_info']['key']}: {field} must be a non-empty list of finite "
-            f"numbers with a positive median, got {str(data)[:60]}"
-        )
-    return arr
-
-
 def _noise(bench: dict[str, Any], samples: np.ndarray) -> float:
     """IQR/median as the run file records it (pytest-benchmark's quartiles); from the samples if absent."""
     st = bench["stats"]
@@ -236,10 +205,10 @@ def _bench_rows(
     runs: tuple[RunFile, RunFile],
     max_noise: float,
 ) -> tuple[BenchRow, ...]:
-    samples = [(_samples(runs[0], b), _samples(runs[1], c)) for _, b, c in triples]
+    samples = [(runs[0].samples(b), runs[1].samples(c)) for _, b, c in triples]
     raw = [stats.u_test(x, y) for x, y in samples]
     p_slow, p_fast = stats.holm([p[0] for p in raw]), stats.holm([p[1] for p in raw])
-    per_round = [(_process_medians(runs[0], b), _process_medians(runs[1], c)) for _, b, c in triples]
+    per_round = [(runs[0].process_medians(b), runs[1].process_medians(c)) for _, b, c in triples]
     raw_r = [stats.u_test(x, y, "exact") if x is not None and y is not None else (1.0, 1.0) for x, y in per_round]
     pr_slow, pr_fast = stats.holm([p[0] for p in raw_r]), stats.holm([p[1] for p in raw_r])
     rows = []
@@ -268,21 +237,21 @@ def _bench_rows(
         verdict, reason = time_verdict_text(verdict, reason, processes, thr, alpha, len(triples))
         rows.append(
             BenchRow(
-                key,
-                float(np.median(x)),
-                float(np.median(y)),
-                x.size,
-                y.size,
-                ratio,
-                ci,
-                p_slow[i],
-                p_fast[i],
-                thr,
-                verdict,
-                reason,
-                processes,
-                p_processes,
-                noise,
+                key=key,
+                base_median=float(np.median(x)),
+                cand_median=float(np.median(y)),
+                n_base=x.size,
+                n_cand=y.size,
+                ratio=ratio,
+                ci=ci,
+                p_slower=p_slow[i],
+                p_faster=p_fast[i],
+                threshold=thr,
+                verdict=verdict,
+                reason=reason,
+                processes=processes,
+                p_processes=p_processes,
+                noise=noise,
             )
         )
     return tuple(rows)
@@ -316,7 +285,7 @@ def time_verdict_text(
 
 def _counted(triple: tuple[str, dict[str, Any], dict[str, Any]]) -> bool:
     """Whether either side of a benchmark was measured with ``--metric instructions``."""
-    return any(b["extra_info"].get("metric") == "instructions" for b in triple[1:])
+    return any(RunFile.counted(b) for b in triple[1:])
 
 
 def count_row(triple: tuple[str, dict[str, Any], dict[str, Any]], thr: float) -> BenchRow:
@@ -325,28 +294,25 @@ def count_row(triple: tuple[str, dict[str, Any], dict[str, Any]], thr: float) ->
     A benchmark counted on one side only is inconclusive: a count and a time do not compare.
     """
     key, b, c = triple
-    nb, nc = counts.instructions(b), counts.instructions(c)
-    reps = (int(b["extra_info"].get("count_repeats") or 0), int(c["extra_info"].get("count_repeats") or 0))
+    nb, nc = RunFile.counts(b), RunFile.counts(c)
+    sides: dict[str, Any] = {
+        "n_base": nb.repeats if nb else 0,
+        "n_cand": nc.repeats if nc else 0,
+        "ci": None,
+        "threshold": thr,
+    }
+    sides |= {"p_slower": 1.0, "p_faster": 1.0, "metric": "instructions"}
     if nb is None or nc is None:
         side = "base" if nb is None else "candidate"
         reason = f"the {side} has no instruction count (compare runs of the same --metric)"
-        return BenchRow(key, nb or 0.0, nc or 0.0, *reps, math.nan, None, 1.0, 1.0, thr, "inconclusive", reason,
-                        metric="instructions")  # fmt: skip
-    spread = (counts.count_spread(b), counts.count_spread(c))
-    verdict, reason = counts.count_verdict(nb, nc, spread, thr)
-    return BenchRow(key, nb, nc, *reps, nc / nb, None, 1.0, 1.0, thr, verdict, reason, noise=spread,
-                    metric="instructions")  # fmt: skip
-
-
-def _process_medians(run: RunFile, bench: dict[str, Any]) -> np.ndarray | None:
-    """Each process's median (``extra_info.process_medians``, written by ``suite.ab.runner``), or None when absent.
-
-    Files of schema 1 name them ``round_medians``.
-    """
-    extra = bench["extra_info"]
-    field = "process_medians" if "process_medians" in extra else "round_medians"
-    data = extra.get(field)
-    return None if data is None else _positive(run, bench, f"extra_info.{field}", data)
+        base, cand = nb.instructions if nb else 0.0, nc.instructions if nc else 0.0
+        return BenchRow(key=key, base_median=base, cand_median=cand, ratio=math.nan, verdict="inconclusive",
+                        reason=reason, **sides)  # fmt: skip
+    spread = (nb.spread, nc.spread)
+    verdict, reason = counts.count_verdict(nb.instructions, nc.instructions, spread, thr)
+    return BenchRow(key=key, base_median=nb.instructions, cand_median=nc.instructions,
+                    ratio=nc.instructions / nb.instructions, verdict=verdict, reason=reason, noise=spread,
+                    **sides)  # fmt: skip
 
 
 def _checks(run: RunFile) -> dict[tuple[str, str], dict[str, Any]]:
@@ -377,10 +343,7 @@ def _num(v: Any) -> float | None:
 
 def _processes_notes(common: list[str], b_index: dict[str, Any], c_index: dict[str, Any]) -> tuple[str, ...]:
     """A note when only one run records process medians: the process-level test cannot run."""
-    has = [
-        any({"process_medians", "round_medians"} & idx[k]["extra_info"].keys() for k in common)
-        for idx in (b_index, c_index)
-    ]
+    has = [any(RunFile.processes(idx[k]) is not None for k in common) for idx in (b_index, c_index)]
     if has[0] == has[1]:
         return ()
     side = "base" if has[0] else "candidate"

@@ -95,10 +95,9 @@ def series(stored: list[Stored]) -> list[Series]:
 
 def kind(run: RunFile) -> str:
     """The run's series: ``instructions``, ``time (processes)`` (process medians recorded) or ``time``."""
-    if str(run.data.get("rnnsuite", {}).get("metric") or "time") == "instructions":
+    if run.metric == "instructions":
         return "instructions"
-    medians = ("process_medians", "round_medians")
-    return "time (processes)" if any(m in b["extra_info"] for b in run.benchmarks for m in medians) else "time"
+    return "time (processes)" if any(run.processes(b) is not None for b in run.benchmarks) else "time"
 
 
 def frame(s: Series) -> pd.DataFrame:

@@ -4,7 +4,7 @@ A ratio of two medians is a finding only when its interval excludes 1. The inter
 (``stats.ratio_bootstrap``: 95%, percentile bootstrap of the median ratio, each side resampled
 on its own, fixed seed), over what the runs hold:
 
-- **processes**: where both sides record several process medians (``extra_info.process_medians``,
+- **processes**: where both sides record several process medians (``extra_info.processes``,
   written by ``python -m suite.ab``), those are resampled. The rounds of one process share its
   offset (docs/gate.md), so only the process medians show how far two runs can sit apart.
 - **rounds**: otherwise the rounds (``stats.data``). This interval is narrower than the truth
@@ -89,11 +89,12 @@ def measures(runs: Sequence[RunFile]) -> dict[tuple[str, str], Measure]:
     for run in runs:
         for bench in run.benchmarks:
             extra = bench["extra_info"]
-            timed = extra.get("metric", "time") != "instructions"
+            timed = not run.counted(bench)
             ops = extra.get("kernel_ops")
-            out[(run.label, str(extra["key"]))] = Measure(
+            processes = run.processes(bench)
+            out[(run.label, run.key(bench))] = Measure(
                 _values(bench["stats"].get("data")) if timed else None,
-                _values(extra.get("process_medians", extra.get("round_medians"))) if timed else None,
+                _values([p.median_s for p in processes]) if timed and processes is not None else None,
                 ops if isinstance(ops, dict) and ops else None,
             )
     return out

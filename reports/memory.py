@@ -21,6 +21,8 @@ import pandas as pd
 
 from reports import render as r
 from reports.render import fmt_ms
+from reports.runfile.reader import RunFile
+from reports.runfile.schema import Cold
 
 STATE_DIFF = 0.10
 COLD_FAULT_SHARE = 0.01  # suite/measure/cold.py's FAULT_SHARE (the reports never import the suite)
@@ -37,11 +39,10 @@ COLD = {
 COLUMNS = [*FIELDS, *COLD, "memory_note"]
 
 
-def bench_fields(extra: dict[str, Any]) -> dict[str, Any]:
-    """The cold-state columns of one benchmark's ``extra_info`` (missing in older files: None)."""
-    found = extra.get("cold")
-    cold: dict[str, Any] = found if isinstance(found, dict) else {}
-    return {col: cold.get(key) for col, key in COLD.items()}
+def bench_fields(bench: dict[str, Any]) -> dict[str, Any]:
+    """The cold-state columns of one benchmark (no cold record, a failed one, an older file's missing fields: None)."""
+    cold = RunFile.cold(bench)
+    return {col: getattr(cold, key) if isinstance(cold, Cold) else None for col, key in COLD.items()}
 
 
 def state_dependent(warm_s: float | None, cold_s: float | None) -> bool:

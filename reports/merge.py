@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from reports.cli import OneLineParser, one_line_errors
-from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import RunFile, RunFileError, load_run
+from reports.runfile.reader import RunFile, RunFileError, dump, load_run
 from reports.store import machine_id
 
 SAME = ("torch", "metric", "machine", "label")
@@ -32,7 +30,7 @@ class MergeError(Exception):
 def _facts(run: RunFile) -> dict[str, Any]:
     return {
         "torch": run.machine.get("torch"),
-        "metric": run.data["rnnsuite"].get("metric", "time"),
+        "metric": run.metric,
         "machine": machine_id(run),
         "label": run.data["rnnsuite"].get("label"),
     }
@@ -58,7 +56,7 @@ def merge(runs: Sequence[RunFile]) -> dict[str, Any]:
     seen: dict[str, Path] = {}
     for run in runs:
         for bench in run.benchmarks:
-            key = str(bench["extra_info"]["key"])
+            key = run.key(bench)
             if key in seen:
                 raise MergeError(f"benchmark {key} is in {seen[key]} and {run.path}: the shards overlap")
             seen[key] = run.path
@@ -103,7 +101,7 @@ def main(argv: list[str]) -> int:
         if any(Path(s).resolve() == args.out.resolve() for s in args.shards):
             raise MergeError(f"{args.out} is one of the shards")
         data = merge([load_run(s) for s in args.shards])
-        write_atomic(args.out, json.dumps(data, indent=1))
+        dump(args.out, data)
         print(f"merged {len(args.shards)} shard(s), {len(data['benchmarks'])} benchmarks: {args.out}")
         return 0
 

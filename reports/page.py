@@ -142,7 +142,7 @@ def header(data: Data, built: datetime | None) -> str:
 
 
 def _metric(run: RunFile) -> str:
-    metric = str(run.data.get("rnnsuite", {}).get("metric") or "time")
+    metric = run.metric
     valgrind = run.machine.get("valgrind")
     if metric != "instructions" or not valgrind:
         return metric
@@ -205,7 +205,7 @@ def time_section(data: Data) -> str:
 def builtin_section(data: Data) -> str:
     """(b) Hand-written cells against their built-in counterparts."""
     pairs = tb.builtin_pairs(data.df)
-    hand = data.df[data.df["builtin"].notna()]
+    hand = tb.hand_written(data.df)
     if pairs.empty:
         why = (
             "no hand-written case ran"

@@ -212,7 +212,7 @@ def main(argv: list[str]) -> int:
         for machine, runs in machines(load_store(args.store)).items():
             print(f"{machine}: {len(runs)} run(s)")
             for s in runs:
-                metric = s.run.data["rnnsuite"].get("metric", "time")
+                metric = s.run.metric
                 print(f"  {s.run.path.name}  torch {s.run.machine.get('torch', '?')}  {metric}")
         return 0
 

@@ -10,7 +10,8 @@ import pandas as pd
 
 from reports import memory
 from reports.runfile.reader import RunFile
-from reports.runfile.schema import BENCH, CHECK, kinds, names
+from reports.runfile.record import kinds, names
+from reports.runfile.schema import BENCH, CHECK
 
 STATS = {
     "median_s": "median",
@@ -21,10 +22,10 @@ STATS = {
     "iterations": "iterations",
 }
 COLUMNS = [
-    "run", "key", "case", "family", "builtin", "device", "dtype", "pass", "backend", "size", "shape",
+    "run", "key", "case", "family", "baseline", "device", "dtype", "pass", "backend", "size", "shape",
     "seq_len", "batch", "input_size", "hidden_size", "num_layers", "median_s", "iqr_s", "q1_s", "q3_s",
     "rounds", "iterations", "flops", "tokens", "gflops", "peak_gflops", "peak_fraction", "tokens_per_s",
-    "peak_mem_bytes", "compile_s", "torch", "threads", *memory.COLUMNS, "kernel", "kernel_label", "base",
+    "peak_mem_bytes", "compile_s", "torch", "threads", *memory.COLUMNS, "kernel", "kernel_label",
     "metric", "instructions",
 ]  # fmt: skip
 TIMES = ["median_s", "iqr_s", "q1_s", "q3_s"]
@@ -86,7 +87,7 @@ def _bench_row(run: RunFile, bench: dict[str, Any]) -> dict[str, Any]:
     extra, stats = bench.get("extra_info", {}), bench.get("stats", {})
     row: dict[str, Any] = {"run": run.label} | {k: extra.get(k) for k in _KEPT}
     row |= {col: stats.get(k) for col, k in STATS.items()}
-    row |= memory.bench_fields(extra)
+    row |= memory.bench_fields(bench)
     if row["peak_gflops"] is None:  # older files: look the peak up in the run's own list
         row["peak_gflops"] = _run_peak(run, extra.get("device"), extra.get("dtype"))
     return row
@@ -168,6 +169,21 @@ def first_seen_sort(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
     return df.iloc[np.lexsort(codes)].reset_index(drop=True)
 
 
+def _variant(df: pd.DataFrame) -> pd.Series:
+    """Whether a row's case is a layer's variant (``nn_lstm[bidir]``, cases/variants.py names them so)."""
+    return df["case"].astype("string").str.contains("[", regex=False).fillna(False).astype(bool)
+
+
+def hand_written(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of hand-written cases timed against a baseline (their built-in): section (b)."""
+    return df[df["baseline"].notna() & ~_variant(df)]
+
+
+def variants(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows of variants timed against a baseline (their plain layer): section (h)."""
+    return df[df["baseline"].notna() & _variant(df)]
+
+
 def builtin_pairs(df: pd.DataFrame) -> pd.DataFrame:
     """Each hand-written benchmark next to its built-in counterpart at the same shape.
 
@@ -179,7 +195,9 @@ def builtin_pairs(df: pd.DataFrame) -> pd.DataFrame:
         the built-in's ``builtin_key``, ``builtin_s`` and ``ratio`` (hand-written / built-in: above 1 is slower).
     """
     on = ["run", "device", "dtype", "pass", "backend", "shape"]
-    hand = df.loc[df["builtin"].notna(), [*GROUP, "size", "shape", "key", "builtin", "median_s"]]
+    hand = hand_written(df)[[*GROUP, "size", "shape", "key", "baseline", "median_s"]].rename(
+        columns={"baseline": "builtin"}
+    )
     base = df.loc[:, [*on, "case", "key", "median_s"]].rename(
         columns={"case": "builtin", "key": "builtin_key", "median_s": "builtin_s"}
     )

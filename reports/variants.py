@@ -38,10 +38,11 @@ def variant_costs(df: pd.DataFrame) -> pd.DataFrame:
     Returns:
         Columns ``COST_COLUMNS``; ``ratio`` is variant time / plain time (above 1: the option costs time).
     """
-    if "base" not in df or df["base"].isna().all():
+    rows = tb.variants(df)
+    if rows.empty:
         return pd.DataFrame(columns=COST_COLUMNS)
-    out = _pairs(df[df["base"].notna()], df, ON)
-    out = out[out["against"] == out["base"]]
+    out = _pairs(rows, df, ON)
+    out = out[out["against"] == out["baseline"]]
     out = out[out["backend"] == out["b_backend"]]
     return tb.first_seen_sort(out, ["case", "device", "dtype", "pass", "backend", "shape", "run"])[COST_COLUMNS]
 

@@ -30,9 +30,9 @@ import numpy as np
 from scipy.stats import beta
 
 from reports.gate import compare_runs
+from reports.runfile.processes import add_processes
 from reports.runfile.reader import RunFile, load_run
 from reports.stats import ALPHA, MAX_NOISE, u_test
-from suite.ab.runner import merge_processes
 
 DEFAULT_SELECTION = [
     "--no-checks", "--no-peak", "-m", "speed",
@@ -63,7 +63,7 @@ def processes_dir(d: Path) -> Path:
 def merged(d: Path, side: str) -> RunFile:
     """A side's rounds of a trial, merged as suite.ab.runner merges them (round medians included)."""
     paths = sorted(processes_dir(d).glob(f"{side}-[0-9]*.json"), key=lambda p: int(p.stem.split("-")[1]))
-    data = merge_processes([load_run(p) for p in paths])
+    data = add_processes([load_run(p) for p in paths])
     return RunFile(path=d / f"{side}.json", data=data, label=side)
 
 
@@ -160,9 +160,10 @@ def power(out: Path, case: str, alpha: float, draws: int = 400) -> list[str]:
         for d in sorted(out.glob(f"{kind}-*")):
             if finished(d):
                 for side, values in sides.items():
-                    for b in merged(d, side).benchmarks:
+                    run = merged(d, side)
+                    for b in run.benchmarks:
                         if b["extra_info"]["case"] == case:
-                            values += b["extra_info"]["process_medians"]
+                            values += [float(m) for m in run.process_medians(b) or []]
         a, b = np.array(sides["a"]), np.array(sides["b"])
         if a.size < 2 or b.size < 2:
             continue

@@ -14,7 +14,8 @@ from typing import Any
 import numpy as np
 from pytest_benchmark.stats import Stats
 
-from reports.runfile.schema import BENCH, CHECK, MACHINE, PEAK, RUN, SCHEMA, checked
+from reports.runfile.record import checked
+from reports.runfile.schema import SCHEMA, Bench, Check, Machine, Peak, Run
 
 # The checks that add the norm-wise figures (suite/harness/checks.py), and the unit roundoff of each dtype.
 NORMWISE = ("forward", "backward", "forward_compile", "backward_compile")
@@ -33,7 +34,7 @@ def bench(
     shape: tuple[int, int, int, int, int] = (100, 32, 10, 20, 1),
     flops: int = 10_000_000,
     family: str = "lstm",
-    builtin: str | None = None,
+    baseline: str | None = None,
     peak_gflops: float | None = 100.0,
 ) -> dict[str, Any]:
     """One benchmark entry with the given raw per-iteration samples (seconds)."""
@@ -46,7 +47,7 @@ def bench(
         "key": key,
         "case": case,
         "family": family,
-        "builtin": builtin,
+        "baseline": baseline,
         "device": device,
         "dtype": dtype,
         "pass": pass_,
@@ -83,7 +84,6 @@ def bench(
         "kernel": "vendor",
         "kernel_ops": {"aten::lstm": 1, "aten::mkldnn_rnn_layer": shape[4]},
         "kernel_label": f"mkldnn_rnn_layer x{shape[4]}",
-        "base": None,
         "metric": "time",
         "instructions": None,
         "injected_work": 0.0,
@@ -97,7 +97,7 @@ def bench(
         "fullname": f"suite/test_speed.py::test_speed[{key}]",
         "params": None,
         "param": key,
-        "extra_info": checked(BENCH, extra, "extra_info"),
+        "extra_info": checked(Bench, extra, "extra_info"),
         "stats": stats.as_dict() | {"iterations": 1, "data": data},
         "options": {},
     }
@@ -132,9 +132,9 @@ def correctness(
     }
     if check in NORMWISE and outcome == "passed":
         u = UNIT_ROUNDOFF.get(dtype, 2.0**-24)
-        rec |= {"u": u, "err_u": max_rel / u if max_rel else 0.0, "budget_u": 16.0, "honest_u": 2.0}
+        rec |= {"u": u, "err_u": max_rel / u if max_rel else 0.0, "budget_u": 16.0, "emulated_u": 2.0}
         rec |= {"margin": 16.0 * u / max_rel if max_rel else None, "norm_at": "output"}
-    return checked(CHECK, rec, "correctness")
+    return checked(Check, rec, "correctness")
 
 
 def run(
@@ -175,7 +175,7 @@ def run(
         "label": label,
         "allocator": "glibc",
         "shard": None,
-        "peaks": [checked(PEAK, peak, "peaks")],
+        "peaks": [checked(Peak, peak, "peaks")],
         "correctness": list(checks),
     }
     return {
@@ -183,13 +183,13 @@ def run(
             "node": "test",
             "processor": "x86_64",
             "python_version": "3.11.7",
-            "rnnsuite": checked(MACHINE, machine, "machine_info.rnnsuite"),
+            "rnnsuite": checked(Machine, machine, "machine_info.rnnsuite"),
         },
         "commit_info": {"id": "0" * 40, "dirty": False, "branch": "main"},
         "benchmarks": list(benchmarks),
         "datetime": "2026-11-26T00:00:00",
         "version": "5.3.1",
-        "rnnsuite": checked(RUN, section, "rnnsuite"),
+        "rnnsuite": checked(Run, section, "rnnsuite"),
     }
 
 

@@ -1,4 +1,11 @@
-"""Load and validate run files (pytest-benchmark JSON with the suite's fields); see docs/run-file.md."""
+"""Load, validate and dump run files (pytest-benchmark JSON with the suite's fields); see docs/run-file.md.
+
+``load_run`` maps older schemas' names to today's (``reports/runfile/legacy.py``, the one place),
+then checks every record against its declaration in ``reports/runfile/schema.py``: a required field
+missing or a value of the wrong type is refused with one line. ``RunFile`` reads a benchmark
+through typed accessors (``key``, ``samples``, ``processes``, ``cold``, ``counts``) instead of
+indexing ``extra_info`` by string.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reports.runfile.schema import BENCH, CHECK, SCHEMA, names
+import numpy as np
 
-REQUIRED_EXTRA = names(BENCH, required=True)
-REQUIRED_CHECK = names(CHECK, required=True)
+from reports.runfile import legacy
+from reports.runfile.atomic import write_atomic
+from reports.runfile.record import from_dict, problems
+from reports.runfile.schema import SCHEMA, Bench, Check, Cold, ColdFailure, Machine, Peak, Process
 
 
 class RunFileError(Exception):
@@ -18,12 +27,31 @@ class RunFileError(Exception):
 
 
 @dataclass(frozen=True)
+class Counts:
+    """A counted benchmark's figures (``--metric instructions``)."""
+
+    instructions: float  # per call, the median over the counted repeats
+    repeats: int  # counted repeats (0: not recorded)
+    spread: float  # (max - min) / median of the repeats (0: not recorded)
+
+
+@dataclass(frozen=True)
 class RunFile:
-    """A loaded run file."""
+    """A loaded run file: its data with today's field names, and typed accessors of its benchmarks."""
 
     path: Path
     label: str
     data: dict[str, Any]
+
+    @property
+    def schema(self) -> int:
+        """The schema the file was written in (its names are today's after ``load_run``)."""
+        return int(self.data.get("rnnsuite", {}).get("schema", SCHEMA))
+
+    @property
+    def metric(self) -> str:
+        """The run's ``--metric``: ``time`` or ``instructions`` (schema 1 files: ``time``)."""
+        return str(self.data["rnnsuite"]["metric"])
 
     @property
     def benchmarks(self) -> list[dict[str, Any]]:
@@ -45,9 +73,100 @@ class RunFile:
         """The matmul peaks measured in the run."""
         return list(self.data.get("rnnsuite", {}).get("peaks", []))
 
+    @staticmethod
+    def key(bench: dict[str, Any]) -> str:
+        """A benchmark's key (``case-device-dtype-pass-backend-size-shape``)."""
+        return str(bench["extra_info"]["key"])
+
+    def by_key(self) -> dict[str, dict[str, Any]]:
+        """The benchmarks by key.
+
+        Raises:
+            RunFileError: a key appears twice.
+        """
+        index: dict[str, dict[str, Any]] = {}
+        for bench in self.benchmarks:
+            if (key := self.key(bench)) in index:
+                raise RunFileError(f"{self.path}: benchmark key {key} appears twice")
+            index[key] = bench
+        return index
+
+    def samples(self, bench: dict[str, Any]) -> np.ndarray:
+        """A benchmark's raw samples (``stats.data``; its median alone where a file has none).
+
+        Raises:
+            RunFileError: not a non-empty list of finite numbers with a positive median.
+        """
+        data = bench["stats"].get("data")
+        return np.array([float(bench["stats"]["median"])]) if data is None else self.positive(bench, "stats.data", data)
+
+    @staticmethod
+    def processes(bench: dict[str, Any]) -> tuple[Process, ...] | None:
+        """The processes a benchmark was merged from (``suite.ab.runner``), in the order they ran; None: one process."""
+        found = bench["extra_info"].get("processes")
+        return None if found is None else tuple(from_dict(Process, p, "processes", strict=False) for p in found)
+
+    def process_medians(self, bench: dict[str, Any]) -> np.ndarray | None:
+        """Each process's median, or None where the benchmark ran in one process.
+
+        Raises:
+            RunFileError: the medians are not finite, or their median is not positive.
+        """
+        found = self.processes(bench)
+        return None if found is None else self.positive(bench, "processes", [p.median_s for p in found])
+
+    @staticmethod
+    def cold(bench: dict[str, Any]) -> Cold | ColdFailure | None:
+        """The cold record (the fields a file's schema predates read as None); None where there is none."""
+        found = bench["extra_info"].get("cold")
+        return cold_record(found, strict=False) if isinstance(found, dict) else None
+
+    @staticmethod
+    def counted(bench: dict[str, Any]) -> bool:
+        """Whether a benchmark was counted (``--metric instructions``), not timed."""
+        return bool(bench["extra_info"].get("metric") == "instructions")
+
+    @staticmethod
+    def counts(bench: dict[str, Any]) -> Counts | None:
+        """A counted benchmark's instructions per call, repeats and spread; None: not counted, or no positive count."""
+        extra = bench.get("extra_info", {})
+        value = extra.get("instructions") if extra.get("metric") == "instructions" else None
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value < float("inf"):
+            return None
+        return Counts(float(value), int(extra.get("count_repeats") or 0), float(extra.get("instructions_spread") or 0))
+
+    def positive(self, bench: dict[str, Any], field: str, data: Any) -> np.ndarray:
+        """``data`` as a 1-D float array: non-empty, finite, with a positive median; else a one-line error."""
+        try:
+            arr = np.asarray(data, dtype=float)
+        except (TypeError, ValueError):
+            arr = np.array([])
+        if arr.ndim != 1 or arr.size == 0 or not np.all(np.isfinite(arr)) or np.median(arr) <= 0:
+            raise RunFileError(
+                f"{self.path}: benchmark {self.key(bench)}: {field} must be a non-empty list of finite "
+                f"numbers with a positive median, got {str(data)[:60]}"
+            )
+        return arr
+
+
+def cold_record(data: dict[str, Any], *, strict: bool) -> Cold | ColdFailure:
+    """The cold record of its dict: a ``ColdFailure`` where it holds an ``error``, else a ``Cold``.
+
+    Raises:
+        ValueError: ``strict`` (a writer's) and a field missing, undeclared or of the wrong type.
+    """
+    if "error" in data:
+        return from_dict(ColdFailure, data, "cold", strict=strict)
+    return from_dict(Cold, data, "cold", strict=strict)
+
+
+def dump(path: str | Path, data: dict[str, Any]) -> None:
+    """Write a run file's data atomically (readers never see half of it)."""
+    write_atomic(path, json.dumps(data, indent=1))
+
 
 def load_run(path: str | Path, label: str | None = None) -> RunFile:
-    """Read and validate a run file.
+    """Read and validate a run file; its fields get today's names.
 
     Args:
         path: the JSON file.
@@ -57,12 +176,14 @@ def load_run(path: str | Path, label: str | None = None) -> RunFile:
         The run.
 
     Raises:
-        RunFileError: missing, empty, truncated or not a run file of a known schema.
+        RunFileError: missing, empty, truncated or not a run file of a known schema, or a record
+            that lacks a required field or holds a value of the wrong type.
     """
     p = Path(path)
     data = _read_json(p)
-    _validate(p, data)
-    return RunFile(p, label or data.get("rnnsuite", {}).get("label") or p.stem, data)
+    _validate_shape(p, data)
+    _upgrade_and_check(p, data)
+    return RunFile(p, label or data["rnnsuite"].get("label") or p.stem, data)
 
 
 def _read_json(p: Path) -> Any:
@@ -81,7 +202,7 @@ def _read_json(p: Path) -> Any:
 
 
 def load_checks(path: str | Path) -> list[dict[str, Any]]:
-    """The correctness records of a checks file (what ``--checks-json`` writes).
+    """The correctness records of a checks file (what ``--checks-json`` writes), with today's names.
 
     Raises:
         RunFileError: missing, empty, truncated or not a checks file of a known schema.
@@ -94,12 +215,16 @@ def load_checks(path: str | Path) -> list[dict[str, Any]]:
     if schema > SCHEMA:
         raise RunFileError(f"{p}: checks-file schema {schema} is newer than this reader ({SCHEMA}); upgrade")
     checks = data.get("correctness")
-    if not isinstance(checks, list) or not all(isinstance(c, dict) and set(REQUIRED_CHECK) <= c.keys() for c in checks):
+    if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
         raise RunFileError(f"{p}: 'correctness' is not a list of check records")
+    checks = [legacy.check(c) for c in checks]
+    for c in checks:
+        _refuse(p, f"check {c.get('key', '?')} {c.get('check', '')}".rstrip(), problems(Check, c, strict=False))
     return checks
 
 
-def _validate(p: Path, data: Any) -> None:
+def _validate_shape(p: Path, data: Any) -> None:
+    """The file's outline: a benchmarks list, the suite's section of a schema this reader knows, lists of records."""
     if not isinstance(data, dict) or not isinstance(data.get("benchmarks"), list):
         raise RunFileError(f"{p}: not a pytest-benchmark run file (no 'benchmarks' list)")
     schema = data.get("rnnsuite", {}).get("schema") if isinstance(data.get("rnnsuite"), dict) else None
@@ -107,34 +232,58 @@ def _validate(p: Path, data: Any) -> None:
         raise RunFileError(
             f"{p}: not a run file of this suite (no 'rnnsuite.schema'); run pytest suite --benchmark-json"
         )
-    if not isinstance(schema, int) or schema > SCHEMA:
+    if not isinstance(schema, int) or isinstance(schema, bool) or schema > SCHEMA:
         raise RunFileError(f"{p}: run-file schema {schema!r} is newer than this reader ({SCHEMA}); upgrade")
     for i, bench in enumerate(data["benchmarks"]):
-        extra = bench.get("extra_info") if isinstance(bench, dict) else None
-        stats = bench.get("stats") if isinstance(bench, dict) else None
-        if not isinstance(extra, dict) or not isinstance(stats, dict):
+        if not isinstance(bench, dict) or not isinstance(bench.get("extra_info"), dict):
             raise RunFileError(f"{p}: benchmark {i} has no extra_info/stats")
-        missing = [k for k in REQUIRED_EXTRA if k not in extra]
+        if not isinstance(bench.get("stats"), dict):
+            raise RunFileError(f"{p}: benchmark {i} has no extra_info/stats")
+    for name in ("correctness", "peaks"):
+        found = data["rnnsuite"].get(name, [])
+        if not isinstance(found, list) or not all(isinstance(x, dict) for x in found):
+            raise RunFileError(f"{p}: rnnsuite.{name} is not a list of records")
+    machine = data.get("machine_info", {})
+    if not isinstance(machine, dict) or not isinstance(machine.get("rnnsuite", {}), dict):
+        raise RunFileError(f"{p}: machine_info.rnnsuite is not a record")
+
+
+def _upgrade_and_check(p: Path, data: dict[str, Any]) -> None:
+    """Map old names to today's (in place), then check each record against its declaration."""
+    section = data["rnnsuite"] = legacy.run(data["rnnsuite"])
+    for bench in data["benchmarks"]:
+        name = bench.get("name", bench["extra_info"].get("key"))
+        try:
+            bench["extra_info"] = legacy.bench(bench["extra_info"])
+        except legacy.LegacyError as exc:
+            raise RunFileError(f"{p}: benchmark {name}: {exc}") from None
+        wrong = problems(Bench, bench["extra_info"], strict=False)
+        missing = [w.removeprefix("missing ") for w in wrong if w.startswith("missing ")]
         if missing:
-            raise RunFileError(f"{p}: benchmark {bench.get('name', i)} lacks {', '.join(missing)}")
-        if not isinstance(stats.get("median"), (int, float)):
-            raise RunFileError(f"{p}: benchmark {bench.get('name', i)} has no median")
-        _validate_count(p, bench.get("name", i), extra)
-    checks = data["rnnsuite"].get("correctness", [])
-    if not isinstance(checks, list) or not all(isinstance(c, dict) and set(REQUIRED_CHECK) <= c.keys() for c in checks):
-        raise RunFileError(f"{p}: rnnsuite.correctness is not a list of check records")
-    peaks = data["rnnsuite"].get("peaks", [])
-    if not isinstance(peaks, list) or not all(isinstance(x, dict) for x in peaks):
-        raise RunFileError(f"{p}: rnnsuite.peaks is not a list of records")
+            raise RunFileError(f"{p}: benchmark {name} lacks {', '.join(missing)}")
+        _check_count(p, name, bench["extra_info"])  # before the types: the specific message
+        _refuse(p, f"benchmark {name}", wrong)
+        if not isinstance(bench["stats"].get("median"), (int, float)):
+            raise RunFileError(f"{p}: benchmark {name} has no median")
+    section["correctness"] = [legacy.check(c) for c in section.get("correctness", [])]
+    for c in section["correctness"]:
+        _refuse(p, f"check {c.get('key', '?')} {c.get('check', '')}".rstrip(), problems(Check, c, strict=False))
+    for peak in section.get("peaks", []):
+        _refuse(p, "a peak", problems(Peak, peak, strict=False))
+    _refuse(
+        p, "machine_info.rnnsuite", problems(Machine, data.get("machine_info", {}).get("rnnsuite", {}), strict=False)
+    )
 
 
-def _validate_count(p: Path, name: Any, extra: dict[str, Any]) -> None:
+def _refuse(p: Path, what: str, wrong: list[str]) -> None:
+    if wrong:
+        raise RunFileError(f"{p}: {what}: {'; '.join(wrong)}")
+
+
+def _check_count(p: Path, name: Any, extra: dict[str, Any]) -> None:
     """A counted benchmark (``metric: instructions``) must hold a positive instruction count."""
-    metric = extra.get("metric", "time")
+    metric = extra["metric"]
     if metric not in ("time", "instructions"):
         raise RunFileError(f"{p}: benchmark {name}: unknown metric {metric!r}")
-    value = extra.get("instructions")
-    if metric == "instructions" and (
-        not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0 or value == float("inf")
-    ):
+    if metric == "instructions" and RunFile.counts({"extra_info": extra}) is None:
         raise RunFileError(f"{p}: benchmark {name}: metric instructions without a positive instructions count")

@@ -1,18 +1,21 @@
-"""The run file's one definition: every field the suite writes and the reports read.
+"""The run file's one definition: every record the suite writes and the reports read, as dataclasses.
 
 A run file is pytest-benchmark's JSON with the suite's fields added (docs/run-file.md, which a
-test checks against this module). Everything that writes or reads those fields goes through
-the declarations here, the way pytest-benchmark's ``Stats.fields`` declares its own:
+test checks against this module). Each record below is its own schema (``reports/runfile/record.py``):
+a field's annotation is its type and nullability, its ``meta`` the doc line, the schema version
+that added it and whether readers require it, and the record's dict is generated from it
+(``to_dict``), the way pytest-benchmark's ``Stats.fields`` declares its own JSON:
 
-- the writer (``suite/plugin/runrecord.py``) builds each record and checks it with ``checked``;
-- the reader (``reports/runfile/reader.py``) refuses files that lack a ``required`` field or carry a
-  newer ``SCHEMA``, and ``reports/table.py`` takes its column types from ``kind``;
-- the test fakes (``tests/synthetic_runs.py``) fill every ``always`` field from here.
+- the writers (``suite/plugin/runrecord.py``, ``reports/runfile/writer.py``) build records and
+  ``to_dict`` them; a value of the wrong type or a missing field fails there;
+- the reader (``reports/runfile/reader.py``) maps the names of older schemas to today's in one place
+  (``reports/runfile/legacy.py``), then refuses a record that lacks a ``required`` field or holds a
+  value of the wrong type, and a newer ``SCHEMA``; ``reports/table.py`` takes its column types from here;
+- the test fakes (``tests/synthetic_runs.py``) are checked against the same records.
 
 This module imports only the standard library: the suite (torch) and the reports (no torch)
 both import it, and it is the one place where a field is added. It lives in ``reports/``
-because the reports own the format's reading; the suite's writer importing this one module is
-the only import from suite to reports (README, "Layout").
+because the reports own the format's reading.
 
 History of ``SCHEMA`` (a field's ``since`` says where it came in; a file of an older schema
 lacks the fields added after it, and readers treat them as missing):
@@ -30,230 +33,220 @@ lacks the fields added after it, and readers treat them as missing):
   ``callgrind_control`` is missing); and the cold record's ``process``, ``server_threads``,
   ``timed`` and ``note``. Files of schema 1 and 2 lack them: the store takes what it can from
   pytest-benchmark's own ``machine_info`` (CPU flags and count).
+- 4: one word per idea. A benchmark's ``builtin`` (a hand-written case: the built-in it is measured
+  against) and ``base`` (a variant: the plain layer it is timed against) are one field,
+  ``baseline``; a check's ``honest_u`` is ``emulated_u``; the A/B runner's processes are records
+  (``processes``: each process's median and sample count) instead of ``process_medians`` (schema
+  1: ``round_medians``). Older files are read with the new names (``reports/runfile/legacy.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any
+from reports.runfile.record import ABSENT, Absent, Field, declared, meta, record
 
-SCHEMA = 3
+SCHEMA = 4
 
-
-@dataclass(frozen=True)
-class Field:
-    """One field of a record.
-
-    Attributes:
-        name: the JSON key.
-        kind: ``str``, ``int``, ``float``, ``bool``, ``list`` or ``dict``.
-        doc: what it holds (one line; docs/run-file.md says more).
-        nullable: null is allowed (e.g. ``builtin``, CUDA fields on a CPU run).
-        required: a reader refuses a file whose record lacks it.
-        always: every record the suite writes has it (false: only some writers, e.g. ``suite.ab.runner``).
-        since: the schema version that added it.
-    """
-
-    name: str
-    kind: str
-    doc: str
-    nullable: bool = False
-    required: bool = False
-    always: bool = True
-    since: int = 1
+# The nested records' types: aten op -> calls (the kernel record), tensor name -> sampled values.
+KernelOps = dict[str, int]
+Sample = dict[str, list[float]]
 
 
-def _f(name: str, kind: str, doc: str, *, since: int = 1, **flags: bool) -> Field:
-    return Field(name, kind, doc, since=since, **flags)
+@record
+class Cold:
+    """``extra_info.cold``: the benchmark timed right after the build in a process with no history."""
 
-
-# benchmarks[i].extra_info: one per timed benchmark.
-BENCH: tuple[Field, ...] = (
-    _f("schema", "int", "the run-file schema (SCHEMA)"),
-    _f("key", "str", "case-device-dtype-pass-backend-size-shape, stable across runs", required=True),
-    _f("case", "str", "the case", required=True),
-    _f("family", "str", "rnn, lstm, gru or other"),
-    _f("builtin", "str", "the built-in case this one is measured against", nullable=True),
-    _f("device", "str", "cpu or cuda", required=True),
-    _f("dtype", "str", "float64, float32, bfloat16 or float16", required=True),
-    _f("pass", "str", "fwd or fwd_bwd", required=True),
-    _f("backend", "str", "eager, eager_native or compile", required=True),
-    _f("size", "str", "the size preset: seed, deepbench or sweep", required=True),
-    _f("shape", "str", "the shape label, e.g. T25_B16_I512_H512_L1"),
-    _f("seq_len", "int", "T"),
-    _f("batch", "int", "B"),
-    _f("input_size", "int", "I"),
-    _f("hidden_size", "int", "H"),
-    _f("num_layers", "int", "L"),
-    _f("output_size", "int", "the output layer's size (0: none)"),
-    _f("flops", "int", "analytic matrix FLOPs of one call of this pass (fwd_bwd: 3x fwd)", required=True),
-    _f("tokens", "int", "seq_len * batch"),
-    _f("torch", "str", "torch version"),
-    _f("threads", "int", "torch threads"),
-    _f("peak_gflops", "float", "the run's matmul peak for the device and dtype (final figure)", nullable=True),
-    _f("peak_mem_bytes", "int", "CUDA max allocated during timing, less what was held", nullable=True),
-    _f("peak_mem_note", "str", "how peak memory was measured, or why it was not"),
-    _f("compile_s", "float", "first-call time of the compiled model", nullable=True),
-    _f("label", "str", "the run label (as rnnsuite.label)"),
-    _f("block", "int", "calls per timed block"),
-    _f("rounds", "int", "timed blocks (pytest-benchmark rounds) chosen by the calibration"),
-    _f("injected_slowdown", "float", "1.0, or the work per call under --inject-slowdown"),
-    # Memory behaviour and process state (reports/memory.py; null: not measured, e.g. benchmarks disabled).
-    _f("minor_faults_per_call", "float", "minor page faults per call over the timed rounds", nullable=True, since=2),
-    _f("major_faults_per_call", "float", "major page faults per call over the timed rounds", nullable=True, since=2),
-    _f("rss_before_bytes", "int", "the resident set when the timed rounds began", nullable=True, since=2),
-    _f("peak_rss_bytes", "int", "the resident high-water mark during the timed rounds", nullable=True, since=2),
-    _f("peak_rss_note", "str", "how peak_rss_bytes was measured, or why it was not", since=2),
-    _f("allocator", "str", "the process's malloc: glibc, jemalloc or tcmalloc", since=2),
-    _f("built", "str", "how the timed model was built", since=2),
-    _f("state", "str", "warm: timed in the suite's process after a large buffer was freed", since=2),
-    _f("cold", "dict", "the same benchmark timed in a fresh process right after the build", nullable=True, since=2),
-    # The kernel that ran (suite/harness/kernels.py) and the plain layer a variant is timed against.
-    _f("kernel", "str", "vendor (oneDNN / cuDNN) or native (--kernel)", since=2),
-    _f("kernel_ops", "dict", "aten op -> calls in one profiled call", since=2),
-    _f("kernel_label", "str", "the op that names the path, e.g. mkldnn_rnn_layer x2", since=2),
-    _f("base", "str", "for a variant, the plain layer it is timed against", nullable=True, since=2),
-    # --metric instructions (suite/measure/counting.py): callgrind's counts; the gate compares these, not stats.
-    _f("metric", "str", "time or instructions", since=2),
-    _f("instructions", "float", "instructions per call, median over the counted repeats", nullable=True, since=2),
-    _f("instructions_repeats", "list", "instructions only: each repeat's instructions per call", always=False),
-    _f("count_calls", "int", "instructions only: calls per counted repeat", always=False),
-    _f("count_repeats", "int", "instructions only: counted repeats", always=False),
-    _f("count_warmup", "int", "instructions only: calls run before them, not counted", always=False),
-    _f("instructions_spread", "float", "instructions only: (max - min) / median of the repeats", always=False),
-    _f("injected_work", "float", "0.0, or the extra fraction of the sequence each call runs", since=2),
-    _f("process_medians", "list", "each A/B process's median, in the order they ran", always=False),
-)
-
-# rnnsuite.correctness[i]: one per check that ran.
-CHECK: tuple[Field, ...] = (
-    _f("key", "str", "case-device-dtype (a test not about one case: its test id)", required=True),
-    _f("case", "str", "the case", nullable=True),
-    _f("device", "str", "cpu or cuda", nullable=True),
-    _f("dtype", "str", "the dtype", nullable=True),
-    _f("check", "str", "the check: forward, backward, golden, gradcheck, equivalence, ...", required=True),
-    _f("outcome", "str", "passed or failed"),
-    _f("max_abs", "float", "largest absolute error against the reference", nullable=True),
-    _f("max_rel", "float", "largest relative error against the reference", nullable=True),
-    _f("rtol", "float", "rtol applied to the tensor with the largest error", nullable=True),
-    _f("atol", "float", "atol applied to that tensor (gradients: scaled by its largest value)", nullable=True),
-    _f("tensor", "str", "the tensor with the largest error", nullable=True),
-    _f("sample", "dict", "forward only: up to 64 evenly spaced values per output tensor"),
-    _f("message", "str", "failed only: the first line of the failure", always=False),
-    _f("kernel", "str", "checks of a matrix point: vendor or native", always=False),
-    _f("mode", "str", "autocast checks only: autocast", always=False),
-    _f("out_dtype", "str", "autocast checks only: the dtype the output came back in", always=False),
-    # The norm-wise check of the forward and backward checks (docs/tolerances.md).
-    _f("u", "float", "the dtype's unit roundoff", always=False),
-    _f("err_u", "float", "norm-wise relative error, in units of u", always=False),
-    _f("budget_u", "float", "the budget, in u: max(2 x honest_u, floor)", always=False),
-    _f("honest_u", "float", "the error of the reference run in the dtype's rounding, in u", always=False),
-    _f("margin", "float", "budget_u / err_u (> 1 passes)", nullable=True, always=False),
-    _f("norm_at", "str", "the tensor (and time step) closest to its budget", always=False),
-)
-
-# machine_info.rnnsuite
-MACHINE: tuple[Field, ...] = (
-    _f("cpu_model", "str", "the CPU's model name"),
-    _f("cores", "int", "logical CPUs"),
-    _f("threads", "int", "torch threads used"),
-    _f("torch", "str", "torch version"),
-    _f("cuda", "str", "CUDA version", nullable=True),
-    _f("cudnn", "int", "cuDNN version", nullable=True),
-    _f("gpu", "str", "GPU name", nullable=True),
-    _f("blas", "str", "BLAS torch was built with, e.g. mkl", nullable=True),
-    _f("onednn", "str", "oneDNN version", nullable=True),
-    _f("numpy", "str", "NumPy version"),
-    _f("tf32", "bool", "false: the suite switches TF32 off"),
-    _f("allocator", "str", "the malloc the process runs with", since=2),
-    _f("valgrind", "str", "valgrind's version under --metric instructions", nullable=True, since=2),
-    # The machine's identity (reports/store.py derives the store's machine id from the hardware ones).
-    _f("cpu_flags", "list", "the CPU's feature flags (/proc/cpuinfo), sorted", since=3),
-    _f("memory_bytes", "int", "total memory (MemTotal)", nullable=True, since=3),
-    _f("gpu_driver", "str", "the NVIDIA driver's version", nullable=True, since=3),
-    _f("torch_git", "str", "the git revision torch was built from", nullable=True, since=3),
-    _f("torch_config", "str", "torch.__config__.show(): how torch was built", since=3),
-    _f("python", "str", "Python version", since=3),
-    _f("instrumentation", "str", "under --metric instructions: switched or full", nullable=True, since=3),
-)
-
-# rnnsuite.peaks[i]: the dense matmul peak of each device and dtype benchmarked.
-PEAK: tuple[Field, ...] = (
-    _f("device", "str", "cpu or cuda"),
-    _f("dtype", "str", "the dtype"),
-    _f("threads", "int", "torch threads"),
-    _f("gflops", "float", "the higher of the two measurements"),
-    _f("n", "int", "the size of the n x n x n product that gave it"),
-    # Files written before the peak was measured twice lack the two below.
-    _f("gflops_start", "float", "measured at the run's first benchmark of the device and dtype", always=False),
-    _f("gflops_end", "float", "measured again at the end of the run", always=False),
-)
-
-# rnnsuite: the suite's own top-level section.
-RUN: tuple[Field, ...] = (
-    _f("schema", "int", "the run-file schema (SCHEMA)", required=True),
-    _f("metric", "str", "time or instructions: the run's --metric", since=2),
-    _f("label", "str", "the run's name in reports (default: torch version)"),
-    _f("allocator", "str", "the process's malloc: glibc, jemalloc or tcmalloc", since=2),
-    _f("shard", "str", "I/N under --shard I/N; null for the whole selection", nullable=True, since=3),
-    _f("merged_from", "list", "reports merge only: the file names of the shards merged", always=False, since=3),
-    _f("peaks", "list", "rnnsuite.peaks records"),
-    _f("correctness", "list", "rnnsuite.correctness records"),
-)
-
-# The file --checks-json writes: the correctness records alone.
-CHECKS_FILE: tuple[Field, ...] = (
-    _f("schema", "int", "the run-file schema (SCHEMA)", required=True),
-    _f("label", "str", "the run label"),
-    _f("machine", "dict", "as machine_info.rnnsuite"),
-    _f("correctness", "list", "rnnsuite.correctness records", required=True),
-)
-
-RECORDS: Mapping[str, tuple[Field, ...]] = {
-    "extra_info": BENCH,
-    "correctness": CHECK,
-    "machine": MACHINE,
-    "peaks": PEAK,
-    "rnnsuite": RUN,
-    "checks_file": CHECKS_FILE,
-}
-
-
-def names(
-    fields: Iterable[Field], *, always: bool = False, required: bool = False, schema: int = SCHEMA
-) -> tuple[str, ...]:
-    """The field names of a schema version, optionally only those every record has or that readers require."""
-    return tuple(
-        f.name for f in fields if (f.always or not always) and (f.required or not required) and f.since <= schema
+    median_s: float | None = meta(
+        "median of blocks of block calls, s per call (null: not timed)", since=2, required=True
     )
+    first_block_s: float = meta("the first block's time per call", since=2, required=True)
+    block: int = meta("calls per block", since=2)
+    blocks: int = meta("blocks timed", since=2)
+    threads: int = meta("torch threads in that process", since=2)
+    minor_faults_per_call: float = meta("minor page faults per call", since=2)
+    major_faults_per_call: float = meta("major page faults per call", since=2)
+    rss_before_bytes: int | None = meta("the resident set when the blocks began", since=2)
+    peak_rss_bytes: int | None = meta("the resident high-water mark during them", since=2)
+    peak_rss_note: str = meta("how peak_rss_bytes was measured, or why it was not", since=2)
+    process: str = meta("fork (a child of the cold server) or fresh (a new interpreter)", since=3)
+    server_threads: int | None = meta("the server's thread count when it forked (null: fresh)", since=3)
+    timed: bool = meta("false: stopped after the first block, its faults did not matter", since=3)
+    note: str | None = meta("why it was not timed, else null", since=3)
 
 
-def kinds(fields: Iterable[Field], kind: str) -> tuple[str, ...]:
-    """The names of the fields of one ``kind`` (e.g. the int columns of a table)."""
-    return tuple(f.name for f in fields if f.kind == kind)
+@record
+class ColdFailure:
+    """``extra_info.cold`` when the cold process failed."""
+
+    error: str = meta("one line: its exception, the signal it died of, or its time limit", since=2, required=True)
 
 
-def checked(fields: tuple[Field, ...], record: Mapping[str, Any], what: str, schema: int = SCHEMA) -> dict[str, Any]:
-    """The record, after checking that it has every ``always`` field and no undeclared one.
+@record
+class Process:
+    """``extra_info.processes[i]``: one process of a side that ``suite.ab.runner`` merged (as pyperf's ``Run``)."""
 
-    Args:
-        fields: the record's declaration (e.g. ``BENCH``).
-        record: what a writer built.
-        what: the record's name in the error (e.g. ``"extra_info"``).
-        schema: the version the record is of (an older one lacks the fields added since).
+    median_s: float = meta("the median of the process's samples", required=True, since=4)
+    samples: int | None = meta("its samples, in order, in stats.data (null: a file before schema 4)", since=4)
 
-    Returns:
-        The record as a new dict.
 
-    Raises:
-        ValueError: a field is missing or undeclared (a writer and this module disagree).
-    """
-    declared = set(names(fields))
-    missing = [n for n in names(fields, always=True, schema=schema) if n not in record]
-    unknown = [n for n in record if n not in declared]
-    if missing or unknown:
-        raise ValueError(
-            f"{what}: fields out of step with reports/runfile/schema.py (missing {missing or 'none'}, undeclared {unknown or 'none'})"
-        )
-    return dict(record)
+@record
+class Bench:
+    """``benchmarks[i].extra_info``: one per timed benchmark."""
+
+    schema: int = meta("the run-file schema (SCHEMA)")
+    key: str = meta("case-device-dtype-pass-backend-size-shape, stable across runs", required=True)
+    case: str = meta("the case", required=True)
+    family: str = meta("rnn, lstm, gru or other")
+    baseline: str | None = meta("the case this one is timed against (builtin / base before schema 4)")
+    device: str = meta("cpu or cuda", required=True)
+    dtype: str = meta("float64, float32, bfloat16 or float16", required=True)
+    pass_: str = meta("fwd or fwd_bwd", required=True, key="pass")
+    backend: str = meta("eager, eager_native or compile", required=True)
+    size: str = meta("the size preset: seed, deepbench or sweep", required=True)
+    shape: str = meta("the shape label, e.g. T25_B16_I512_H512_L1")
+    seq_len: int = meta("T")
+    batch: int = meta("B")
+    input_size: int = meta("I")
+    hidden_size: int = meta("H")
+    num_layers: int = meta("L")
+    output_size: int = meta("the output layer's size (0: none)")
+    flops: int = meta("analytic matrix FLOPs of one call of this pass (fwd_bwd: 3x fwd)", required=True)
+    tokens: int = meta("seq_len * batch")
+    torch: str = meta("torch version")
+    threads: int = meta("torch threads")
+    peak_gflops: float | None = meta("the run's matmul peak for the device and dtype (final figure)")
+    peak_mem_bytes: int | None = meta("CUDA max allocated during timing, less what was held")
+    peak_mem_note: str = meta("how peak memory was measured, or why it was not")
+    compile_s: float | None = meta("first-call time of the compiled model")
+    label: str = meta("the run label (as rnnsuite.label)")
+    block: int = meta("calls per timed block")
+    rounds: int = meta("timed blocks (pytest-benchmark rounds) chosen by the calibration")
+    injected_slowdown: float = meta("1.0, or the work per call under --inject-slowdown")
+    # Memory behaviour and process state (reports/memory.py; null: not measured, e.g. benchmarks disabled).
+    minor_faults_per_call: float | None = meta("minor page faults per call over the timed rounds", since=2)
+    major_faults_per_call: float | None = meta("major page faults per call over the timed rounds", since=2)
+    rss_before_bytes: int | None = meta("the resident set when the timed rounds began", since=2)
+    peak_rss_bytes: int | None = meta("the resident high-water mark during the timed rounds", since=2)
+    peak_rss_note: str = meta("how peak_rss_bytes was measured, or why it was not", since=2)
+    allocator: str = meta("the process's malloc: glibc, jemalloc or tcmalloc", since=2)
+    built: str = meta("how the timed model was built", since=2)
+    state: str = meta("warm: timed in the suite's process after a large buffer was freed", since=2)
+    cold: ColdFailure | Cold | None = meta("the same benchmark timed in a fresh process right after the build", since=2)
+    # The kernel record (suite/harness/kernels.py).
+    kernel: str = meta("vendor (oneDNN / cuDNN) or native (--kernel)", since=2)
+    kernel_ops: KernelOps = meta("aten op -> calls in one profiled call", since=2)
+    kernel_label: str = meta("the op that names the path, e.g. mkldnn_rnn_layer x2", since=2)
+    # --metric instructions (suite/measure/counting.py): callgrind's counts; the gate compares these, not stats.
+    metric: str = meta("time or instructions", since=2)
+    instructions: float | None = meta("instructions per call, median over the counted repeats", since=2)
+    instructions_repeats: list[float] | Absent = meta("instructions only: each repeat's per call", default=ABSENT)
+    count_calls: int | Absent = meta("instructions only: calls per counted repeat", default=ABSENT)
+    count_repeats: int | Absent = meta("instructions only: counted repeats", default=ABSENT)
+    count_warmup: int | Absent = meta("instructions only: calls run before them, not counted", default=ABSENT)
+    instructions_spread: float | Absent = meta("instructions only: (max - min) / median of the repeats", default=ABSENT)
+    injected_work: float = meta("0.0, or the extra fraction of the sequence each call runs", since=2)
+    processes: list[Process] | Absent = meta("each A/B process, in the order they ran", since=4, default=ABSENT)
+
+
+@record
+class Check:
+    """``rnnsuite.correctness[i]``: one per check that ran."""
+
+    key: str = meta("case-device-dtype (a test not about one case: its test id)", required=True)
+    case: str | None = meta("the case")
+    device: str | None = meta("cpu or cuda")
+    dtype: str | None = meta("the dtype")
+    check: str = meta("the check: forward, backward, golden, gradcheck, equivalence, ...", required=True)
+    outcome: str = meta("passed or failed")
+    max_abs: float | None = meta("largest absolute error against the reference")
+    max_rel: float | None = meta("largest relative error against the reference")
+    rtol: float | None = meta("rtol applied to the tensor with the largest error")
+    atol: float | None = meta("atol applied to that tensor (gradients: scaled by its largest value)")
+    tensor: str | None = meta("the tensor with the largest error")
+    sample: Sample = meta("forward only: up to 64 evenly spaced values per output tensor")
+    message: str | Absent = meta("failed only: the first line of the failure", default=ABSENT)
+    kernel: str | Absent = meta("checks of a matrix point: vendor or native", default=ABSENT)
+    mode: str | Absent = meta("autocast checks only: autocast", default=ABSENT)
+    out_dtype: str | Absent = meta("autocast checks only: the dtype the output came back in", default=ABSENT)
+    # The norm-wise check of the forward and backward checks (docs/tolerances.md).
+    u: float | Absent = meta("the dtype's unit roundoff", default=ABSENT)
+    err_u: float | Absent = meta("norm-wise relative error, in units of u", default=ABSENT)
+    budget_u: float | Absent = meta("the budget, in u: max(2 x emulated_u, floor)", default=ABSENT)
+    emulated_u: float | Absent = meta("the reference run in the dtype's rounding: its error, in u", default=ABSENT)
+    margin: float | Absent | None = meta("budget_u / err_u (> 1 passes)", default=ABSENT)
+    norm_at: str | Absent = meta("the tensor (and time step) closest to its budget", default=ABSENT)
+
+
+@record
+class Machine:
+    """``machine_info.rnnsuite``."""
+
+    cpu_model: str = meta("the CPU's model name")
+    cores: int = meta("logical CPUs")
+    threads: int = meta("torch threads used")
+    torch: str = meta("torch version")
+    cuda: str | None = meta("CUDA version")
+    cudnn: int | None = meta("cuDNN version")
+    gpu: str | None = meta("GPU name")
+    blas: str | None = meta("BLAS torch was built with, e.g. mkl")
+    onednn: str | None = meta("oneDNN version")
+    numpy: str = meta("NumPy version")
+    tf32: bool = meta("false: the suite switches TF32 off")
+    allocator: str = meta("the malloc the process runs with", since=2)
+    valgrind: str | None = meta("valgrind's version under --metric instructions", since=2)
+    # The machine's identity (reports/store.py derives the store's machine id from the hardware ones).
+    cpu_flags: list[str] = meta("the CPU's feature flags (/proc/cpuinfo), sorted", since=3)
+    memory_bytes: int | None = meta("total memory (MemTotal)", since=3)
+    gpu_driver: str | None = meta("the NVIDIA driver's version", since=3)
+    torch_git: str | None = meta("the git revision torch was built from", since=3)
+    torch_config: str = meta("torch.__config__.show(): how torch was built", since=3)
+    python: str = meta("Python version", since=3)
+    instrumentation: str | None = meta("under --metric instructions: switched or full", since=3)
+
+
+@record
+class Peak:
+    """``rnnsuite.peaks[i]``: the dense matmul peak of each device and dtype benchmarked."""
+
+    device: str = meta("cpu or cuda")
+    dtype: str = meta("the dtype")
+    threads: int = meta("torch threads")
+    gflops: float = meta("the higher of the two measurements")
+    n: int = meta("the size of the n x n x n product that gave it")
+    # Files written before the peak was measured twice lack the two below.
+    gflops_start: float | Absent = meta("measured at the run's first benchmark of the device and dtype", default=ABSENT)
+    gflops_end: float | Absent = meta("measured again at the end of the run", default=ABSENT)
+
+
+@record
+class Run:
+    """``rnnsuite``: the suite's own top-level section."""
+
+    schema: int = meta("the run-file schema (SCHEMA)", required=True)
+    metric: str = meta("time or instructions: the run's --metric", since=2)
+    label: str = meta("the run's name in reports (default: torch version)")
+    allocator: str = meta("the process's malloc: glibc, jemalloc or tcmalloc", since=2)
+    shard: str | None = meta("I/N under --shard I/N; null for the whole selection", since=3)
+    merged_from: list[str] | Absent = meta("reports merge only: the shards' file names", since=3, default=ABSENT)
+    peaks: list[Peak] = meta("rnnsuite.peaks records")
+    correctness: list[Check] = meta("rnnsuite.correctness records")
+
+
+@record
+class ChecksFile:
+    """The file ``--checks-json`` writes: the correctness records alone."""
+
+    schema: int = meta("the run-file schema (SCHEMA)", required=True)
+    label: str = meta("the run label")
+    machine: Machine = meta("as machine_info.rnnsuite")
+    correctness: list[Check] = meta("rnnsuite.correctness records", required=True)
+
+
+# The same declarations as rows (the tidy table's column types, the doc test, the fakes).
+BENCH: tuple[Field, ...] = declared(Bench)
+COLD: tuple[Field, ...] = declared(Cold)
+PROCESS: tuple[Field, ...] = declared(Process)
+CHECK: tuple[Field, ...] = declared(Check)
+MACHINE: tuple[Field, ...] = declared(Machine)
+PEAK: tuple[Field, ...] = declared(Peak)
+RUN: tuple[Field, ...] = declared(Run)
+CHECKS_FILE: tuple[Field, ...] = declared(ChecksFile)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.runfile.schema import CHECK, CHECKS_FILE, RUN, SCHEMA, checked
+from reports.runfile.record import checked, from_dict, to_dict
+from reports.runfile.schema import SCHEMA, Check, ChecksFile, Machine, Peak, Run
 
 
 def check_record(ident: dict[str, Any], check: str, outcome: str, **fields: Any) -> dict[str, Any]:
     """One correctness record; ``ident`` holds ``key, case, device, dtype``; fields not given are null."""
     rec = ident | {"check": check, "outcome": outcome, "max_abs": None, "max_rel": None, "rtol": None}
     rec |= {"atol": None, "tensor": None, "sample": {}}
-    return checked(CHECK, rec | fields, "correctness")
+    return checked(Check, rec | fields, "correctness")
 
 
 def run_section(
@@ -23,12 +24,24 @@ def run_section(
     shard: str | None = None,
 ) -> dict[str, Any]:
     """The run file's ``rnnsuite`` section (``shard``: ``"I/N"`` of a run under ``--shard``)."""
-    data = {"schema": SCHEMA, "metric": metric, "label": label, "allocator": allocator, "shard": shard}
-    data |= {"peaks": peaks, "correctness": correctness}
-    return checked(RUN, data, "rnnsuite")
+    section = Run(
+        schema=SCHEMA,
+        metric=metric,
+        label=label,
+        allocator=allocator,
+        shard=shard,
+        peaks=[from_dict(Peak, p, "peaks") for p in peaks],
+        correctness=[from_dict(Check, c, "correctness") for c in correctness],
+    )
+    return to_dict(section)
 
 
 def checks_file(label: str, machine: dict[str, Any], correctness: list[dict[str, Any]]) -> dict[str, Any]:
     """What ``--checks-json`` writes: the correctness records alone."""
-    data = {"schema": SCHEMA, "label": label, "machine": machine, "correctness": correctness}
-    return checked(CHECKS_FILE, data, "checks file")
+    data = ChecksFile(
+        schema=SCHEMA,
+        label=label,
+        machine=from_dict(Machine, machine, "machine"),
+        correctness=[from_dict(Check, c, "correctness") for c in correctness],
+    )
+    return to_dict(data)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import copy
 import dataclasses
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
@@ -16,13 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pytest_benchmark.stats import Stats
-
 from reports.cli import OneLineParser, UsageError
 from reports.gate import add_gate_options, compare_runs, gate_settings
 from reports.gate_text import to_markdown, to_text
 from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import RunFile, RunFileError, load_run
+from reports.runfile.processes import add_processes
+from reports.runfile.reader import RunFile, RunFileError, dump, load_run
 from reports.stats import ALPHA, processes_needed
 from suite.ab import counts as ab_counts
 
@@ -224,61 +221,6 @@ def run_processes(
     return done
 
 
-def merged_stats(stats: dict[str, Any], data: list[float]) -> dict[str, Any]:
-    """A benchmark's ``stats`` recomputed over the concatenated samples of all processes.
-
-    pytest-benchmark's own ``Stats`` computes them, so merged files read like native ones
-    (same quartile method). ``iterations`` is the first process's.
-
-    Args:
-        stats: the first process's stats.
-        data: every process's ``stats.data``, concatenated.
-
-    Returns:
-        The new stats, with ``data``.
-    """
-    fresh = Stats()
-    for value in data:
-        fresh.update(value)
-    return {**stats, **fresh.as_dict(), "data": list(data)}
-
-
-def merge_processes(runs: Sequence[RunFile]) -> dict[str, Any]:
-    """One run file from a side's processes.
-
-    Args:
-        runs: the side's processes, loaded.
-
-    Returns:
-        The first process's file, with every benchmark's samples concatenated across processes (by
-        ``extra_info.key``, in order of first appearance), its stats recomputed, each process's
-        median in ``extra_info.process_medians`` (the gate's process-level test), and the
-        correctness records of the first process that has any.
-
-    Raises:
-        RunFileError: a process's benchmark has no raw samples (``stats.data``).
-    """
-    merged = copy.deepcopy(runs[0].data)
-    benches: dict[str, dict[str, Any]] = {}
-    samples: dict[str, list[float]] = {}
-    medians: dict[str, list[float]] = {}
-    for run in runs:
-        for bench in run.benchmarks:
-            key = str(bench["extra_info"]["key"])
-            if not isinstance(bench["stats"].get("data"), list) or not bench["stats"]["data"]:
-                raise RunFileError(f"{run.path}: benchmark {key} has no stats.data to merge")
-            benches.setdefault(key, copy.deepcopy(bench))
-            data = [float(v) for v in bench["stats"]["data"]]
-            samples.setdefault(key, []).extend(data)
-            medians.setdefault(key, []).append(statistics.median(data))
-    for key, bench in benches.items():
-        bench["stats"] = merged_stats(bench["stats"], samples[key])
-        bench["extra_info"]["process_medians"] = medians[key]
-    merged["benchmarks"] = list(benches.values())
-    merged["rnnsuite"]["correctness"] = next((r.correctness for r in runs if r.correctness), [])
-    return merged
-
-
 def _parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="python -m suite.ab",
@@ -380,10 +322,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             processes = run_processes(sides, args.processes, out, selection, args.alpha)
         for name, paths in processes.items():
-            merged = merge_processes([load_run(p) for p in paths]) if args.metric == "time" else load_run(paths[0]).data
+            merged = add_processes([load_run(p) for p in paths]) if args.metric == "time" else load_run(paths[0]).data
             if checks.get(name):  # the side's own correctness run is the record of its numerics
                 merged["rnnsuite"]["correctness"] = checks[name]
-            write_atomic(out / f"{name}.json", json.dumps(merged, indent=1))
+            dump(out / f"{name}.json", merged)
         base, cand = _load(out / "a.json", "A"), _load(out / "b.json", "B")
         result = compare_runs(base, cand, **args.gate)
         write_atomic(out / "compare.md", to_markdown(result))

@@ -35,7 +35,7 @@ def norm_fields(norm: NormError, budget: Budget) -> dict[str, Any]:
         "u": budget.u,
         "err_u": norm.err_u,
         "budget_u": norm.budget_u,
-        "honest_u": norm.emulated_u,  # the run file's name for it (schema 3)
+        "emulated_u": norm.emulated_u,
         "margin": norm.margin,
         "norm_at": norm.where,
     }

@@ -11,7 +11,8 @@ import torch
 
 from reports.runfile.atomic import write_atomic
 from reports.runfile.reader import RunFileError, load_checks
-from reports.runfile.schema import PEAK, checked
+from reports.runfile.record import checked
+from reports.runfile.schema import Peak
 from reports.runfile.writer import checks_file, run_section
 from suite.harness.kernels import kernel_flags, kernel_of
 from suite.harness.matrix import points
@@ -251,7 +252,7 @@ def _final_peaks(recs: Records, output_json: dict[str, Any]) -> None:
         again = matmul_peak(device, dtype_of(dtype), first["threads"])
         best = first if first["gflops"] >= again["gflops"] else again
         recs.peaks[(device, dtype)] = checked(
-            PEAK, best | {"gflops_start": first["gflops"], "gflops_end": again["gflops"]}, "peaks"
+            Peak, best | {"gflops_start": first["gflops"], "gflops_end": again["gflops"]}, "peaks"
         )
     final = {key: p["gflops"] for key, p in recs.peaks.items()}
     for bench in output_json.get("benchmarks", []):

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from reports.runfile.schema import MACHINE, checked
+from reports.runfile.record import checked
+from reports.runfile.schema import Machine
 from suite.measure.memory import allocator
 
 
@@ -46,7 +47,7 @@ def describe_machine(valgrind: str | None = None, instrumentation: str | None = 
         "python": platform.python_version(),
         "instrumentation": instrumentation,
     }
-    return checked(MACHINE, machine, "machine_info.rnnsuite")
+    return checked(Machine, machine, "machine_info.rnnsuite")
 
 
 def _cpuinfo_field(name: str) -> str | None:

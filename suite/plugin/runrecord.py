@@ -6,7 +6,9 @@ from typing import Any
 
 import torch
 
-from reports.runfile.schema import BENCH, SCHEMA, checked
+from reports.runfile.reader import cold_record
+from reports.runfile.record import to_dict
+from reports.runfile.schema import SCHEMA, Bench
 from suite.harness.kernels import kernel_label
 from suite.harness.points import Point
 
@@ -50,48 +52,55 @@ def benchmark_info(
         injected_work: the extra fraction of the sequence each call runs (``--inject-work``; 0.0).
 
     Returns:
-        Every ``always`` field of ``reports.runfile.schema.BENCH``.
+        ``reports.runfile.schema.Bench`` as its dict.
+
+    Raises:
+        ValueError: a value not of its field's type (a writer out of step with the schema).
     """
     size = bp.bench_size
+    if bp.preset is None:  # set with the size and the pass of every benchmark point
+        raise ValueError(f"{bp.id} is not a benchmark")
     fwd_flops = bp.case.flops(size)
-    info = {
-        "schema": SCHEMA,
-        "key": bp.id,
-        "case": bp.case.name,
-        "family": bp.case.family,
-        "builtin": bp.case.builtin,
-        "device": bp.device,
-        "dtype": bp.dtype_name,
-        "pass": bp.pass_,
-        "backend": bp.backend_key,
-        "kernel": bp.kernel,
-        "kernel_ops": kernel_ops,
-        "kernel_label": kernel_label(kernel_ops),
-        "base": bp.case.base,
-        "size": bp.preset,
-        "shape": size.label,
-        "seq_len": size.seq_len,
-        "batch": size.batch,
-        "input_size": size.input_size,
-        "hidden_size": size.hidden_size,
-        "num_layers": size.num_layers,
-        "output_size": size.output_size,
+    fields: dict[str, Any] = NOT_MEASURED | timing
+    info = Bench(
+        schema=SCHEMA,
+        key=bp.id,
+        case=bp.case.name,
+        family=bp.case.family,
+        # What the case is timed against: a hand-written case's built-in, or a variant's plain layer.
+        baseline=bp.case.builtin if bp.case.builtin is not None else bp.case.base,
+        device=bp.device,
+        dtype=bp.dtype_name,
+        pass_=bp.bench_pass,
+        backend=bp.backend_key,
+        kernel=bp.kernel,
+        kernel_ops=kernel_ops,
+        kernel_label=kernel_label(kernel_ops),
+        size=bp.preset,
+        shape=size.label,
+        seq_len=size.seq_len,
+        batch=size.batch,
+        input_size=size.input_size,
+        hidden_size=size.hidden_size,
+        num_layers=size.num_layers,
+        output_size=size.output_size,
         # The backward pass costs about two forwards in matrix FLOPs (two products per product).
-        "flops": fwd_flops if bp.pass_ == "fwd" else 3 * fwd_flops,
-        "tokens": size.seq_len * size.batch,
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "peak_gflops": peak_gflops,
-        "peak_mem_bytes": peak_mem_bytes,
-        "peak_mem_note": "torch.cuda.max_memory_allocated during timing, less what was allocated before"
+        flops=fwd_flops if bp.pass_ == "fwd" else 3 * fwd_flops,
+        tokens=size.seq_len * size.batch,
+        torch=torch.__version__,
+        threads=torch.get_num_threads(),
+        peak_gflops=peak_gflops,
+        peak_mem_bytes=peak_mem_bytes,
+        peak_mem_note="torch.cuda.max_memory_allocated during timing, less what was allocated before"
         if bp.device == "cuda"
         else "CPU: see peak_rss_bytes (the process's resident-set high-water mark)",
-        "compile_s": compile_s,
-        "label": label,
-        "allocator": allocator,
-        "built": built,
-        "state": "warm",
-        "cold": cold,
-        "injected_work": injected_work,
-    }
-    return checked(BENCH, info | NOT_MEASURED | timing, "extra_info")
+        compile_s=compile_s,
+        label=label,
+        allocator=allocator,
+        built=built,
+        state="warm",
+        cold=None if cold is None else cold_record(cold, strict=True),
+        injected_work=injected_work,
+        **fields,
+    )
+    return to_dict(info)

@@ -151,10 +151,10 @@ def test_rounds_are_merged_per_side(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert (st["min"], st["max"]) == (pytest.approx(min(expected)), pytest.approx(max(expected)))
     assert st["q1"] < st["median"] < st["q3"]
     assert st["iqr"] == pytest.approx(st["q3"] - st["q1"])
-    # each round's median (its 4th of 7 samples) for the gate's round-level test
-    assert bench["extra_info"]["process_medians"] == pytest.approx(
-        [1e-3 * (1 + 0.001 * i) for i in range(1, ROUNDS + 1)]
-    )
+    # each process a record: its median (its 4th of 7 samples) for the gate's process-level test, its sample count
+    processes = bench["extra_info"]["processes"]
+    assert [p["median_s"] for p in processes] == pytest.approx([1e-3 * (1 + 0.001 * i) for i in range(1, ROUNDS + 1)])
+    assert [p["samples"] for p in processes] == [PER_ROUND] * ROUNDS
     assert bench["extra_info"]["key"] == syn.bench(samples=[1.0])["extra_info"]["key"]
     assert merged["rnnsuite"]["label"] == "r1"  # top level from the first round
     assert [c["max_abs"] for c in merged["rnnsuite"]["correctness"]] == [2.0]  # first round that has records

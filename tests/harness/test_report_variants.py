@@ -25,7 +25,7 @@ def _bench(
     label: str = "",
 ) -> dict[str, Any]:
     entry = syn.bench(case, samples=[median] * 5, backend=backend)
-    entry["extra_info"] |= {"kernel": kernel, "kernel_label": label, "base": base, "kernel_ops": {}}
+    entry["extra_info"] |= {"kernel": kernel, "kernel_label": label, "baseline": base, "kernel_ops": {}}
     return entry
 
 

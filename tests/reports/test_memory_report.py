@@ -10,7 +10,8 @@ import pytest
 
 from reports import build, memory, render, table
 from reports.runfile.reader import load_run
-from reports.runfile.schema import BENCH, names
+from reports.runfile.record import names
+from reports.runfile.schema import BENCH
 from tests.synthetic_runs import bench, run, write
 
 

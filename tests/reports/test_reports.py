@@ -38,19 +38,23 @@ def _flat(seconds: float) -> list[float]:
     return [seconds] * 5
 
 
-def _sweep(case: str, dtype: str, h_scale: float, builtin: str | None = None) -> list[dict[str, Any]]:
+def _sweep(case: str, dtype: str, h_scale: float, baseline: str | None = None) -> list[dict[str, Any]]:
     """Sweep benchmarks timed exactly ``h_scale * H**2`` at T = 50 and proportional to T at H = 256.
 
     The point T = 50, H = 256 belongs to both series, so the T series is scaled to pass through it.
     """
     t_scale = h_scale * 256**2 / 50
     rows = [
-        bench(case, samples=_flat(t_scale * t), dtype=dtype, size="sweep", shape=(t, 32, 256, 256, 1), builtin=builtin)
+        bench(
+            case, samples=_flat(t_scale * t), dtype=dtype, size="sweep", shape=(t, 32, 256, 256, 1), baseline=baseline
+        )
         for t in SWEEP_T
         if t != 50
     ]
     rows += [
-        bench(case, samples=_flat(h_scale * h**2), dtype=dtype, size="sweep", shape=(50, 32, h, h, 1), builtin=builtin)
+        bench(
+            case, samples=_flat(h_scale * h**2), dtype=dtype, size="sweep", shape=(50, 32, h, h, 1), baseline=baseline
+        )
         for h in SWEEP_H
     ]
     return rows
@@ -61,7 +65,7 @@ def _realistic() -> dict[str, Any]:
     benches, checks = [], []
     cases = [("nn_lstm", None, 1.0, SEED_LAYER), ("nn_gru", None, 0.8, SEED_LAYER)]
     cases += [("lstm_cell", "nn_lstm", 3.0, SEED_CELL), ("gru_cell", "nn_gru", 2.0, SEED_CELL)]
-    for i, (case, builtin, slow, seed_shape) in enumerate(cases):
+    for i, (case, baseline, slow, seed_shape) in enumerate(cases):
         for j, dtype in enumerate(("float64", "float32", "bfloat16", "float16")):
             for k, pass_ in enumerate(("fwd", "fwd_bwd")):
                 for size, shape in (("seed", seed_shape), ("deepbench", DEEP)):
@@ -70,7 +74,7 @@ def _realistic() -> dict[str, Any]:
                     )
                     benches.append(
                         bench(case, samples=noisy(median, seed=100 * i + 10 * j + k), dtype=dtype, pass_=pass_,
-                              size=size, shape=shape, builtin=builtin)
+                              size=size, shape=shape, baseline=baseline)
                     )  # fmt: skip
             for check in ("forward", "backward", "golden"):
                 outcome = "failed" if (case, dtype, check) == ("gru_cell", "float16", "backward") else "passed"
@@ -149,7 +153,7 @@ def test_no_peak_gives_nan_fraction_not_a_crash(load: Loader) -> None:
 
 def test_old_or_partial_fields_become_nan(load: Loader, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     entry = bench(samples=_flat(0.004))
-    for field in ("tokens", "seq_len", "batch", "peak_gflops", "builtin", "torch", "threads", "family"):
+    for field in ("tokens", "seq_len", "batch", "peak_gflops", "baseline", "torch", "threads", "family"):
         del entry["extra_info"][field]
     for field in ("iqr", "q1", "q3", "iterations"):
         del entry["stats"][field]
@@ -208,10 +212,10 @@ def test_sweep_exponent_is_not_forced(load: Loader) -> None:
 def test_hand_written_over_built_in_ratio(load: Loader) -> None:
     rows = [
         bench("nn_lstm", samples=_flat(0.002), size="deepbench", shape=DEEP),
-        bench("lstm_cell", samples=_flat(0.006), size="deepbench", shape=DEEP, builtin="nn_lstm"),
+        bench("lstm_cell", samples=_flat(0.006), size="deepbench", shape=DEEP, baseline="nn_lstm"),
         bench("nn_lstm", samples=_flat(0.001), shape=SEED_LAYER),  # two layers: no pair for the cell's seed row
-        bench("lstm_cell", samples=_flat(0.009), shape=SEED_CELL, builtin="nn_lstm"),
-        bench("lstm_cell", samples=_flat(0.001), size="deepbench", shape=DEEP, builtin="nn_lstm", dtype="float64"),
+        bench("lstm_cell", samples=_flat(0.009), shape=SEED_CELL, baseline="nn_lstm"),
+        bench("lstm_cell", samples=_flat(0.001), size="deepbench", shape=DEEP, baseline="nn_lstm", dtype="float64"),
     ]
     pairs = table.builtin_pairs(table.tidy([load(run(rows))]))
     assert len(pairs) == 1  # float64 has no built-in row, the seed shapes differ
@@ -225,10 +229,10 @@ def test_hand_written_over_built_in_ratio(load: Loader) -> None:
 
 def test_ratio_summary_is_a_geometric_mean(load: Loader) -> None:
     rows = [bench("nn_gru", samples=_flat(0.001), size="deepbench", shape=DEEP)]
-    rows.append(bench("gru_cell", samples=_flat(0.002), size="deepbench", shape=DEEP, builtin="nn_gru"))
+    rows.append(bench("gru_cell", samples=_flat(0.002), size="deepbench", shape=DEEP, baseline="nn_gru"))
     other = (25, 64, 512, 512, 1)
     rows.append(bench("nn_gru", samples=_flat(0.001), size="deepbench", shape=other))
-    rows.append(bench("gru_cell", samples=_flat(0.008), size="deepbench", shape=other, builtin="nn_gru"))
+    rows.append(bench("gru_cell", samples=_flat(0.008), size="deepbench", shape=other, baseline="nn_gru"))
     summary = table.ratio_summary(table.builtin_pairs(table.tidy([load(run(rows))])))
     assert summary.loc[0, "ratio"] == pytest.approx(4.0)  # sqrt(2 * 8)
     assert (summary.loc[0, "ratio_min"], summary.loc[0, "ratio_max"]) == (pytest.approx(2.0), pytest.approx(8.0))

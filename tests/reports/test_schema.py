@@ -1,4 +1,4 @@
-"""The run file's one definition (reports/runfile/schema.py) against its doc, its fakes and the committed run files."""
+"""The run file's one definition (the records of reports/runfile/schema.py) against its doc, its fakes and the committed run files."""
 
 from __future__ import annotations
 
@@ -9,8 +9,25 @@ from pathlib import Path
 import pytest
 
 from reports import compare, table
+from reports.runfile import legacy
 from reports.runfile.reader import RunFileError, load_run
-from reports.runfile.schema import BENCH, CHECK, CHECKS_FILE, MACHINE, PEAK, RUN, SCHEMA, Field, checked, names
+from reports.runfile.record import Field, checked, describe, names, problems
+from reports.runfile.schema import (
+    BENCH,
+    CHECK,
+    CHECKS_FILE,
+    COLD,
+    MACHINE,
+    PEAK,
+    PROCESS,
+    RUN,
+    SCHEMA,
+    Bench,
+    Check,
+    Machine,
+    Peak,
+    Run,
+)
 from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,9 +38,12 @@ SECTIONS = {
     "### `rnnsuite.peaks[i]`": PEAK,
     "### `rnnsuite.correctness[i]`": CHECK,
     "### `benchmarks[i].extra_info`": BENCH,
+    "### `extra_info.cold`": COLD,
+    "### `extra_info.processes[i]`": PROCESS,
     "## The checks file": CHECKS_FILE,
 }
 COMMITTED = sorted((ROOT / "docs" / "runs").glob("*.json"))
+RUNS = sorted((ROOT / "tests" / "runs").glob("*.json"))  # the tests' own committed files (schema 3)
 
 
 def _doc_tables() -> dict[str, list[tuple[list[str], str]]]:
@@ -60,6 +80,16 @@ def test_doc_flags_agree_with_the_declaration(heading: str) -> None:
         assert since == {1} or f"since {since.pop()}" in kind, f"{fields}: version in {kind!r}"
 
 
+@pytest.mark.parametrize("heading", list(SECTIONS))
+def test_doc_types_are_the_annotations(heading: str) -> None:
+    """A row of one field names its type as the annotation reads (``describe``), before any flag."""
+    declared = {f.name: f for f in SECTIONS[heading]}
+    for fields, kind in _doc_tables()[heading]:
+        if len(fields) == 1:
+            cell = kind.split(", ")[0]
+            assert cell == describe(declared[fields[0]].type), f"{heading} {fields[0]}: {kind!r}"
+
+
 def test_doc_title_names_the_schema_version() -> None:
     assert DOC.read_text(encoding="utf-8").startswith(f"# The run file (schema {SCHEMA})")
 
@@ -68,7 +98,7 @@ def test_fakes_carry_every_always_field_and_no_other() -> None:
     data = syn.run([syn.bench(samples=[1e-3, 2e-3, 3e-3])], [syn.correctness(check="golden")])
     assert set(data["benchmarks"][0]["extra_info"]) == set(names(BENCH, always=True))
     assert set(data["rnnsuite"]["correctness"][0]) == {*names(CHECK, always=True), "kernel"}  # a matrix point
-    normwise = {f.name for f in CHECK if f.name in ("u", "err_u", "budget_u", "honest_u", "margin", "norm_at")}
+    normwise = {f.name for f in CHECK if f.name in ("u", "err_u", "budget_u", "emulated_u", "margin", "norm_at")}
     assert set(syn.correctness(check="forward")) == {*names(CHECK, always=True), "kernel", *normwise}
     assert set(data["machine_info"]["rnnsuite"]) == set(names(MACHINE, always=True))
     assert set(data["rnnsuite"]) == set(names(RUN, always=True))
@@ -86,7 +116,7 @@ def test_fake_stats_are_pytest_benchmarks_quartiles() -> None:
 )
 def test_checked_refuses_a_record_out_of_step(record: dict[str, object], defect: str) -> None:
     with pytest.raises(ValueError, match=defect):
-        checked(CHECK, record, "correctness")
+        checked(Check, record, "correctness")
 
 
 def test_reader_refuses_a_record_without_a_required_field(tmp_path: Path) -> None:
@@ -102,21 +132,31 @@ def test_there_is_a_committed_run_file() -> None:
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
 def test_committed_run_file_uses_only_declared_fields(path: Path) -> None:
+    """Every record of a committed file, its old names mapped, has its schema's fields and no other, each of its type."""
     data = json.loads(path.read_text(encoding="utf-8"))
     v = data["rnnsuite"]["schema"]
     for bench in data["benchmarks"]:
-        checked(BENCH, bench["extra_info"] | _absent(BENCH, bench["extra_info"]), "extra_info", v)
+        assert problems(Bench, _somes(BENCH, legacy.bench(bench["extra_info"])), schema=v) == []
     for rec in data["rnnsuite"]["correctness"]:
-        checked(CHECK, rec | _absent(CHECK, rec), "correctness", v)
+        assert problems(Check, _somes(CHECK, legacy.check(rec)), schema=v) == []
     for peak in data["rnnsuite"]["peaks"]:
-        checked(PEAK, peak | _absent(PEAK, peak), "peaks", v)
-    checked(MACHINE, data["machine_info"]["rnnsuite"], "machine_info.rnnsuite", v)
-    checked(RUN, data["rnnsuite"], "rnnsuite", v)
+        assert problems(Peak, _somes(PEAK, peak), schema=v) == []
+    assert problems(Machine, data["machine_info"]["rnnsuite"], schema=v) == []
+    assert problems(Run, data["rnnsuite"], schema=v) == []
 
 
-def _absent(fields: tuple[Field, ...], record: dict[str, object]) -> dict[str, object]:
-    """Placeholders for the fields only some writers add (a committed file may predate them)."""
-    return {f.name: None for f in fields if not f.always and f.name not in record}
+@pytest.mark.parametrize("path", RUNS, ids=lambda p: p.name)
+def test_tests_run_files_old_names_map_to_declared_ones(path: Path) -> None:
+    """The tests' schema-3 files (written before ``instrumentation``, so not complete) hold no field undeclared once mapped."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    wrong = [w for b in data["benchmarks"] for w in problems(Bench, legacy.bench(b["extra_info"]))]
+    wrong += [w for c in data["rnnsuite"]["correctness"] for w in problems(Check, legacy.check(c))]
+    assert [w for w in wrong if not w.startswith("missing ")] == []
+
+
+def _somes(fields: tuple[Field, ...], record: dict[str, object]) -> dict[str, object]:
+    """The record less what only some writers add (a committed file may predate them): the rest must be complete."""
+    return {k: v for k, v in record.items() if not any(f.name == k and not f.always for f in fields)}
 
 
 @pytest.mark.parametrize("path", COMMITTED, ids=lambda p: p.name)
