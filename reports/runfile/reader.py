@@ -45,6 +45,16 @@ class RunFile:
         """The matmul peaks measured in the run."""
         return list(self.data.get("rnnsuite", {}).get("peaks", []))
 
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """The tests that crashed or timed out (schema 4, a run file assembled from a journal)."""
+        return list(self.data.get("rnnsuite", {}).get("errors", []))
+
+    @property
+    def unfinished(self) -> list[str]:
+        """The node ids that did not finish (schema 4, a run file assembled from a journal)."""
+        return list(self.data.get("rnnsuite", {}).get("unfinished", []))
+
 
 def load_run(path: str | Path, label: str | None = None) -> RunFile:
     """Read and validate a run file.
@@ -60,9 +70,22 @@ def load_run(path: str | Path, label: str | None = None) -> RunFile:
         RunFileError: missing, empty, truncated or not a run file of a known schema.
     """
     p = Path(path)
-    data = _read_json(p)
+    data = _from_journal(p) if p.name.endswith(".jsonl") else _read_json(p)
     _validate(p, data)
     return RunFile(p, label or data.get("rnnsuite", {}).get("label") or p.stem, data)
+
+
+def _from_journal(p: Path) -> dict[str, Any]:
+    """The run file a journal assembles to (reports/runfile/journal.py), with its checks file's records."""
+    from reports.runfile import journal
+
+    try:
+        found = journal.read(p)
+        head = found.headers[-1]
+        checks = load_checks(head["checks_from"]) if head.get("checks_from") else []
+    except journal.JournalError as exc:
+        raise RunFileError(str(exc)) from None
+    return journal.assemble(found, checks)
 
 
 def _read_json(p: Path) -> Any:

@@ -30,6 +30,10 @@ lacks the fields added after it, and readers treat them as missing):
   ``callgrind_control`` is missing); and the cold record's ``process``, ``server_threads``,
   ``timed`` and ``note``. Files of schema 1 and 2 lack them: the store takes what it can from
   pytest-benchmark's own ``machine_info`` (CPU flags and count).
+- 4: the tests that crashed or timed out (``rnnsuite.errors``, one ``ERROR`` record each) and those
+  that did not finish (``rnnsuite.unfinished``), both only in a run file assembled from a journal
+  (reports/runfile/journal.py, docs/crashes.md); a check that crashed or timed out has the outcome
+  ``crashed`` or ``timed out``. Files of schema 1 to 3 have neither: no test of theirs crashed on record.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-SCHEMA = 3
+SCHEMA = 4
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,7 @@ CHECK: tuple[Field, ...] = (
     _f("device", "str", "cpu or cuda", nullable=True),
     _f("dtype", "str", "the dtype", nullable=True),
     _f("check", "str", "the check: forward, backward, golden, gradcheck, equivalence, ...", required=True),
-    _f("outcome", "str", "passed or failed"),
+    _f("outcome", "str", "passed, failed, crashed or timed out"),
     _f("max_abs", "float", "largest absolute error against the reference", nullable=True),
     _f("max_rel", "float", "largest relative error against the reference", nullable=True),
     _f("rtol", "float", "rtol applied to the tensor with the largest error", nullable=True),
@@ -200,6 +204,22 @@ RUN: tuple[Field, ...] = (
     _f("merged_from", "list", "reports merge only: the file names of the shards merged", always=False, since=3),
     _f("peaks", "list", "rnnsuite.peaks records"),
     _f("correctness", "list", "rnnsuite.correctness records"),
+    _f("errors", "list", "assembled from a journal: the tests that crashed or timed out", always=False, since=4),
+    _f("unfinished", "list", "assembled from a journal: the node ids that did not finish", always=False, since=4),
+)
+
+# rnnsuite.errors[i]: a test whose process crashed (a signal) or that ran past the time limit.
+ERROR: tuple[Field, ...] = (
+    _f("nodeid", "str", "pytest's node id of the test", since=4),
+    _f("test", "str", "check, benchmark or other", since=4),
+    _f("key", "str", "the check's or benchmark's key", nullable=True, since=4),
+    _f("case", "str", "the case", nullable=True, since=4),
+    _f("device", "str", "cpu or cuda", nullable=True, since=4),
+    _f("dtype", "str", "the dtype", nullable=True, since=4),
+    _f("pass", "str", "a benchmark's pass: fwd or fwd_bwd", nullable=True, since=4),
+    _f("check", "str", "a check's name", nullable=True, since=4),
+    _f("error", "str", "crashed (SIGSEGV), crashed (exit 1) or timed out after N s", since=4),
+    _f("output", "list", "the last lines its process wrote (fault handler's traceback)", since=4),
 )
 
 # The file --checks-json writes: the correctness records alone.
@@ -217,6 +237,7 @@ RECORDS: Mapping[str, tuple[Field, ...]] = {
     "peaks": PEAK,
     "rnnsuite": RUN,
     "checks_file": CHECKS_FILE,
+    "errors": ERROR,
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from reports import compare, table
 from reports.runfile.reader import RunFileError, load_run
-from reports.runfile.schema import BENCH, CHECK, CHECKS_FILE, MACHINE, PEAK, RUN, SCHEMA, Field, checked, names
+from reports.runfile.schema import BENCH, CHECK, CHECKS_FILE, ERROR, MACHINE, PEAK, RUN, SCHEMA, Field, checked, names
 from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,6 +22,7 @@ SECTIONS = {
     "### `rnnsuite.correctness[i]`": CHECK,
     "### `benchmarks[i].extra_info`": BENCH,
     "## The checks file": CHECKS_FILE,
+    "### `rnnsuite.errors[i]`": ERROR,
 }
 COMMITTED = sorted((ROOT / "docs" / "runs").glob("*.json"))
 
