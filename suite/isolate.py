@@ -34,7 +34,7 @@ from typing import Any
 
 from reports.runfile import journal as jr
 from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import RunFileError, load_checks
+from reports.runfile.reader import RunFileError, load_check_errors, load_checks
 
 POLL_S = 0.5
 GRACE_S = 10.0  # after SIGABRT, for the fault handler to write the traceback and the process to die
@@ -206,7 +206,7 @@ class Supervisor:
         timeouts = len(journal.errors) - crashed
         left = journal.unfinished
         whole = self.launches == 1 and not self.resume and not journal.errors and not left
-        if not whole:
+        if not whole or self.check_errors(journal):
             self.write_files(journal)
         done = len(journal.finished) - len(journal.errors)
         print(
@@ -218,6 +218,15 @@ class Supervisor:
             return 1 if status in (0, 5) or status < 0 else status
         return 1 if status < 0 else status
 
+    def check_errors(self, journal: jr.Journal) -> list[dict[str, Any]]:
+        """The errors of the ``--checks-from`` file (its checks that crashed): the run file lists them too."""
+        source = journal.headers[-1].get("checks_from")
+        try:
+            return load_check_errors(source) if source else []
+        except RunFileError as exc:
+            print(f"isolate: {exc}", file=sys.stderr)
+            return []
+
     def write_files(self, journal: jr.Journal) -> None:
         run = option(self.args, "--benchmark-json")
         head = journal.headers[-1]
@@ -228,7 +237,8 @@ class Supervisor:
                     checks = load_checks(head["checks_from"])
                 except RunFileError as exc:
                     print(f"isolate: the run file gets no checks: {exc}", file=sys.stderr)
-            write_atomic(run, json.dumps(jr.assemble(journal, checks), indent=4))
+            data = jr.assemble(journal, checks, self.check_errors(journal))
+            write_atomic(run, json.dumps(data, indent=4))
             print(f"isolate: wrote {run} from the journal", flush=True)
         checks_json = option(self.args, "--checks-json")
         if checks_json:

@@ -278,11 +278,9 @@ def correctness(journal: Journal) -> list[dict[str, Any]]:
 def checks_data(journal: Journal, machine: Mapping[str, Any]) -> dict[str, Any]:
     """A checks file (``--checks-json``) from a journal: every check record of every session."""
     label = journal.headers[-1].get("label")
-    return checked(
-        CHECKS_FILE,
-        {"schema": SCHEMA, "label": label, "machine": dict(machine), "correctness": correctness(journal)},
-        "checks file",
-    )
+    data = {"schema": SCHEMA, "label": label, "machine": dict(machine), "correctness": correctness(journal)}
+    errors = [error_entry(rec) for rec in journal.errors.values()]
+    return checked(CHECKS_FILE, data | ({"errors": errors} if errors else {}), "checks file")
 
 
 def _best_peaks(journal: Journal) -> list[dict[str, Any]]:
@@ -296,12 +294,15 @@ def _best_peaks(journal: Journal) -> list[dict[str, Any]]:
     return list(best.values())
 
 
-def assemble(journal: Journal, checks: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:
+def assemble(
+    journal: Journal, checks: Iterable[Mapping[str, Any]] = (), check_errors: Iterable[Mapping[str, Any]] = ()
+) -> dict[str, Any]:
     """The run file of a journal: pytest-benchmark's keys, every finished benchmark, the suite's section.
 
     Args:
         journal: a benchmark run's journal (its header holds pytest-benchmark's ``machine_info``).
         checks: correctness records to add (the checks file of ``--checks-from``).
+        check_errors: that checks file's ``errors`` (its checks that crashed or timed out).
 
     Returns:
         A run file: a benchmark rerun after a crash or a resume keeps its last record; each
@@ -327,7 +328,7 @@ def assemble(journal: Journal, checks: Iterable[Mapping[str, Any]] = ()) -> dict
         "peaks": peaks,
         "correctness": [*checks, *correctness(journal)],
     }
-    errors = [error_entry(rec) for rec in journal.errors.values()]
+    errors = [*map(dict, check_errors), *(error_entry(rec) for rec in journal.errors.values())]
     if errors:
         section["errors"] = errors
     if journal.unfinished:

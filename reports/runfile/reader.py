@@ -82,10 +82,11 @@ def _from_journal(p: Path) -> dict[str, Any]:
     try:
         found = journal.read(p)
         head = found.headers[-1]
-        checks = load_checks(head["checks_from"]) if head.get("checks_from") else []
+        source = head.get("checks_from")
     except journal.JournalError as exc:
         raise RunFileError(str(exc)) from None
-    return journal.assemble(found, checks)
+    checks = load_checks(source) if source else []
+    return journal.assemble(found, checks, load_check_errors(source) if source else [])
 
 
 def _read_json(p: Path) -> Any:
@@ -120,6 +121,19 @@ def load_checks(path: str | Path) -> list[dict[str, Any]]:
     if not isinstance(checks, list) or not all(isinstance(c, dict) and set(REQUIRED_CHECK) <= c.keys() for c in checks):
         raise RunFileError(f"{p}: 'correctness' is not a list of check records")
     return checks
+
+
+def load_check_errors(path: str | Path) -> list[dict[str, Any]]:
+    """The ``errors`` of a checks file (schema 4: its checks that crashed or timed out); none in older files.
+
+    Raises:
+        RunFileError: as ``load_checks``.
+    """
+    load_checks(path)
+    errors = _read_json(Path(path)).get("errors", [])
+    if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
+        raise RunFileError(f"{path}: 'errors' is not a list of records")
+    return errors
 
 
 def _validate(p: Path, data: Any) -> None:

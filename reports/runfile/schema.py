@@ -228,6 +228,7 @@ CHECKS_FILE: tuple[Field, ...] = (
     _f("label", "str", "the run label"),
     _f("machine", "dict", "as machine_info.rnnsuite"),
     _f("correctness", "list", "rnnsuite.correctness records", required=True),
+    _f("errors", "list", "written from a journal: the checks that crashed or timed out", always=False, since=4),
 )
 
 RECORDS: Mapping[str, tuple[Field, ...]] = {

@@ -52,7 +52,8 @@ def differs(old: dict[str, Any], new: dict[str, Any]) -> str | None:
         for name in sorted(set(a) | set(b), key=str):
             if a.get(name) != b.get(name):
                 label = f"--{name.replace('_', '-')}" if what == "options" and name in RESUME_DESTS else name
-                return f"the {what} differs ({label}: {a.get(name)!r} then, {b.get(name)!r} now)"
+                verb = "differ" if what == "options" else "differs"
+                return f"the {what} {verb} ({label}: {a.get(name)!r} then, {b.get(name)!r} now)"
     return None
 
 
@@ -79,7 +80,8 @@ class JournalPlugin:
         self.worker = hasattr(config, "workerinput")
         self.controller = not self.worker and config.getoption("dist", "no") != "no"
         self.finished: set[str] = set()
-        self.checks_seen = 0
+        recs = config.stash.get(RECORDS, None)  # --checks-from's records are the checks file's, not this run's
+        self.checks_seen = len(recs.correctness) if recs is not None else 0
         self.peaks_seen: dict[tuple[str, str], tuple[Any, Any]] = {}
         self.bench: dict[str, Any] | None = None
         self.outcome = "passed"
