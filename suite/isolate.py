@@ -114,15 +114,15 @@ class Supervisor:
         status = 0
         while True:
             before = len(jr.read(self.journal).finished) if self.journal.exists() else 0
+            stopped = len(self.stopped)
             status = self.launch()
             self.launches += 1
             if not self.journal.exists():  # pytest stopped before its session began (a usage error)
                 return status
             journal = self.record_death(status)
             if status < 0:
-                print(
-                    f"isolate: the pytest process died ({jr.died_of(status)}); {len(journal.errors)} test(s) on record"
-                )
+                how = "was stopped at the time limit" if len(self.stopped) > stopped else jr.died_of(status)
+                print(f"isolate: the pytest process {how}; {len(journal.errors)} error(s) on record")
             left = journal.unfinished
             progress = len(journal.finished) > before
             if not left or status in NO_RESTART or not progress:

@@ -25,7 +25,7 @@ import pytest
 
 from reports.runfile import journal as jr
 from suite.plugin.check_names import RECORDS, item_identity
-from suite.plugin.options import RESUME_DESTS, TIME_LIMIT, shard_of
+from suite.plugin.options import OPTIONS, RESUME_DESTS, TIME_LIMIT, shard_of
 
 SESSION_ENV = "RNNSUITE_JOURNAL_SESSION"  # the session id, for the workers the session's process starts
 
@@ -110,7 +110,7 @@ class JournalPlugin:
             self.finished = old.finished
         if self.worker:
             return
-        opts = self.config.stash.get(_options_key(), None)
+        opts = self.config.stash.get(OPTIONS, None)
         header: dict[str, Any] = {
             "kind": "header",
             "session": self.session,
@@ -257,12 +257,6 @@ def _worker_status(node: Any) -> int | None:
     except Exception:
         return None
     return status if isinstance(status, int) else None
-
-
-def _options_key() -> Any:
-    from suite.plugin.options import OPTIONS
-
-    return OPTIONS
 
 
 def _shard(config: pytest.Config) -> str | None:

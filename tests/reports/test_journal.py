@@ -189,3 +189,17 @@ def test_the_follower_returns_whole_lines_only(tmp_path: Path) -> None:
     assert [r["nodeid"] for r in follower.poll()] == ["a"]
     assert json.loads(path.read_text().splitlines()[-1])["nodeid"] == "a"
     assert os.path.getsize(path) == follower.offset
+
+
+def test_reports_journal_writes_the_run_file_and_names_what_did_not_finish(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from reports.journal_cli import main
+
+    out = tmp_path / "run.json"
+    assert main([str(_crash_run(tmp_path)), "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert f"crashed (SIGSEGV): {CRASHED}" in printed
+    assert "did not finish: c" in printed
+    assert load_run(out).errors[0]["error"] == "crashed (SIGSEGV)"
+    assert main([str(tmp_path / "run.journal.jsonl"), "--out", str(out)]) == 2  # never overwrites without --force
