@@ -200,6 +200,9 @@ class Supervisor:
 
     def finish(self, status: int) -> int:
         """Write the run file from the journal where it must be; print the counts; the exit status."""
+        for fault in self.journal.parent.glob(f"{self.journal.name}.fault-*"):  # left empty by a SIGKILL
+            if fault.stat().st_size == 0:
+                fault.unlink(missing_ok=True)
         journal = jr.read(self.journal)
         errors = journal.errors.values()
         crashed = sum(1 for e in errors if not str(e["error"]).startswith("timed out"))
