@@ -63,9 +63,14 @@ correctness: $(STAMP)
 # still gets its report; make exits with the first failing phase's status afterwards. A phase that
 # selects nothing (exit 5, e.g. a -k naming only benchmarks) is no failure. Run files are never
 # overwritten.
+# Both test phases run under python -m suite.isolate (docs/crashes.md): every record is journaled
+# as it finishes (out/runs/*.journal.jsonl), a test that crashes or runs past --time-limit (600 s;
+# PYTEST_REPORT_ARGS may set another) is recorded against itself and the run goes on. A run cut
+# short (kill -9, a power cut) has journals and no run file: the next make report resumes it, runs
+# only what did not finish, and says so (RESUME=no starts a new run; a run whose torch build,
+# machine or options differ is not resumed).
 RUN_ID := $(shell date +%Y%m%d-%H%M%S)
-RUN = $(OUT)/runs/run-$(RUN_ID).json
-CHECKS = $(OUT)/runs/checks-$(RUN_ID).json
+RESUME ?= yes
 PYTEST_REPORT_ARGS ?= --size seed --kernel vendor,native
 # The benchmarks' length: 5 rounds (pytest-benchmark's own default) of blocks of >= 50 ms, where
 # `pytest suite` and the gate take 10 rounds and 0.5 s.
@@ -80,15 +85,27 @@ STORE ?= $(OUT)/store
 
 report: $(STAMP)
 	@mkdir -p $(OUT)/runs
-	@run=$(RUN); checks=$(CHECKS); status=0; t0=$$(date +%s); \
+	@id=$(RUN_ID); runs=$(OUT)/runs; status=0; t0=$$(date +%s); \
+	last=$$(ls -1 $$runs/checks-*.journal.jsonl 2>/dev/null | sort | tail -1); \
+	lid=$${last#$$runs/checks-}; lid=$${lid%.journal.jsonl}; \
+	if [ "$(RESUME)" = yes ] && [ -n "$$last" ] && [ ! -e $$runs/run-$$lid.json ]; then id=$$lid; \
+		echo "make report: resuming the unfinished run $$id (only what did not finish runs; RESUME=no starts a new run)"; fi; \
+	run=$$runs/run-$$id.json; checks=$$runs/checks-$$id.json; \
+	resume() { test -e $$1 && echo "--resume $$1"; }; \
 	echo "make report: phase 1 of 3, the correctness checks on every core"; \
-	$(PY) -m pytest suite -m correctness -n auto -q -p no:cacheprovider --benchmark-disable \
-		--checks-json=$$checks $(PYTEST_REPORT_ARGS) || { s=$$?; test $$s -eq 5 || status=$$s; }; \
+	phase1() { $(PY) -m suite.isolate suite -m correctness -n auto --max-worker-restart=1000 -q -p no:cacheprovider \
+		--benchmark-disable --checks-json=$$checks $(PYTEST_REPORT_ARGS) $$(resume $$runs/checks-$$id.journal.jsonl); }; \
+	phase1; s=$$?; \
+	if [ $$s -eq 4 ] && [ $$id != $(RUN_ID) ]; then \
+		echo "make report: run $$id cannot be resumed (above); starting a new run"; \
+		id=$(RUN_ID); run=$$runs/run-$$id.json; checks=$$runs/checks-$$id.json; phase1; s=$$?; fi; \
+	test $$s -eq 5 || test $$s -eq 0 || status=$$s; \
 	test -s $$checks || { echo "error: no checks file was written ($$checks)" >&2; exit 2; }; \
 	t1=$$(date +%s); echo "make report: phase 1 took $$((t1 - t0)) s; phase 2 of 3, the benchmarks in one process"; \
-	$(PY) -m pytest suite/test_speed.py -m speed -q -p no:cacheprovider --benchmark-quiet \
+	$(PY) -m suite.isolate suite/test_speed.py -m speed -q -p no:cacheprovider --benchmark-quiet \
 		--benchmark-columns=median,iqr,rounds --benchmark-sort=fullname --checks-from=$$checks \
-		--benchmark-json=$$run $(REPORT_TIMING) $(REPORT_SELECT) $(PYTEST_REPORT_ARGS) || { s=$$?; test $$s -eq 5 || test $$status -ne 0 || status=$$s; }; \
+		--benchmark-json=$$run $(REPORT_TIMING) $(REPORT_SELECT) $(PYTEST_REPORT_ARGS) \
+		$$(resume $$runs/run-$$id.journal.jsonl) || { s=$$?; test $$s -eq 5 || test $$status -ne 0 || status=$$s; }; \
 	test -s $$run || { echo "error: no run file was written ($$run)" >&2; exit 2; }; \
 	t2=$$(date +%s); echo "make report: phase 2 took $$((t2 - t1)) s; phase 3 of 3, the report"; \
 	$(PY) -m reports store add $(STORE) $$run || exit $$?; \

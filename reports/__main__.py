@@ -8,7 +8,7 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     """Dispatch to a sub-command; returns the exit code."""
     args = sys.argv[1:] if argv is None else argv
-    usage = "usage: python -m reports {build,compare,history,store,merge} ... (add --help for a sub-command's options)"
+    usage = "usage: python -m reports {build,compare,history,store,merge,journal} ... (add --help for a sub-command's options)"
     if not args or args[0] in ("-h", "--help"):
         print(usage)
         return 0 if args else 2
@@ -23,6 +23,8 @@ def main(argv: list[str] | None = None) -> int:
         from reports.store import main as sub
     elif command == "merge":
         from reports.merge import main as sub
+    elif command == "journal":
+        from reports.journal_cli import main as sub
     else:
         print(f"error: unknown command {command!r}; {usage}", file=sys.stderr)
         return 2

@@ -132,6 +132,7 @@ def _ab_extras(ab: AB) -> list[str]:
         if keys:
             more = f", ... ({len(keys) - MAX_LISTED} more)" if len(keys) > MAX_LISTED else ""
             lines.append(f"{len(keys)} benchmark(s) only in {label}: {', '.join(keys[:MAX_LISTED])}{more}")
+    lines += [f"crashed on {side}: {key} ({error})" for key, side, error in res.crashed]
     lines += [
         f"correctness check passed in {res.base_label}, failed in {res.cand_label}: {d.key} {d.check}"
         for d in res.failures

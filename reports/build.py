@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from reports import ab_sections, axis, page
+from reports import ab_sections, axis, errors, page
 from reports import render as r
 from reports import table as tb
 from reports.cli import OneLineParser, UsageError
@@ -31,7 +31,8 @@ def parser() -> argparse.ArgumentParser:
         "runs",
         nargs="+",
         metavar="RUN.json",
-        help="run files (pytest --benchmark-json); several are shown side by side",
+        help="run files (pytest --benchmark-json) or journals (RUN.journal.jsonl, docs/crashes.md); several are "
+        "shown side by side",
     )
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the report (created if missing)")
     p.add_argument("--force", action="store_true", help="replace a report already in DIR")
@@ -199,8 +200,12 @@ def summary_markdown(data: page.Data) -> str:
         "",
         f"Correctness: {len(data.checks)} checks, "
         + ", ".join(f"{counts.get(k, 0)} {k}" for k in ("passed", "failed", "skipped"))
+        + "".join(f", {counts[k]} {k}" for k in ("crashed", "timed out") if counts.get(k, 0))
         + ".",
     ]
+    if errors.line(data.runs):
+        lines += ["", f"**Crashes**: {errors.line(data.runs)}.", ""]
+        lines += [f"- `{e['nodeid']}`: {e['error']}" for e in errors.frame(data.runs).to_dict("records")]
     if data.ab is not None:
         lines += ["", ab_sections.ab_markdown(data.ab)]
     if data.along is not None:
@@ -222,6 +227,9 @@ def console_summary(data: page.Data) -> str:
     head = tb.headline(data.df, data.checks)
     counts = data.checks["outcome"].value_counts()
     checks = f"correctness: {len(data.checks)} checks, {counts.get('failed', 0)} failed"
+    checks += "".join(f", {counts[k]} {k}" for k in ("crashed", "timed out") if counts.get(k, 0))
+    if errors.console(data.runs):
+        checks += "\n" + errors.console(data.runs)
     if data.ab is not None:
         checks += f"\n{data.ab.title}: {data.ab.result.headline()}"
     if data.along is not None:

@@ -109,6 +109,7 @@ class ComparisonResult:
     notes: tuple[str, ...]
     max_noise: float = MAX_NOISE
     count_threshold: float = COUNT_THRESHOLD
+    crashed: tuple[tuple[str, str, str], ...] = ()  # (key, "A" or "B", error): a side's benchmark that crashed
 
     def counts(self) -> dict[str, int]:
         """Benchmarks per verdict, in the order of ``VERDICTS``."""
@@ -121,14 +122,15 @@ class ComparisonResult:
 
     @property
     def exit_code(self) -> int:
-        """1 when a benchmark is slower or a check regressed; else 3 when one is inconclusive; else 0."""
-        if any(r.verdict == "slower" for r in self.rows) or self.failures:
+        """1 when a benchmark is slower, crashed on a side, or a check regressed; else 3 when one is inconclusive; else 0."""
+        if any(r.verdict == "slower" for r in self.rows) or self.failures or self.crashed:
             return 1
         return EXIT_INCONCLUSIVE if any(r.verdict == "inconclusive" for r in self.rows) else 0
 
     def headline(self) -> str:
         """``N slower / N faster / N unchanged / N inconclusive`` (+ correctness regressions)."""
         text = " / ".join(f"{n} {v}" for v, n in self.counts().items())
+        text += "".join(f"; crashed on {side}: {key}" for key, side, _ in self.crashed)
         return text + (f"; {len(self.failures)} correctness regression(s)" if self.failures else "")
 
 
@@ -169,6 +171,8 @@ def compare_runs(
     rows = tuple(by_key[k] for k in common)
     b_checks, c_checks = _checks(base), _checks(cand)
     drift = tuple(_drift_row(b_checks[k], c_checks[k]) for k in b_checks if k in c_checks)
+    crashed = tuple((key, side, error) for side, run in (("A", base), ("B", cand)) for key, error in _crashed(run))
+    gone = {key for key, _, _ in crashed}  # named as crashed, not as only in the other run
     return ComparisonResult(
         base.label,
         cand.label,
@@ -176,15 +180,21 @@ def compare_runs(
         threshold,
         sub_ms,
         rows,
-        tuple(k for k in b_index if k not in c_index),
-        tuple(k for k in c_index if k not in b_index),
+        tuple(k for k in b_index if k not in c_index and k not in gone),
+        tuple(k for k in c_index if k not in b_index and k not in gone),
         drift,
         tuple(" ".join(k) for k in b_checks if k not in c_checks),
         tuple(" ".join(k) for k in c_checks if k not in b_checks),
         _machine_notes(base, cand) + _processes_notes(common, b_index, c_index),
         max_noise,
         count_threshold,
+        crashed,
     )
+
+
+def _crashed(run: RunFile) -> list[tuple[str, str]]:
+    """(key, error) of each benchmark of a run that crashed or timed out (``rnnsuite.errors``, schema 4)."""
+    return [(str(e.get("key")), str(e.get("error"))) for e in run.errors if e.get("test") == "benchmark"]
 
 
 def _noise(bench: dict[str, Any], samples: np.ndarray) -> float:

@@ -119,6 +119,7 @@ def to_text(res: ComparisonResult) -> str:
     out = [f"base: {res.base_label}  candidate: {res.cand_label}", _rules(res), *(f"note: {n}" for n in res.notes)]
     out += ["", *_text_table(BENCH_HEAD, (_bench_cells(r) for r in res.rows))] if res.rows else ["no common benchmarks"]
     out += [f"only in base: {k}" for k in res.only_base] + [f"only in candidate: {k}" for k in res.only_cand]
+    out += [f"crashed on {side}: {key} ({error})" for key, side, error in res.crashed]
     if res.drift or res.drift_only_base or res.drift_only_cand:
         out += ["", "numerical drift (correctness checks):", *_text_table(DRIFT_HEAD, map(_drift_cells, res.drift))]
         out += [f"only in base: {k}" for k in res.drift_only_base]
@@ -152,6 +153,7 @@ def to_markdown(res: ComparisonResult) -> str:
         [""]
         + [f"- only in base: `{k}`" for k in res.only_base]
         + [f"- only in candidate: `{k}`" for k in res.only_cand]
+        + [f"- **crashed on {side}: `{key}`** ({error})" for key, side, error in res.crashed]
     )
     out += ["", "### Numerical drift", ""]
     out += _md_table(DRIFT_HEAD, map(_drift_cells, res.drift)) if res.drift else ["No correctness checks in both runs."]

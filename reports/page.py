@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports import ab_sections, axis, intervals, memory, plots, variants
+from reports import ab_sections, axis, errors, intervals, memory, plots, variants
 from reports import render as r
 from reports import table as tb
 from reports.runfile.reader import RunFile
@@ -159,7 +159,8 @@ def headline(data: Data) -> str:
     """The headline table: one row per case, device, dtype and pass at the seed size."""
     head = tb.headline(data.df, data.checks)
     if head.empty:
-        return _none("No benchmarks in the run file(s): only the correctness section below has data.")
+        note = _none("No benchmarks in the run file(s): only the correctness section below has data.")
+        return note + errors.headline_html(data.runs)
     size = (
         "the seed size"
         if head["size"].eq("seed").all()
@@ -184,7 +185,7 @@ def headline(data: Data) -> str:
         shades={"% of peak": PEAK_SHADE},
         css={"correctness": r.outcome_css, "IQR / median": r.noise_css},
     )
-    return _how(how) + table
+    return _how(how) + table + errors.headline_html(data.runs)
 
 
 def time_section(data: Data) -> str:
@@ -357,10 +358,12 @@ def efficiency_frame(best: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, r.Form
 def correctness_section(data: Data) -> str:
     """(e) Each check's outcome and errors, failures first; checks not tied to a case listed apart."""
     checks = data.checks
+    crashes = errors.section_html(data.runs)
     if checks.empty:
-        return _none("No correctness records in the run file(s).")
+        return crashes + _none("No correctness records in the run file(s).")
     counts = checks["outcome"].value_counts()
     line = ", ".join(f"{counts.get(k, 0)} {k}" for k in ("passed", "failed", "skipped"))
+    line += "".join(f", {counts[k]} {k}" for k in ("crashed", "timed out") if counts.get(k, 0))
     how = (
         f"{len(checks)} checks: {line}. One row per case, device and dtype, a column per check. Value checks show "
         "the norm-wise relative error as a multiple of the dtype's unit roundoff u, the budget it must stay under "
@@ -370,8 +373,10 @@ def correctness_section(data: Data) -> str:
     in_matrix = checks[checks["case"].notna()]
     frame = correctness_frame(in_matrix) if not in_matrix.empty else None
     names = in_matrix["check"].drop_duplicates().tolist()
-    out = _how(how) + (
-        r.styled(frame, "correctness", {}, css=dict.fromkeys(names, r.outcome_css)) if frame is not None else ""
+    out = (
+        crashes
+        + _how(how)
+        + (r.styled(frame, "correctness", {}, css=dict.fromkeys(names, r.outcome_css)) if frame is not None else "")
     )
     return out + other_checks(checks[checks["case"].isna()])
 
@@ -404,7 +409,9 @@ def correctness_frame(checks: pd.DataFrame) -> pd.DataFrame:
     wide = order.merge(wide, on=keys, how="left")
     worst = checks.sort_values("max_abs", ascending=False, na_position="last").drop_duplicates(keys)
     wide = wide.merge(worst[[*keys, "max_abs", "rtol", "atol", "tensor"]], on=keys, how="left")
-    failed = wide[names].apply(lambda col: col.astype(str).str.startswith("failed")).any(axis=1)
+    failed = (
+        wide[names].apply(lambda col: col.astype(str).str.startswith(("failed", "crashed", "timed out"))).any(axis=1)
+    )
     wide = wide.assign(_failed=~failed).sort_values("_failed", kind="stable").drop(columns="_failed")
     wide[["max_abs", "rtol", "atol"]] = wide[["max_abs", "rtol", "atol"]].map(r.fmt_err)
     wide[names] = wide[names].astype(object).fillna("—")

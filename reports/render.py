@@ -102,7 +102,7 @@ MUTED_CSS = "color:#777"
 def outcome_css(text: Any) -> str:
     """The CSS of a correctness cell by its text."""
     t = str(text)
-    if t.startswith("failed"):
+    if t.startswith(("failed", "crashed", "timed out")):
         return BAD_CSS
     return GOOD_CSS if t.startswith("passed") else MUTED_CSS
 

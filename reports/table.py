@@ -118,8 +118,8 @@ def outcomes(check_df: pd.DataFrame) -> pd.DataFrame:
         check_df: the frame of ``checks``.
 
     Returns:
-        Columns ``run, case, device, dtype, correctness``: ``failed (check, ...)`` when a check failed,
-        ``passed`` when one passed and none failed, else ``skipped``.
+        Columns ``run, case, device, dtype, correctness``: ``crashed (check, ...)``, ``timed out (...)`` or
+        ``failed (...)`` when a check did so, ``passed`` when one passed and none failed, else ``skipped``.
     """
     keys = ["run", "case", "device", "dtype"]
     if check_df.empty:
@@ -129,9 +129,14 @@ def outcomes(check_df: pd.DataFrame) -> pd.DataFrame:
 
 
 def _verdict(group: pd.DataFrame) -> str:
-    failed = group.loc[group["outcome"] == "failed", "check"].astype(str).tolist()
-    if failed:
-        return f"failed ({', '.join(failed)})"
+    """``crashed (backward)``, ``timed out (...)``, ``failed (...)`` (each that applies, worst first), else passed or skipped."""
+    bad = []
+    for outcome in ("crashed", "timed out", "failed"):
+        names = group.loc[group["outcome"] == outcome, "check"].astype(str).tolist()
+        if names:
+            bad.append(f"{outcome} ({', '.join(names)})")
+    if bad:
+        return "; ".join(bad)
     return "passed" if (group["outcome"] == "passed").any() else "skipped"
 
 

@@ -148,6 +148,16 @@ class RunFile:
             )
         return arr
 
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        """The tests that crashed or timed out (schema 4, a run file assembled from a journal)."""
+        return list(self.data.get("rnnsuite", {}).get("errors", []))
+
+    @property
+    def unfinished(self) -> list[str]:
+        """The node ids that did not finish (schema 4, a run file assembled from a journal)."""
+        return list(self.data.get("rnnsuite", {}).get("unfinished", []))
+
 
 def cold_record(data: dict[str, Any], *, strict: bool) -> Cold | ColdFailure:
     """The cold record of its dict: a ``ColdFailure`` where it holds an ``error``, else a ``Cold``.
@@ -180,10 +190,24 @@ def load_run(path: str | Path, label: str | None = None) -> RunFile:
             that lacks a required field or holds a value of the wrong type.
     """
     p = Path(path)
-    data = _read_json(p)
+    data = _from_journal(p) if p.name.endswith(".jsonl") else _read_json(p)
     _validate_shape(p, data)
     _upgrade_and_check(p, data)
     return RunFile(p, label or data["rnnsuite"].get("label") or p.stem, data)
+
+
+def _from_journal(p: Path) -> dict[str, Any]:
+    """The run file a journal assembles to (reports/runfile/journal.py), with its checks file's records."""
+    from reports.runfile import journal
+
+    try:
+        found = journal.read(p)
+        head = found.headers[-1]
+        source = head.get("checks_from")
+    except journal.JournalError as exc:
+        raise RunFileError(str(exc)) from None
+    checks = load_checks(source) if source else []
+    return journal.assemble(found, checks, load_check_errors(source) if source else [])
 
 
 def _read_json(p: Path) -> Any:
@@ -221,6 +245,19 @@ def load_checks(path: str | Path) -> list[dict[str, Any]]:
     for c in checks:
         _refuse(p, f"check {c.get('key', '?')} {c.get('check', '')}".rstrip(), problems(Check, c, strict=False))
     return checks
+
+
+def load_check_errors(path: str | Path) -> list[dict[str, Any]]:
+    """The ``errors`` of a checks file (schema 4: its checks that crashed or timed out); none in older files.
+
+    Raises:
+        RunFileError: as ``load_checks``.
+    """
+    load_checks(path)
+    errors = _read_json(Path(path)).get("errors", [])
+    if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
+        raise RunFileError(f"{path}: 'errors' is not a list of records")
+    return errors
 
 
 def _validate_shape(p: Path, data: Any) -> None:

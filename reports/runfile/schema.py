@@ -38,6 +38,11 @@ lacks the fields added after it, and readers treat them as missing):
   ``baseline``; a check's ``honest_u`` is ``emulated_u``; the A/B runner's processes are records
   (``processes``: each process's median and sample count) instead of ``process_medians`` (schema
   1: ``round_medians``). Older files are read with the new names (``reports/runfile/legacy.py``).
+  Also in 4: the tests that crashed or timed out (``rnnsuite.errors``, one ``Error`` record each)
+  and those that did not finish (``rnnsuite.unfinished``), both only in a run file assembled from
+  a journal (reports/runfile/journal.py, docs/crashes.md); a check that crashed or timed out has
+  the outcome ``crashed`` or ``timed out``. Files of schema 1 to 3 have neither: no test of theirs
+  crashed on record.
 """
 
 from __future__ import annotations
@@ -156,7 +161,7 @@ class Check:
     device: str | None = meta("cpu or cuda")
     dtype: str | None = meta("the dtype")
     check: str = meta("the check: forward, backward, golden, gradcheck, equivalence, ...", required=True)
-    outcome: str = meta("passed or failed")
+    outcome: str = meta("passed, failed, crashed or timed out")
     max_abs: float | None = meta("largest absolute error against the reference")
     max_rel: float | None = meta("largest relative error against the reference")
     rtol: float | None = meta("rtol applied to the tensor with the largest error")
@@ -218,6 +223,22 @@ class Peak:
 
 
 @record
+class Error:
+    """``rnnsuite.errors[i]``: a test whose process crashed (a signal) or that ran past the time limit."""
+
+    nodeid: str = meta("pytest's node id of the test", since=4)
+    test: str = meta("check, benchmark or other", since=4)
+    key: str | None = meta("the check's or benchmark's key", since=4)
+    case: str | None = meta("the case", since=4)
+    device: str | None = meta("cpu or cuda", since=4)
+    dtype: str | None = meta("the dtype", since=4)
+    pass_: str | None = meta("a benchmark's pass: fwd or fwd_bwd", since=4, key="pass")
+    check: str | None = meta("a check's name", since=4)
+    error: str = meta("crashed (SIGSEGV), crashed (exit 1) or timed out after N s", since=4)
+    output: list[str] = meta("the last lines its process wrote (fault handler's traceback)", since=4)
+
+
+@record
 class Run:
     """``rnnsuite``: the suite's own top-level section."""
 
@@ -229,6 +250,12 @@ class Run:
     merged_from: list[str] | Absent = meta("reports merge only: the shards' file names", since=3, default=ABSENT)
     peaks: list[Peak] = meta("rnnsuite.peaks records")
     correctness: list[Check] = meta("rnnsuite.correctness records")
+    errors: list[Error] | Absent = meta(
+        "assembled from a journal: the tests that crashed or timed out", since=4, default=ABSENT
+    )
+    unfinished: list[str] | Absent = meta(
+        "assembled from a journal: the node ids that did not finish", since=4, default=ABSENT
+    )
 
 
 @record
@@ -239,6 +266,9 @@ class ChecksFile:
     label: str = meta("the run label")
     machine: Machine = meta("as machine_info.rnnsuite")
     correctness: list[Check] = meta("rnnsuite.correctness records", required=True)
+    errors: list[Error] | Absent = meta(
+        "written from a journal: the checks that crashed or timed out", since=4, default=ABSENT
+    )
 
 
 # The same declarations as rows (the tidy table's column types, the doc test, the fakes).
@@ -250,3 +280,4 @@ MACHINE: tuple[Field, ...] = declared(Machine)
 PEAK: tuple[Field, ...] = declared(Peak)
 RUN: tuple[Field, ...] = declared(Run)
 CHECKS_FILE: tuple[Field, ...] = declared(ChecksFile)
+ERROR: tuple[Field, ...] = declared(Error)

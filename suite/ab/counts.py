@@ -26,9 +26,14 @@ def side_env(rng: random.Random) -> dict[str, str]:
     return dict(os.environ, PYTHONHASHSEED=str(rng.randrange(1, 2**32)), **{PAD_ENV: "x" * rng.randrange(4096)})
 
 
-def counted_command(python: str, json_path: Path, selection: Sequence[str]) -> list[str]:
-    """One side's command: the benchmark tier with ``--metric instructions`` (the plugin reruns it under callgrind)."""
-    return [python, "-m", "pytest", "suite/test_speed.py", "--benchmark-only", f"--benchmark-json={json_path}",
+def counted_command(
+    python: str, json_path: Path, selection: Sequence[str], launcher: Sequence[str] | None = None
+) -> list[str]:
+    """One side's command: the benchmark tier with ``--metric instructions`` (the plugin reruns it under callgrind).
+
+    ``launcher`` starts pytest (default ``python -m pytest``; ``suite.ab.runner.launcher``: under suite.isolate).
+    """
+    return [*(launcher or [python, "-m", "pytest"]), "suite/test_speed.py", "--benchmark-only", f"--benchmark-json={json_path}",
             "-q", "-p", "no:cacheprovider", "--metric", "instructions", "--no-peak", *selection]  # fmt: skip
 
 

@@ -79,9 +79,7 @@ def pytest_command(side: Side, json_path: Path, selection: Sequence[str]) -> lis
         The argument list for ``subprocess.run``.
     """
     return [
-        side.python,
-        "-m",
-        "pytest",
+        *launcher(side),
         "suite/test_speed.py",  # the benchmark tier only: collecting the whole suite doubles a process's start-up
         "--benchmark-only",
         "--no-cold",  # the gate compares the warm timings only: a cold process per benchmark is time for nothing
@@ -91,6 +89,18 @@ def pytest_command(side: Side, json_path: Path, selection: Sequence[str]) -> lis
         "no:cacheprovider",
         *selection,
     ]
+
+
+def launcher(side: Side) -> list[str]:
+    """How a side's process starts pytest: under ``suite.isolate`` where its checkout has it (docs/crashes.md).
+
+    A benchmark that crashes or hangs is then recorded in the process's run file (``rnnsuite.errors``) and the
+    process goes on with the next one; the gate's verdict for it is ``crashed on A/B``. An older checkout
+    runs pytest itself, and a crash fails the whole A/B (exit 2) as before.
+    """
+    if (side.cwd / "suite" / "isolate.py").is_file():
+        return [side.python, "-m", "suite.isolate"]
+    return [side.python, "-m", "pytest"]
 
 
 # The selection options that narrow the correctness tier (--shard: a job of N runs its part of the checks too).
@@ -150,7 +160,7 @@ def run_process(side: Side, label: str, json_path: Path, selection: Sequence[str
 def run_counted_side(side: Side, name: str, json_path: Path, selection: Sequence[str], env: dict[str, str]) -> None:
     """Run one side's benchmarks once under callgrind (``--metric instructions``); as ``run_process``."""
     json_path.unlink(missing_ok=True)
-    cmd = ab_counts.counted_command(side.python, json_path, selection)
+    cmd = ab_counts.counted_command(side.python, json_path, selection, launcher(side))
     _check_process(ab_counts.run_captured(cmd, side.cwd, env), f"the count of side {name.upper()}", json_path)
 
 
@@ -159,11 +169,22 @@ def _check_process(proc: subprocess.CompletedProcess[str], label: str, json_path
     json_path.with_suffix(".log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
     if proc.returncode == 0 and json_path.is_file():
         return
+    if proc.returncode == 1 and json_path.is_file() and _crashes(json_path):  # recorded by suite.isolate
+        return
     what = f"exit code {proc.returncode}" + (" (no tests selected)" if proc.returncode == 5 else "")
     if proc.returncode == 0:
         what = "no run file written"
     stream, text = ("stderr", proc.stderr) if proc.stderr.strip() else ("output", proc.stdout)
     raise AbError(f"{label} failed: {what}; last lines of its {stream}:\n{_tail(text)}")
+
+
+def _crashes(json_path: Path) -> list[dict[str, Any]]:
+    """The benchmarks of a process's run file that crashed or timed out (``rnnsuite.errors``)."""
+    try:
+        errors = load_run(json_path).errors
+    except RunFileError:
+        return []
+    return [e for e in errors if e.get("test") == "benchmark"]
 
 
 def processes_for(first: Path, processes: int | None, alpha: float) -> int:

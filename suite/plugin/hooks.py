@@ -20,6 +20,7 @@ from suite.harness.points import dtype_of
 from suite.harness.records import Records, add_record
 from suite.measure.allocators import check_available, run_each
 from suite.measure.memory import ALLOCATORS, allocator
+from suite.plugin import journal
 from suite.plugin.check_names import RECORDS_KEY, WORKER_RECORDS, check_name, item_identity
 from suite.plugin.machine import describe_machine
 from suite.plugin.options import OPTIONS_KEY, Options, choices, parse_options, shard_of
@@ -64,6 +65,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # run both ways; the suite pins it off so that float32 tolerances mean what they say).
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
+    journal.setup(config)  # --journal / --resume (suite/plugin/journal.py)
 
 
 def _checks_from(config: pytest.Config) -> list[dict[str, Any]]:

@@ -22,6 +22,10 @@ BACKENDS = ("eager", "compile")
 PASSES = ("fwd", "fwd_bwd")
 DEVICES = ("cpu", "cuda")
 METRICS = ("time", "instructions")
+# The per-test time limit of python -m suite.isolate (docs/crashes.md): far above what a test takes here
+# (the DeepBench and sweep benchmarks in float32: 114 in 206 s; the slowest fwd_bwd call 510 ms).
+TIME_LIMIT = 600.0
+RESUME_DESTS: list[str] = []  # filled by pytest_addoption
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -102,6 +106,30 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default="time",
         help="benchmark metric: time (default) or instructions (counted under valgrind's callgrind)",
     )
+    group.addoption(
+        "--journal",
+        default=None,
+        metavar="PATH",
+        help="append each finished check, benchmark and error to this JSON-lines file as it happens "
+        "(docs/crashes.md; python -m suite.isolate sets it beside the run file)",
+    )
+    group.addoption(
+        "--resume",
+        default=None,
+        metavar="JOURNAL",
+        help="run only the tests that did not finish in this journal, appending to it (refused, exit 4, "
+        "where the torch build, the machine or the options differ)",
+    )
+    group.addoption(
+        "--time-limit",
+        type=float,
+        default=TIME_LIMIT,
+        metavar="SECONDS",
+        help=f"per-test time limit that python -m suite.isolate enforces (default {TIME_LIMIT:g} s): a test "
+        "past it is recorded as timed out and its process stopped",
+    )
+    # What --resume compares: every option of this group but these (they name this session's files or limit).
+    RESUME_DESTS[:] = [o.dest for o in group.options if o.dest not in ("journal", "resume", "time_limit")]
 
 
 @dataclass
@@ -215,6 +243,8 @@ def parse_options(config: pytest.Config) -> Options:
         raise pytest.UsageError(f"--threads: must be at least 1, got {threads}")
     if config.getoption("min_time") <= 0:
         raise pytest.UsageError("--min-time: must be positive")
+    if not config.getoption("time_limit") > 0:
+        raise pytest.UsageError(f"--time-limit: must be positive, got {config.getoption('time_limit')}")
     if config.getoption("min_rounds") < 1:
         raise pytest.UsageError(f"--min-rounds: must be at least 1, got {config.getoption('min_rounds')}")
     shard_of(config.getoption("shard"))  # a bad --shard stops here, before collection

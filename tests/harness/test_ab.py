@@ -44,6 +44,7 @@ if not src.exists():
     sys.exit(3)
 target = next(a.split("=", 1)[1] for a in sys.argv if a.startswith("--benchmark-json="))
 shutil.copy(src, target)
+sys.exit(1 if json.loads(src.read_text())["rnnsuite"].get("errors") else 0)  # as suite.isolate after a crash
 """
 
 
@@ -276,3 +277,40 @@ def test_gate_study_judges_what_suite_ab_wrote(tmp_path: Path, capsys: pytest.Ca
     rows = study.judge(tmp_path / "out")
     assert [(r["verdict"], r["rc"]) for r in rows] == [("slower", code)]
     assert code == 1
+
+
+def _crashed_rounds(median: float) -> list[dict[str, Any]]:
+    """B's rounds: nn_lstm timed, nn_gru's benchmark crashed in every process (``rnnsuite.errors``)."""
+    rounds = side_rounds(median)
+    key = syn.bench("nn_gru", samples=[1.0], family="gru")["extra_info"]["key"]
+    error = {"nodeid": f"suite/test_speed.py::test_speed[{key}]", "test": "benchmark", "key": key, "case": "nn_gru"}
+    error |= {
+        "device": "cpu",
+        "dtype": "float32",
+        "pass": "fwd",
+        "check": None,
+        "error": "crashed (SIGSEGV)",
+        "output": [],
+    }
+    for data in rounds:
+        data["rnnsuite"]["errors"] = [error]
+    return rounds
+
+
+def test_a_benchmark_that_crashed_on_b_is_named_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a_rounds = side_rounds(1e-3)
+    for i, data in enumerate(a_rounds):
+        data["benchmarks"].append(syn.bench("nn_gru", samples=round_samples(2e-3, i), family="gru"))
+    a = fake_side(tmp_path, "a", a_rounds)
+    b = fake_side(tmp_path, "b", _crashed_rounds(1e-3))
+    code = ab.main(ab_args(tmp_path, a, b))
+    out = capsys.readouterr().out
+    assert code == 1  # never a silent drop: nn_lstm alone is unchanged
+    assert "crashed on B: nn_gru-cpu-float32-fwd-eager-seed-T100_B32_I10_H20_L1 (crashed (SIGSEGV))" in out
+    assert "only in base" not in out
+    assert "crashed on B" in (tmp_path / "out" / "compare.md").read_text(encoding="utf-8")
+
+
+def test_a_side_whose_checkout_has_suite_isolate_runs_under_it() -> None:
+    cmd = ab.pytest_command(ab.Side("b", sys.executable, ROOT), Path("b.json"), [])
+    assert cmd[:3] == [sys.executable, "-m", "suite.isolate"]

@@ -17,6 +17,7 @@ from reports.runfile.schema import (
     CHECK,
     CHECKS_FILE,
     COLD,
+    ERROR,
     MACHINE,
     PEAK,
     PROCESS,
@@ -41,6 +42,7 @@ SECTIONS = {
     "### `extra_info.cold`": COLD,
     "### `extra_info.processes[i]`": PROCESS,
     "## The checks file": CHECKS_FILE,
+    "### `rnnsuite.errors[i]`": ERROR,
 }
 COMMITTED = sorted((ROOT / "docs" / "runs").glob("*.json"))
 RUNS = sorted((ROOT / "tests" / "runs").glob("*.json"))  # the tests' own committed files (schema 3)

@@ -1,0 +1,169 @@
+"""Crashes, hangs and kills are recorded against their test and the run goes on (python -m suite.isolate, the journal).
+
+The broken kernel is scripts/crash_torch/sitecustomize.py: with ``RNNSUITE_CRASH_TORCH`` set, nn.GRU's forward
+misbehaves when it runs with gradients on a batch of 32, which of nn_gru's checks only the backward check does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reports.runfile import journal as jr
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKS = ["suite/test_correctness.py", "-k", "nn_gru-cpu-float32 and not native", "--benchmark-disable"]
+BACKWARD = "suite/test_correctness.py::test_backward[nn_gru-cpu-float32]"
+OTHERS = {
+    "suite/test_correctness.py::test_forward[nn_gru-cpu-float32]",
+    "suite/test_correctness.py::test_deterministic[nn_gru-cpu-float32]",
+}
+BENCHES = [
+    "suite/test_speed.py",
+    "-k",
+    "char_rnn-cpu-float32 or nn_rnn-cpu-float32-fwd-eager",
+    "--no-cold",
+    "--no-peak",
+]
+BENCHES += ["--min-time", "0.01", "--min-rounds", "2", "--kernel", "vendor"]
+
+
+def _env(mode: str | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_XDIST")}  # else benchmarks are off
+    env.pop("RNNSUITE_CRASH_TORCH", None)
+    if mode:
+        env |= {
+            "RNNSUITE_CRASH_TORCH": mode,
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "scripts" / "crash_torch"), str(ROOT)]),
+        }
+    return env | extra
+
+
+def _isolate(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "suite.isolate", "-q", "-p", "no:cacheprovider", *args]
+    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def _outcomes(journal: jr.Journal) -> dict[str, str]:
+    return {r["nodeid"]: r["outcome"] for r in journal.of("done")}
+
+
+@pytest.mark.parametrize(("mode", "error"), [("segv", "crashed (SIGSEGV)"), ("kill", "crashed (SIGKILL)")])
+def test_a_crash_is_recorded_against_its_test_and_the_run_goes_on(tmp_path: Path, mode: str, error: str) -> None:
+    checks = tmp_path / "checks.json"
+    done = _isolate(*CHECKS, f"--checks-json={checks}", env=_env(mode))
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    journal = jr.read(jr.journal_for(checks))
+    assert journal.errors[BACKWARD]["error"] == error
+    assert {n for n, o in _outcomes(journal).items() if o == "passed"} == OTHERS  # the tests after it ran too
+    if mode == "segv":  # the fault handler's traceback, innermost frame first: the broken forward
+        assert "_misbehave" in "\n".join(journal.errors[BACKWARD]["output"][:4])
+    records = {(r["check"], r["outcome"]) for r in json.loads(checks.read_text())["correctness"]}
+    assert ("backward", "crashed") in records
+    assert ("forward", "passed") in records
+    assert f"{error}: {BACKWARD}" in done.stdout
+
+
+def test_a_crashed_xdist_worker_is_replaced_and_its_test_named_with_the_signal(tmp_path: Path) -> None:
+    checks = tmp_path / "checks.json"
+    args = [*CHECKS, "-n", "2", "--max-worker-restart=4", f"--checks-json={checks}"]
+    done = _isolate(*args, env=_env("segv"))
+    assert done.returncode == 1, done.stdout[-3000:]
+    journal = jr.read(jr.journal_for(checks))
+    assert journal.errors[BACKWARD]["error"] == "crashed (SIGSEGV)"
+    assert journal.errors[BACKWARD]["by"] == "xdist"
+    assert set(_outcomes(journal)) == OTHERS
+    assert not journal.unfinished
+    assert len(journal.headers) == 1  # xdist replaced the worker: one pytest session
+
+
+def test_a_hang_is_stopped_at_the_time_limit_and_recorded_as_timed_out(tmp_path: Path) -> None:
+    checks = tmp_path / "checks.json"
+    start = time.monotonic()
+    done = _isolate(*CHECKS, "--time-limit", "20", f"--checks-json={checks}", env=_env("hang"))
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert time.monotonic() - start < 280  # bounded: without the limit the test would never end
+    journal = jr.read(jr.journal_for(checks))
+    assert journal.errors[BACKWARD]["error"] == "timed out after 20 s"
+    assert "_misbehave" in "\n".join(journal.errors[BACKWARD]["output"])  # where it hung
+    assert {n for n, o in _outcomes(journal).items() if o == "passed"} == OTHERS
+
+
+def test_an_allocation_past_the_memory_limit_fails_its_test_only(tmp_path: Path) -> None:
+    checks = tmp_path / "checks.json"
+    done = _isolate(*CHECKS, f"--checks-json={checks}", env=_env("oom", RNNSUITE_CRASH_MEMORY_MB="64"))
+    assert done.returncode == 1, done.stdout[-3000:]
+    journal = jr.read(jr.journal_for(checks))
+    assert _outcomes(journal)[BACKWARD] == "failed"
+    assert not journal.errors
+    failed = [r["record"] for r in journal.of("check") if r["record"]["outcome"] == "failed"]
+    assert [r["check"] for r in failed] == ["backward"]
+    assert "MemoryError" in failed[0]["message"]
+    assert {n for n, o in _outcomes(journal).items() if o == "passed"} == OTHERS
+
+
+def _keys(data: dict[str, Any]) -> dict[str, Any]:
+    benches = sorted(data["benchmarks"], key=lambda b: b["name"])
+    return {
+        "top": sorted(data),
+        "rnnsuite": sorted(data["rnnsuite"]),
+        "names": [b["name"] for b in benches],
+        "bench": [sorted(b) for b in benches],
+        "extra_info": [sorted(b["extra_info"]) for b in benches],
+        "stats": [sorted(b["stats"]) for b in benches],
+        "machine_info": sorted(data["machine_info"]),
+    }
+
+
+def test_a_run_killed_at_a_random_point_and_resumed_has_the_keys_of_an_uninterrupted_run(tmp_path: Path) -> None:
+    whole = tmp_path / "whole.json"
+    done = _isolate(*BENCHES, f"--benchmark-json={whole}", env=_env())
+    assert done.returncode == 0, done.stdout[-3000:]
+    cut = tmp_path / "cut.json"
+    journal = jr.journal_for(cut)
+    cmd = [sys.executable, "-m", "suite.isolate", "-q", "-p", "no:cacheprovider", *BENCHES, f"--benchmark-json={cut}"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), start_new_session=True, stdout=subprocess.DEVNULL)
+    while not journal.exists() and proc.poll() is None:
+        time.sleep(0.05)
+    delay = random.uniform(0.0, 6.0)
+    print(f"SIGKILL after {delay:.2f} s")  # shown when the test fails
+    time.sleep(delay)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    resumed = _isolate(*BENCHES, f"--benchmark-json={cut}", "--resume", str(journal), env=_env())
+    assert resumed.returncode == 0, resumed.stdout[-3000:]
+    assert _keys(json.loads(cut.read_text())) == _keys(json.loads(whole.read_text()))
+    assert not jr.read(journal).unfinished
+
+
+def test_resume_is_refused_in_one_line_when_the_options_differ(tmp_path: Path) -> None:
+    journal = tmp_path / "j.jsonl"
+    args = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "suite/test_registry.py", "-x"]
+    first = subprocess.run(
+        [*args, "--journal", str(journal)], cwd=ROOT, env=_env(), capture_output=True, text=True, check=False
+    )
+    assert first.returncode == 0, first.stdout[-2000:]
+    again = subprocess.run(
+        [*args, "--resume", str(journal), "--seed", "1"],
+        cwd=ROOT,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert again.returncode == 4
+    assert again.stderr.strip().count("\n") == 0
+    assert "the options differ (--seed: 0 then, 1 now)" in again.stderr
+    same = subprocess.run(
+        [*args, "--resume", str(journal)], cwd=ROOT, env=_env(), capture_output=True, text=True, check=False
+    )
+    assert same.returncode == 5, same.stdout[-2000:]  # everything finished: nothing selected
