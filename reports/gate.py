@@ -43,7 +43,7 @@ class BenchRow:
     verdict: str  # one of VERDICTS
     reason: str = ""
     processes: tuple[int, int] | None = (
-        None  # processes a side, when both runs record process medians (suite.ab.runner)
+        None  # processes a side, when both runs record process medians (suite.ab)
     )
     p_processes: tuple[float, float] | None = None  # the same U tests on the process medians, Holm-adjusted
     noise: tuple[float, float] | None = None  # IQR/median of (base, cand), as the noise limit judged it
@@ -269,7 +269,7 @@ def _bench_rows(
 
 NO_ROUNDS = (
     "no process medians on both sides (one process a side): a process offset cannot be told from a change; "
-    "run both sides with suite.ab.runner, or use --metric instructions"
+    "run both sides with suite.ab, or use --metric instructions"
 )
 
 
@@ -358,7 +358,7 @@ def _processes_notes(common: list[str], b_index: dict[str, Any], c_index: dict[s
         return ()
     side = "base" if has[0] else "candidate"
     return (
-        f"only the {side} records process medians: its timed benchmarks are inconclusive (run both with suite.ab.runner)",
+        f"only the {side} records process medians: its timed benchmarks are inconclusive (run both with suite.ab)",
     )
 
 
@@ -402,7 +402,7 @@ def add_gate_options(p: argparse.ArgumentParser) -> None:
         default=MAX_NOISE * 100,
         metavar="PCT",
         help=f"IQR/median in percent above which a side is too noisy to judge (default {MAX_NOISE * 100:g}); "
-        "raise it only for runs of suite.ab.runner with many processes, whose process-level test accounts for the noise",
+        "raise it only for runs of suite.ab with many processes, whose process-level test accounts for the noise",
     )
     p.add_argument(
         "--count-threshold",

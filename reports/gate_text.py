@@ -95,7 +95,7 @@ def _rules(res: ComparisonResult) -> str:
     return (
         f"rules: slower/faster when one-sided Mann-Whitney U p < {res.alpha:g} (Holm over {len(res.rows)}) "
         f"and median ratio beyond {res.threshold:.0%} (base median >= 1 ms) or {res.sub_ms_threshold:.0%} "
-        f"(< 1 ms), and, where the runs record processes (suite.ab.runner), the same test on the process medians "
+        f"(< 1 ms), and, where the runs record processes (suite.ab), the same test on the process medians "
         f"p < {res.alpha:g}; inconclusive when IQR/median > {res.max_noise:.0%} or too few samples or processes"
     )
 

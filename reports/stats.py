@@ -183,7 +183,7 @@ def verdict(
         alpha: the family-wise significance level.
         family: how many benchmarks Holm corrects over; no Holm-adjusted p can fall below
             ``family`` times the smallest raw p these sample counts allow.
-        processes: processes in (base, cand) when both runs record them (``suite.ab.runner``),
+        processes: processes in (base, cand) when both runs record them (``suite.ab``),
             else None.
         p_processes: Holm-adjusted one-sided p-values (slower, faster) of the exact U test on the
             process medians, given with ``processes``; a change must be significant across processes too,
@@ -204,7 +204,7 @@ def verdict(
         need = processes_needed(family, alpha)
         return "inconclusive", (
             f"too few processes ({processes[0]} base, {processes[1]} cand) for p < {alpha:g}{holm}; "
-            f"rerun suite.ab.runner with --processes {need}"
+            f"rerun suite.ab with --processes {need}"
         )
     noisy = [f"{side} IQR/median {v:.0%}" for side, v in zip(("base", "cand"), noise, strict=True) if v > max_noise]
     if noisy:

@@ -10,7 +10,7 @@ pytest's arguments (the case's timed work is scaled by F). Every trial keeps its
 DIR/<trial>/processes, and is judged by merging them and running the gate's ``compare_runs``, so
 ``--rejudge`` can judge a finished study again with the current rules, measuring nothing.
 Results go to DIR/results.csv (one row per trial and benchmark; ``rc`` is the gate's exit code, 2 for
-a trial whose suite.ab.runner run failed) and DIR/summary.txt: the
+a trial whose suite.ab run failed) and DIR/summary.txt: the
 false-alarm rate with its 95% upper bound (Clopper-Pearson), and the detection rate per level.
 """
 
@@ -51,17 +51,17 @@ def wrapper(out: Path, case: str, factor: float, option: str = "--inject-slowdow
 
 
 def finished(d: Path) -> bool:
-    """Whether a trial's suite.ab.runner run merged both sides (a failed trial merged nothing)."""
+    """Whether a trial's suite.ab run merged both sides (a failed trial merged nothing)."""
     return (d / "a.json").is_file() and (d / "b.json").is_file()
 
 
 def processes_dir(d: Path) -> Path:
-    """Where a trial's suite.ab.runner run keeps its processes' run files (``rounds/`` in trials run before the rename)."""
+    """Where a trial's suite.ab run keeps its processes' run files (``rounds/`` in trials run before the rename)."""
     return d / "processes" if (d / "processes").is_dir() else d / "rounds"
 
 
 def merged(d: Path, side: str) -> RunFile:
-    """A side's rounds of a trial, merged as suite.ab.runner merges them (round medians included)."""
+    """A side's rounds of a trial, merged as suite.ab merges them (round medians included)."""
     paths = sorted(processes_dir(d).glob(f"{side}-[0-9]*.json"), key=lambda p: int(p.stem.split("-")[1]))
     data = add_processes([load_run(p) for p in paths])
     return RunFile(path=d / f"{side}.json", data=data, label=side)
@@ -91,11 +91,11 @@ def judge(d: Path, max_noise: float = MAX_NOISE) -> list[dict[str, Any]]:
 def trial(
     out: Path, name: str, b_python: str, rounds: int, selection: list[str], max_noise: float
 ) -> list[dict[str, Any]]:
-    """One suite.ab.runner run, then its judgement."""
+    """One suite.ab run, then its judgement."""
     d = out / name
     if finished(d):  # run before: judge it again, measure nothing
         return judge(d, max_noise)
-    cmd = [sys.executable, "-m", "suite.ab.runner", "--a", sys.executable, "--b", b_python, "--rounds", str(rounds),
+    cmd = [sys.executable, "-m", "suite.ab", "--a", sys.executable, "--b", b_python, "--rounds", str(rounds),
            "--out", str(d), *selection]  # fmt: skip
     with open(out / f"{name}.log", "w") as log:
         rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False).returncode

@@ -1,6 +1,6 @@
 """One side's processes as one run file, as pyperf's ``Benchmark.add_runs`` gathers its ``Run`` s.
 
-``suite.ab.runner`` runs each side in several processes, one run file each; ``add_processes`` makes
+``suite.ab`` runs each side in several processes, one run file each; ``add_processes`` makes
 them one file: a benchmark's samples concatenated in the order the processes ran, its stats
 recomputed by pytest-benchmark's own ``Stats``, and each process kept as a record
 (``extra_info.processes``: its median and how many of the samples are its own). No torch here.

@@ -102,7 +102,7 @@ class RunFile:
 
     @staticmethod
     def processes(bench: dict[str, Any]) -> tuple[Process, ...] | None:
-        """The processes a benchmark was merged from (``suite.ab.runner``), in the order they ran; None: one process."""
+        """The processes a benchmark was merged from (``suite.ab``), in the order they ran; None: one process."""
         found = bench["extra_info"].get("processes")
         return None if found is None else tuple(from_dict(Process, p, "processes", strict=False) for p in found)
 

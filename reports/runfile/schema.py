@@ -87,7 +87,7 @@ class ColdFailure:
 
 @record
 class Process:
-    """``extra_info.processes[i]``: one process of a side that ``suite.ab.runner`` merged (as pyperf's ``Run``)."""
+    """``extra_info.processes[i]``: one process of a side that ``suite.ab`` merged (as pyperf's ``Run``)."""
 
     median_s: float = meta("the median of the process's samples", required=True, since=4)
     samples: int | None = meta("its samples, in order, in stats.data (null: a file before schema 4)", since=4)

@@ -1,7 +1,7 @@
-"""``python -m suite.ab``: see suite.ab.runner."""
+"""``python -m suite.ab``: see suite.ab.cli."""
 
 import sys
 
-from suite.ab.runner import main
+from suite.ab.cli import main
 
 sys.exit(main())

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from suite.ab import cli
 from suite.ab import runner as ab
 from tests import synthetic_runs as syn
 
@@ -108,7 +109,7 @@ def test_schedule_alternates_abba_baab() -> None:
 def test_slower_b_runs_alternating_rounds_and_fails(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = fake_side(tmp_path, "a", side_rounds(1e-3))
     b = fake_side(tmp_path, "b", side_rounds(1.3e-3))
-    code = ab.main(ab_args(tmp_path, a, b, "-k", "nn_lstm and float32", "--size", "seed"))
+    code = cli.main(ab_args(tmp_path, a, b, "-k", "nn_lstm and float32", "--size", "seed"))
     out = capsys.readouterr().out
     assert code == 1
     log = log_entries(tmp_path)
@@ -138,7 +139,7 @@ def test_slower_b_runs_alternating_rounds_and_fails(tmp_path: Path, capsys: pyte
 def test_rounds_are_merged_per_side(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = fake_side(tmp_path, "a", side_rounds(1e-3))
     b = fake_side(tmp_path, "b", side_rounds(1e-3))
-    assert ab.main(ab_args(tmp_path, a, b)) == 0
+    assert cli.main(ab_args(tmp_path, a, b)) == 0
     capsys.readouterr()
     merged = json.loads((tmp_path / "out" / "a.json").read_text(encoding="utf-8"))
     expected = [s for i in range(1, ROUNDS + 1) for s in round_samples(1e-3, i)]
@@ -164,7 +165,7 @@ def test_rounds_are_merged_per_side(tmp_path: Path, capsys: pytest.CaptureFixtur
 def test_failing_round_exits_2_naming_side_and_round(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = fake_side(tmp_path, "a", side_rounds(1e-3))
     b = fake_side(tmp_path, "b", side_rounds(1e-3, n=1))  # B's 2nd round, the 3rd overall (a b [b]), fails
-    code = ab.main(ab_args(tmp_path, a, b))
+    code = cli.main(ab_args(tmp_path, a, b))
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("error: process 3/16 (B, its process 2) failed: exit code 3")
@@ -174,7 +175,7 @@ def test_failing_round_exits_2_naming_side_and_round(tmp_path: Path, capsys: pyt
 
 def test_missing_interpreter_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     b = fake_side(tmp_path, "b", side_rounds(1e-3))
-    code = ab.main(ab_args(tmp_path, (tmp_path / "no-python", b[1]), b))
+    code = cli.main(ab_args(tmp_path, (tmp_path / "no-python", b[1]), b))
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("error: --a: interpreter")
@@ -185,7 +186,7 @@ def test_real_cli_missing_dir_exits_2(tmp_path: Path) -> None:
     a = fake_side(tmp_path, "a", side_rounds(1e-3))
     args = ab_args(tmp_path, a, (a[0], tmp_path / "no-such-checkout"))
     proc = subprocess.run(
-        [sys.executable, "-m", "suite.ab.runner", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "suite.ab", *args], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: --b-dir")
@@ -194,7 +195,7 @@ def test_real_cli_missing_dir_exits_2(tmp_path: Path) -> None:
 
 
 def test_unknown_options_and_those_after_double_dash_go_to_pytest() -> None:
-    args, selection = ab.parse_args(
+    args, selection = cli.parse_args(
         ["--a", "pa", "--b", "pb", "--out", "o", "-k", "lstm and cpu", "--size", "seed", "--", "--rounds", "9"]
     )
     assert (args.a, args.b, args.processes) == ("pa", "pb", None)  # None: chosen after the first round
@@ -203,9 +204,9 @@ def test_unknown_options_and_those_after_double_dash_go_to_pytest() -> None:
 
 def test_gate_options_are_checked_before_anything_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = fake_side(tmp_path, "a", side_rounds(1e-3))
-    args, selection = ab.parse_args(["--a", "pa", "--b", "pb", "--out", "o", "--max-noise", "50", "-k", "x"])
+    args, selection = cli.parse_args(["--a", "pa", "--b", "pb", "--out", "o", "--max-noise", "50", "-k", "x"])
     assert (args.max_noise, selection) == (50.0, ["-k", "x"])
-    assert ab.main(ab_args(tmp_path, a, a, "--max-noise", "0")) == 2
+    assert cli.main(ab_args(tmp_path, a, a, "--max-noise", "0")) == 2
     assert (
         capsys.readouterr().err
         == "error: --threshold must be >= 0, --alpha between 0 and 1, --max-noise and --count-threshold > 0\n"
@@ -214,7 +215,7 @@ def test_gate_options_are_checked_before_anything_runs(tmp_path: Path, capsys: p
 
 
 def test_help_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
-    assert ab.main(["--help"]) == 0
+    assert cli.main(["--help"]) == 0
     assert "ABBA BAAB" in capsys.readouterr().out
 
 
@@ -225,7 +226,7 @@ def test_each_side_runs_the_correctness_tier_and_a_new_failure_fails(tmp_path: P
     b = fake_side(tmp_path, "b", side_rounds(1e-3, checks_from=99))
     syn.write(tmp_path / "rounds-a" / "checks.json", {"correctness": [syn.correctness(outcome="passed")]})
     syn.write(tmp_path / "rounds-b" / "checks.json", {"correctness": [syn.correctness(outcome="failed")]})
-    code = ab.main(ab_args(tmp_path, a, b, "-k", "nn_lstm", "--device", "cpu", "--dtype=float32", "--size", "seed"))
+    code = cli.main(ab_args(tmp_path, a, b, "-k", "nn_lstm", "--device", "cpu", "--dtype=float32", "--size", "seed"))
     assert code == 1
     calls = [json.loads(line) for line in (tmp_path / "checks-log").read_text().splitlines()]
     assert [c["side"] for c in calls] == ["a", "b"]
@@ -243,7 +244,7 @@ def test_default_rounds_grow_with_the_benchmarks_selected(tmp_path: Path, capsys
     assert 13 / math.comb(16, 8) >= 0.001 > 13 / math.comb(18, 9)
     a = fake_side(tmp_path, "a", side_rounds(1e-3, n=9, cases=13))
     b = fake_side(tmp_path, "b", side_rounds(1.3e-3, n=9, cases=13))
-    code = ab.main(ab_args(tmp_path, a, b))
+    code = cli.main(ab_args(tmp_path, a, b))
     out = capsys.readouterr().out
     assert "".join(e["side"] for e in log_entries(tmp_path)) == "abbabaabbaababbabaab"[:18]
     assert "process 18/18: " in out
@@ -254,7 +255,7 @@ def test_default_rounds_grow_with_the_benchmarks_selected(tmp_path: Path, capsys
 def test_too_few_explicit_rounds_warn_and_stay_inconclusive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = fake_side(tmp_path, "a", side_rounds(1e-3, n=4))
     b = fake_side(tmp_path, "b", side_rounds(1.3e-3, n=4))
-    code = ab.main(ab_args(tmp_path, a, b, "--rounds", "4"))  # the old name of --processes still works
+    code = cli.main(ab_args(tmp_path, a, b, "--rounds", "4"))  # the old name of --processes still works
     out, err = capsys.readouterr()
     assert err == (
         "warning: --processes 4 cannot reach p < 0.001 over the processes after Holm over 1 benchmark(s); "
@@ -262,17 +263,17 @@ def test_too_few_explicit_rounds_warn_and_stay_inconclusive(tmp_path: Path, caps
     )
     assert len(log_entries(tmp_path)) == 8
     assert code == 3  # a 30% slowdown it cannot decide: exit 3, which no CI reads as a pass
-    assert "too few processes (4 base, 4 cand) for p < 0.001; rerun suite.ab.runner with --processes 7" in out
+    assert "too few processes (4 base, 4 cand) for p < 0.001; rerun suite.ab with --processes 7" in out
 
 
 def test_gate_study_judges_what_suite_ab_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """scripts/gate_study.py re-merges a trial's processes: it must find them where suite.ab.runner keeps them."""
+    """scripts/gate_study.py re-merges a trial's processes: it must find them where suite.ab keeps them."""
     from tests.harness import script
 
     study = script("gate_study")
     a = fake_side(tmp_path, "a", side_rounds(1e-3))
     b = fake_side(tmp_path, "b", side_rounds(1.3e-3))
-    code = ab.main(ab_args(tmp_path, a, b, "-k", "nn_lstm and float32", "--size", "seed"))
+    code = cli.main(ab_args(tmp_path, a, b, "-k", "nn_lstm and float32", "--size", "seed"))
     capsys.readouterr()
     rows = study.judge(tmp_path / "out")
     assert [(r["verdict"], r["rc"]) for r in rows] == [("slower", code)]
@@ -303,7 +304,7 @@ def test_a_benchmark_that_crashed_on_b_is_named_and_fails(tmp_path: Path, capsys
         data["benchmarks"].append(syn.bench("nn_gru", samples=round_samples(2e-3, i), family="gru"))
     a = fake_side(tmp_path, "a", a_rounds)
     b = fake_side(tmp_path, "b", _crashed_rounds(1e-3))
-    code = ab.main(ab_args(tmp_path, a, b))
+    code = cli.main(ab_args(tmp_path, a, b))
     out = capsys.readouterr().out
     assert code == 1  # never a silent drop: nn_lstm alone is unchanged
     assert "crashed on B: nn_gru-cpu-float32-fwd-eager-seed-T100_B32_I10_H20_L1 (crashed (SIGSEGV))" in out

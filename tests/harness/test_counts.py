@@ -19,8 +19,8 @@ from cases import CASES
 from reports import compare, counts, gate
 from reports.runfile.reader import load_run
 from reports.runfile.schema import SCHEMA
+from suite.ab import cli
 from suite.ab import counts as ab_counts
-from suite.ab import runner as ab
 from suite.harness.points import Point
 from suite.measure import counting
 from suite.measure.timing import make_call
@@ -270,7 +270,7 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
         load_run(path)
 
 
-# ---- suite.ab.runner --metric instructions (fake interpreters)
+# ---- suite.ab --metric instructions (fake interpreters)
 
 
 def test_ab_counts_each_side_once_and_fails_on_more_instructions(
@@ -279,7 +279,7 @@ def test_ab_counts_each_side_once_and_fails_on_more_instructions(
     monkeypatch.setattr(ab_counts, "valgrind_missing", lambda: None)  # the fakes count nothing themselves
     a = fake_side(tmp_path, "a", [syn.run([counted("nn_lstm", LSTM), counted("nn_gru", GRU)])])
     b = fake_side(tmp_path, "b", [syn.run([counted("nn_lstm", LSTM * SMALLEST_INJECTED), counted("nn_gru", GRU)])])
-    code = ab.main(ab_args(tmp_path, a, b, "--metric", "instructions", "--no-checks", "-k", "nn_lstm or nn_gru"))
+    code = cli.main(ab_args(tmp_path, a, b, "--metric", "instructions", "--no-checks", "-k", "nn_lstm or nn_gru"))
     out = capsys.readouterr().out
     entries = log_entries(tmp_path)
     assert sorted(e["side"] for e in entries) == ["a", "b"]  # one process a side
@@ -304,7 +304,7 @@ def test_ab_without_valgrind_exits_4(
 ) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))  # no valgrind here
     a = fake_side(tmp_path, "a", [])
-    code = ab.main(ab_args(tmp_path, a, a, "--metric", "instructions"))
+    code = cli.main(ab_args(tmp_path, a, a, "--metric", "instructions"))
     err = capsys.readouterr().err
     assert code == 4
     assert err.count("\n") == 1
@@ -314,7 +314,7 @@ def test_ab_without_valgrind_exits_4(
 
 def test_ab_refuses_rounds_with_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = fake_side(tmp_path, "a", [])
-    assert ab.main(ab_args(tmp_path, a, a, "--metric", "instructions", "--rounds", "3")) == 2
+    assert cli.main(ab_args(tmp_path, a, a, "--metric", "instructions", "--rounds", "3")) == 2
     assert "counted once" in capsys.readouterr().err
 
 

@@ -21,7 +21,7 @@ from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]
 # The largest difference between independent counts of one benchmark in the count study
-# (docs/gate.md, study 3): nn_gru forward, 1.41% between two processes of one suite.ab.runner run.
+# (docs/gate.md, study 3): nn_gru forward, 1.41% between two processes of one suite.ab run.
 LARGEST_AA = 0.0141
 VALGRIND = shutil.which("valgrind")
 CONTROL = shutil.which("callgrind_control")
@@ -205,7 +205,7 @@ def tool_dir(path: Path, tools: tuple[str, ...]) -> Path:
 
 
 def counted_run(json_path: Path, path_dir: Path, *args: str) -> subprocess.Popen[str]:
-    """A counted benchmark run (as suite.ab.runner starts a side) with ``PATH=path_dir`` and a fixed hash seed."""
+    """A counted benchmark run (as suite.ab starts a side) with ``PATH=path_dir`` and a fixed hash seed."""
     cmd = [sys.executable, "-m", "pytest", "suite/test_speed.py", "--benchmark-only", "-q", "-p", "no:cacheprovider",
            f"--benchmark-json={json_path}", "--metric", "instructions", "--no-peak", *args]  # fmt: skip
     env = dict(os.environ, PATH=str(path_dir), PYTHONHASHSEED="1")

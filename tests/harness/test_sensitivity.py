@@ -23,7 +23,7 @@ from suite.studies.sensitivity import (
 )
 
 # Not marked "correctness": a test of the suite's own check (it belongs with the tooling's tests),
-# so `make report` and suite.ab.runner do not run it.
+# so `make report` and suite.ab do not run it.
 
 # Defects the check cannot tell from rounding, each with why (docs/tolerances.md). A perturbation
 # caught here that is listed fails the test too: the list must stay exact.

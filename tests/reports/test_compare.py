@@ -43,7 +43,7 @@ def pair(
 
 
 def per_process(benches: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The benchmarks as ``suite.ab.runner`` merges them: each sample a process of its own (its median).
+    """The benchmarks as ``suite.ab`` merges them: each sample a process of its own (its median).
 
     A benchmark given ``process_medians: None`` keeps none (one process a side, as plain pytest writes);
     one given a list of them (``with_rounds``) keeps it, as files before schema 4 wrote it.
@@ -353,7 +353,7 @@ def test_nan_in_one_runs_output_is_an_infinite_difference() -> None:
 
 
 def with_rounds(bench: dict[str, Any], medians: Sequence[float] | None) -> dict[str, Any]:
-    """A benchmark as ``suite.ab.runner`` merged it before schema 4: each process's median in ``process_medians``."""
+    """A benchmark as ``suite.ab`` merged it before schema 4: each process's median in ``process_medians``."""
     bench["extra_info"]["process_medians"] = None if medians is None else list(medians)
     return bench
 
@@ -441,7 +441,7 @@ def test_too_few_rounds_are_inconclusive(
     assert code == 3
     assert "inconclusive" in line
     assert (
-        f"too few processes ({rounds} base, {rounds} cand) for p < 0.001; rerun suite.ab.runner with --processes {need}"
+        f"too few processes ({rounds} base, {rounds} cand) for p < 0.001; rerun suite.ab with --processes {need}"
         in line
     )
 
@@ -466,7 +466,7 @@ def test_rounds_needed_is_the_fewest_that_can_reach_alpha(family: int, rounds: i
 
 
 def test_schema_1_round_medians_are_read_as_process_medians(tmp_path: Path) -> None:
-    """Files merged by suite.ab.runner before schema 2 name the process medians ``round_medians``."""
+    """Files merged by suite.ab before schema 2 name the process medians ``round_medians``."""
     slow = [m * 1.25 for m in STEADY]
     new = result_of(*pair(tmp_path, [from_rounds(STEADY)], [from_rounds(slow)]))
     legacy = [from_rounds(STEADY), from_rounds(slow)]

@@ -379,7 +379,7 @@ def _ab_files(tmp_path: Path) -> tuple[Path, Path]:
     same = noisy(0.004, n=20, seed=2)
     a = run([bench(samples=base), bench(samples=same, dtype="float64")], label="torch2.13")
     b = run([bench(samples=[1.25 * x for x in base]), bench(samples=same[::-1], dtype="float64")], label="torch2.14")
-    for r in (a, b):  # as suite.ab.runner merges them: here each sample stands for one process's median
+    for r in (a, b):  # as suite.ab merges them: here each sample stands for one process's median
         for x in r["benchmarks"]:
             x["extra_info"]["process_medians"] = list(x["stats"]["data"])
     return write(tmp_path / "a.json", a), write(tmp_path / "b.json", b)

@@ -150,7 +150,7 @@ def test_each_kind_of_run_is_its_own_series_and_the_processes_series_is_judged_a
     both = plain[[r.label for r in found["time"].runs]].notna().all(axis=1)
     assert set(plain.loc[both, "first_last"]) == {"inconclusive"}
     assert set(plain.loc[~both, "first_last"]) <= {"—"}  # float16 ran in 2.13's run only: nothing to judge
-    # The suite.ab.runner pair: history's verdicts are those of python -m reports compare on the same two files.
+    # The suite.ab pair: history's verdicts are those of python -m reports compare on the same two files.
     result = _cli("compare", str(AB[0]), str(AB[1]))
     assert result.returncode in (0, 1, 3), result.stderr
     df = history.frame(found["time (processes)"]).set_index("key")
