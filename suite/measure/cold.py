@@ -72,6 +72,9 @@ def _imports() -> None:
 
     import suite.measure.memory
     import suite.measure.timing  # noqa: F401
+    from cases.load import load
+
+    load()  # the users' cases the parent loaded (RNNSUITE_CASES, the entry points): keys name them too
 
 
 def time_cold(key: str, seed: int, threads: int, min_time: float, every: bool = False) -> dict[str, Any]:
@@ -83,9 +86,11 @@ def time_cold(key: str, seed: int, threads: int, min_time: float, every: bool = 
     """
     import torch
 
+    from cases.load import load
     from suite.measure.memory import Probe
     from suite.measure.timing import BenchPoint, calibrate, make_call, synchronizer, time_block
 
+    load()  # once per process (a fork of the server has them already)
     torch.set_num_threads(threads)
     bp = BenchPoint.from_key(key)
     call, _ = make_call(bp, seed)
