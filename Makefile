@@ -21,10 +21,13 @@ venv: $(STAMP)
 
 # --no-compile: Python compiles what it imports on first use; compiling all of torch's modules at
 # install took about 25 of the install's 54 s here.
-$(STAMP): pyproject.toml constraints.txt
+# The examples (examples/: fastrnns' LSTM variants through the public case API) are installed too:
+# their entry point puts them in every `pytest suite` of this venv, make test's and make report's.
+$(STAMP): pyproject.toml constraints.txt examples/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q --no-compile -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q --no-compile --no-deps -e examples
 	touch $(STAMP)
 
 lint: $(STAMP)
