@@ -319,6 +319,7 @@ def case(
     dtypes: tuple[torch.dtype, ...] = tuple(DTYPES.values()),
     devices: tuple[str, ...] = DEVICES,
     timed: bool = True,
+    untimed: tuple[Size, ...] = (),
 ) -> Case:
     """Declare and register one case of a user's model; returns it.
 
@@ -344,7 +345,9 @@ def case(
         flops: forward matrix FLOPs for a size; default: the built-in's (else not reported).
         baseline: the shipped case the benchmarks set this one beside; default: the ``same_as``
             built-in's layer case (``nn_lstm``, ``nn_lstm[bidir]``).
-        time_axis, tol, norm_floor, grad_unchecked, dtypes, devices, timed: as on :class:`Case`.
+        time_axis, tol, norm_floor, grad_unchecked, dtypes, devices, timed, untimed: as on
+            :class:`Case` (``untimed``: sizes checked but never timed, e.g. a small first "seed" size
+            for the checks before the seed size the benchmarks set beside the built-in).
 
     Raises:
         CaseError: one line naming the case and what is wrong (a bad name, a clash with a shipped
@@ -412,5 +415,6 @@ def case(
             dtypes=dtypes,
             devices=devices,
             timed=timed,
+            untimed=untimed,
         )
     )

@@ -1,7 +1,8 @@
 """fastrnns' LSTM variants as rnnsuite cases: each checked in every dtype and timed beside nn.LSTM.
 
 Loaded through the entry-point group ``rnnsuite.cases`` (pyproject.toml): installing this package
-is all it takes. Every case but the layer-norm one takes its expected values from nn.LSTM (or
+is all it takes. Every name starts with ``example_``, so that ``-k`` can select or leave them out
+together (``make report`` times them in float32 only). Every case but the layer-norm one takes its expected values from nn.LSTM (or
 nn.LSTMCell / nn.GRUCell) through a map of its parameters; the layer-norm one has its own NumPy
 reference (reference.py).
 """
@@ -20,11 +21,15 @@ from torch import Tensor, nn
 from cases.api import Instance, Size, case, same_as
 from cases.models import GRUCell, LSTMCell
 from cases.sizes import DEEPBENCH, SEED, SEED_CELL, TINY, TINY_CELL
+from cases.variants import TIER
 from rnnsuite_examples import models
 from rnnsuite_examples.reference import layernorm_lstm
 
 ONE_LAYER = {"tiny": (TINY_CELL,), "seed": (SEED_CELL,), "deepbench": DEEPBENCH["lstm"]}
-TWO_LAYERS = {"tiny": (TINY,), "seed": (SEED,)}
+# Two layers: checked at the layer variants' small size (the emulated references of a T=100
+# bidirectional stack cost the tier seconds per dtype), timed at the chapter's seed size and at
+# DeepBench's one-layer LSTM shapes, beside nn.LSTM's own.
+TWO_LAYERS = {"tiny": (TINY,), "seed": (TIER, SEED), "deepbench": DEEPBENCH["lstm"]}
 
 
 def _draw(gen: torch.Generator, dtype: torch.dtype, *shape: int) -> Tensor:
@@ -61,7 +66,7 @@ def _suffix_l0(p: Mapping[str, Tensor]) -> dict[str, Tensor]:
 
 
 case(
-    "premul_lstm",
+    "example_premul_lstm",
     _build_premul,
     _as_layer,
     same_as=same_as(nn.LSTM, _suffix_l0),
@@ -95,7 +100,7 @@ def _split_fused(p: Mapping[str, Tensor]) -> dict[str, Tensor]:
 
 
 case(
-    "fused_gates_lstm",
+    "example_fused_gates_lstm",
     _build_fused,
     _run_cell,
     same_as=same_as(nn.LSTMCell, _split_fused),
@@ -120,7 +125,7 @@ def _lstm_cell_flops(size: Size) -> int:
 
 
 case(
-    "layernorm_lstm",
+    "example_layernorm_lstm",
     _build_layernorm,
     _run_cell,
     reference=layernorm_lstm,
@@ -150,12 +155,13 @@ def _stacked_to_lstm(p: Mapping[str, Tensor]) -> dict[str, Tensor]:
 
 
 case(
-    "stacked_lstm",
+    "example_stacked_lstm",
     _build_stacked,
     _as_layer,
     same_as=same_as(nn.LSTM, _stacked_to_lstm),
     summary="custom_lstms' stacked LSTM (2 layers of a custom cell)",
     sizes=TWO_LAYERS,
+    untimed=(TIER,),
 )
 
 
@@ -174,12 +180,13 @@ def _bidir_to_lstm(p: Mapping[str, Tensor]) -> dict[str, Tensor]:
 
 
 case(
-    "bidir_lstm",
+    "example_bidir_lstm",
     _build_bidir,
     _as_layer,
     same_as=same_as(nn.LSTM, _bidir_to_lstm, bidirectional=True),
     summary="custom_lstms' stacked bidirectional LSTM (2 layers)",
     sizes=TWO_LAYERS,
+    untimed=(TIER,),
 )
 
 # ------------------------------------------------- the chapter's corrected cells, compiled
@@ -236,7 +243,7 @@ def _gated_to_cell(gates: tuple[str, ...], p: Mapping[str, Tensor]) -> dict[str,
 COMPILED_DTYPES = (torch.float32,)
 for _cls, _builtin in ((LSTMCell, nn.LSTMCell), (GRUCell, nn.GRUCell)):
     case(
-        f"compiled_{_builtin.__name__.removesuffix('Cell').lower()}_cell",
+        f"example_compiled_{_builtin.__name__.removesuffix('Cell').lower()}_cell",
         partial(_build_chapter, _cls),
         _compiled_step,
         same_as=same_as(_builtin, partial(_gated_to_cell, _cls.gates)),

@@ -97,7 +97,7 @@ def pytest_command(side: Side, json_path: Path, selection: Sequence[str]) -> lis
 
 
 # The selection options that narrow the correctness tier (--shard: a job of N runs its part of the checks too).
-CHECK_OPTIONS = ("--device", "--dtype", "--seed", "--shard")
+CHECK_OPTIONS = ("--device", "--dtype", "--seed", "--shard", "--cases")
 
 
 def checks_selection(selection: Sequence[str]) -> list[str]:

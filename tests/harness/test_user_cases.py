@@ -275,3 +275,13 @@ def test_same_as_refuses_what_it_has_no_reference_for() -> None:
     with pytest.raises(CaseError, match=r"not one of nn\.RNN"):
         same_as(nn.Transformer, lambda p: p)
     assert torch.float64  # torch imported for the map's tensors
+
+
+def test_an_ab_run_hands_cases_to_the_checks_of_both_sides() -> None:
+    from suite.ab.runner import checks_selection
+
+    assert checks_selection(["-k", "mine", "--cases", "my_rnns", "--cases=other"]) == [
+        "--cases",
+        "my_rnns",
+        "--cases=other",
+    ]
