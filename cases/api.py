@@ -28,7 +28,9 @@ Expected values come from one of three places:
   concatenations, transposes, scalings, tied weights).
 - ``reference`` (and ``reference_grad``): the user's own NumPy float64 forward (and backward),
   checked against finite differences like the shipped references.
-- neither: no reference (the report says so). Not supported yet: :func:`case` refuses it.
+- neither: no reference. Each dtype is then judged against the model's own float64 run, with
+  the budgets' floors (there is no emulated reference to widen them); gradients by the float64
+  gradcheck only; the summary says "no reference".
 
 Everything a user gives is checked when it runs: an exception from their builder, forward or map
 becomes a failed check that names the case and what is wrong (:class:`CaseError`), never a
@@ -254,6 +256,43 @@ def same_as_reference_grad(name: str, sa: SameAs, params: Arrays, inputs: Arrays
     return out | {k: g[k] for k in inputs if k in g}
 
 
+# ------------------------------------------------------------------------------ no reference
+
+
+@functools.lru_cache(maxsize=16)
+def _float64_model(name: str, size: Size) -> nn.Module:
+    return CASES[name].build(size, torch.Generator().manual_seed(0)).model
+
+
+def _size_of(name: str, inputs: Arrays) -> Size:
+    """The size of the case whose float64 build has inputs of these shapes."""
+    shapes = {k: tuple(np.shape(v)) for k, v in inputs.items()}
+    for size in dict.fromkeys(s for sizes in CASES[name].sizes.values() for s in sizes):
+        built = CASES[name].build(size, torch.Generator().manual_seed(0)).inputs
+        if {k: tuple(v.shape) for k, v in built.items()} == shapes:
+            return size
+    raise CaseError(f"case {name!r}: no size of the case has inputs of shapes {shapes}")
+
+
+def own_float64_run(name: str, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
+    """A case with no reference: its own forward in float64 on these parameters and inputs.
+
+    Run under the emulated precision too, it stays float64, so each dtype is judged against the
+    float64 run with the budgets' floors (the emulated error is 0).
+    """
+    model = _float64_model(name, _size_of(name, inputs))
+    with torch.no_grad():
+        for k, p in model.named_parameters():
+            p.copy_(torch.from_numpy(_plain(params[k])))
+    tensors = {
+        k: torch.from_numpy(_plain(v) if np.issubdtype(np.asarray(v).dtype, np.floating) else np.asarray(v))
+        for k, v in inputs.items()
+    }
+    with torch.no_grad():
+        out = CASES[name].forward(model, tensors)
+    return {k: v.double().numpy() for k, v in out.items()}
+
+
 # --------------------------------------------------------------------------------- the user's code
 
 
@@ -359,8 +398,9 @@ def case(
         raise CaseError(f"case {name!r}: the name clashes with a case already registered (shipped or loaded)")
     if same_as is not None and reference is not None:
         raise CaseError(f"case {name!r}: give same_as or reference, not both")
-    if same_as is None and reference is None:
-        raise CaseError(f"case {name!r}: no expected values: give same_as=same_as(...) or reference=...")
+    no_reference = same_as is None and reference is None
+    if no_reference and reference_grad is not None:
+        raise CaseError(f"case {name!r}: reference_grad without a reference")
     fam = family or (same_as.family if same_as is not None else "other")
     if sizes is None:
         if fam not in ("rnn", "lstm", "gru"):
@@ -390,8 +430,9 @@ def case(
         baseline = baseline or same_as.baseline()
         if time_axis is None:
             time_axis = {"output": 1 if same_as.options.get("batch_first") else 0}
-    if reference is None:  # not reached: same_as or reference was checked above
-        raise CaseError(f"case {name!r}: no expected values")
+    if reference is None:  # no reference: judged against its own float64 run; gradients by gradcheck only
+        reference = functools.partial(own_float64_run, name)
+        summary = (summary or name) + " (no reference: judged against its own float64 run)"
     if baseline is not None and baseline not in CASES:
         raise CaseError(f"case {name!r}: baseline {baseline!r} is not a registered case")
     return register(

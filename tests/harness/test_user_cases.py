@@ -166,7 +166,8 @@ def test_the_forget_gate_bias_left_out_fails_naming_the_case_and_check(tmp_path:
             "--cases broken: case 'nn_lstm': the name clashes",
         ),
         (GATE_LSTM + 'case("a-b", build, forward, same_as=same_as(nn.LSTMCell, to_lstm_cell))\n', "case 'a-b': a name"),
-        (GATE_LSTM + 'case("nothing", build, forward)\n', "case 'nothing': no expected values"),
+        (GATE_LSTM + 'case("grad", build, forward, reference_grad=print)\n', "case 'grad': reference_grad without"),
+        (GATE_LSTM + 'case("fam", build, forward)\n', "case 'fam': family 'other' has no default sizes"),
         (
             GATE_LSTM + 'case("opt", build, forward, same_as=same_as(nn.LSTMCell, to_lstm_cell, proj_size=3))\n',
             "option proj_size not covered",
@@ -203,6 +204,28 @@ def test_each_bad_case_fails_naming_the_case_and_what_is_wrong(tmp_path: Path) -
     assert "out of weights" in section, section
     assert "harness" not in section, section
     assert "Traceback" not in section, section
+
+
+NO_REFERENCE = GATE_LSTM + textwrap.dedent("""
+    def low_precision_bug(model, inputs):  # 1% off in every dtype but float64
+        out = forward(model, inputs)
+        return out if out["output"].dtype == torch.float64 else out | {"output": out["output"] * 1.01}
+
+    case("own_lstm", build, forward, family="lstm")
+    case("own_lstm_bug", build, low_precision_bug, family="lstm")
+""")
+
+
+def test_a_case_with_no_reference_is_judged_against_its_own_float64_run(tmp_path: Path) -> None:
+    _write(tmp_path, "own_cases", NO_REFERENCE)
+    proc = _pytest(tmp_path, "--cases", "own_cases", "-k", "forward and own_lstm", "--device", "cpu", "--dtype",
+                   "float32,float16", "suite/test_correctness.py", "-vv")  # fmt: skip
+    out = proc.stdout
+    assert proc.returncode == 1, out[-3000:]
+    for dtype in ("float32", "float16"):
+        assert f"test_forward[own_lstm-cpu-{dtype}] PASSED" in out, out[-3000:]
+        assert f"test_forward[own_lstm_bug-cpu-{dtype}] FAILED" in out, out[-3000:]
+    assert "own_lstm_bug-cpu-float16 forward: 'output' norm-wise error" in out
 
 
 def _section(out: str, name: str) -> str:
