@@ -308,3 +308,18 @@ def test_an_ab_run_hands_cases_to_the_checks_of_both_sides() -> None:
         "my_rnns",
         "--cases=other",
     ]
+
+
+def test_a_cold_process_finds_a_user_case_by_its_key(tmp_path: Path) -> None:
+    """The cold child loads what ``--cases`` named (RNNSUITE_CASES) before it reads the benchmark key."""
+    path = _write(tmp_path, "my_lstm_cases", GOOD)
+    key = "gate_lstm-cpu-float32-fwd-eager-tiny-T4_B3_I5_H6_L1"
+    cmd = [sys.executable, "-m", "suite.measure.cold", key, "--min-time", "0.01", "--every"]
+    env = {**os.environ, "RNNSUITE_CASES": str(path)}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert '"median_s"' in proc.stdout
+    env.pop("RNNSUITE_CASES")
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode != 0  # without it the key names no case
+    assert "is not a benchmark key" in proc.stderr
