@@ -21,10 +21,13 @@ venv: $(STAMP)
 
 # --no-compile: Python compiles what it imports on first use; compiling all of torch's modules at
 # install took about 25 of the install's 54 s here.
-$(STAMP): pyproject.toml constraints.txt
+# The examples (examples/: fastrnns' LSTM variants through the public case API) are installed too:
+# their entry point puts them in every `pytest suite` of this venv, make test's and make report's.
+$(STAMP): pyproject.toml constraints.txt examples/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q --no-compile -c constraints.txt -e '.[dev]'
+	$(PY) -m pip install -q --no-compile --no-deps -e examples
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -79,7 +82,10 @@ REPORT_TIMING ?= --min-time 0.25 --min-rounds 5
 # proj, packed) in float32, the dtype their cost against the plain layer is read in (all four
 # dtypes of them double the phase: `make report REPORT_SELECT=` times them too). A -k in
 # PYTEST_REPORT_ARGS replaces this one.
-REPORT_SELECT ?= -k "float32 or not (bidir or proj or packed)"
+# The examples (example_*) are timed in float32 too, and the built-in layers' one-layer seed shape
+# (H20_L1, timed beside the one-layer cells, which run no fused op and so one kernel) with the
+# vendor kernel only: section (b) pairs each cell with that row.
+REPORT_SELECT ?= -k "(float32 or not (bidir or proj or packed or example_)) and not (native and H20_L1)"
 # The results store each run is added to (python -m reports history $(STORE) draws the trends).
 STORE ?= $(OUT)/store
 

@@ -51,5 +51,6 @@ def cell_presets(family: str) -> dict[str, tuple[Size, ...]]:
 
 
 def layer_presets(family: str) -> dict[str, tuple[Size, ...]]:
-    """Size presets of a built-in stacked layer (two layers at the chapter's sizes)."""
-    return cell_presets(family) | {"tiny": (TINY,), "seed": (SEED,)}
+    """Size presets of a built-in stacked layer: two layers at the chapter's sizes (the checks' size),
+    and one layer, timed beside the one-layer cells of the family (the report's section (b))."""
+    return cell_presets(family) | {"tiny": (TINY,), "seed": (SEED, SEED_CELL)}

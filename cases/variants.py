@@ -174,15 +174,18 @@ def draw_lengths(gen: torch.Generator, size: Size, order: str) -> Tensor:
 # ------------------------------------------------------------------------------------- layers
 
 
-def build_layer(v: Variant, family: str, size: Size, gen: torch.Generator) -> Instance:
-    """A layer variant in float64 with inputs ``x``, states (unless omitted) and ``lengths``."""
-    model = LAYERS[family](size.input_size, size.hidden_size, size.num_layers, **_module_options(v, family, size))
-    model = uniform_(model.double(), gen)
+def build_layer(
+    v: Variant, family: str, size: Size, gen: torch.Generator, dtype: torch.dtype = torch.float64
+) -> Instance:
+    """A layer variant constructed in ``dtype`` with inputs ``x``, states (unless omitted) and ``lengths``."""
+    opts = _module_options(v, family, size)
+    model = LAYERS[family](size.input_size, size.hidden_size, size.num_layers, **opts, dtype=dtype)
+    model = uniform_(model, gen)
     model.eval()  # dropout: the reference is the layer without it
-    x = randn(gen, size.seq_len, size.batch, size.input_size)
+    x = randn(gen, size.seq_len, size.batch, size.input_size, dtype=dtype)
     inputs = {"x": x.transpose(0, 1).contiguous() if v.batch_first else x}
     if v.h0:
-        inputs |= {k: randn(gen, *shape) for k, shape in state_shapes(v, family, size).items()}
+        inputs |= {k: randn(gen, *shape, dtype=dtype) for k, shape in state_shapes(v, family, size).items()}
     if v.packed:
         inputs["lengths"] = draw_lengths(gen, size, v.packed)
     return Instance(model, inputs)
@@ -304,6 +307,7 @@ for _v in LAYER_VARIANTS:
                 summary=f"nn.{_mode.upper()} {_v.summary}",
                 family=_mode,
                 build=partial(build_layer, _v, _mode),
+                build_in=partial(build_layer, _v, _mode),  # timed as built in its dtype, as its base layer is
                 forward=partial(run_layer, _v, _mode),
                 reference=partial(layer_reference, _v, _mode),
                 reference_grad=partial(layer_reference_grad, _v, _mode),

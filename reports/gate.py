@@ -42,9 +42,7 @@ class BenchRow:
     threshold: float  # the fraction that applied (depends on the base median)
     verdict: str  # one of VERDICTS
     reason: str = ""
-    processes: tuple[int, int] | None = (
-        None  # processes a side, when both runs record process medians (suite.ab)
-    )
+    processes: tuple[int, int] | None = None  # processes a side, when both runs record process medians (suite.ab)
     p_processes: tuple[float, float] | None = None  # the same U tests on the process medians, Holm-adjusted
     noise: tuple[float, float] | None = None  # IQR/median of (base, cand), as the noise limit judged it
     metric: str = "time"  # "instructions": medians are instructions per call, judged by counts.count_verdict
@@ -357,9 +355,7 @@ def _processes_notes(common: list[str], b_index: dict[str, Any], c_index: dict[s
     if has[0] == has[1]:
         return ()
     side = "base" if has[0] else "candidate"
-    return (
-        f"only the {side} records process medians: its timed benchmarks are inconclusive (run both with suite.ab)",
-    )
+    return (f"only the {side} records process medians: its timed benchmarks are inconclusive (run both with suite.ab)",)
 
 
 def _machine_notes(base: RunFile, cand: RunFile) -> tuple[str, ...]:

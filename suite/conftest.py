@@ -17,6 +17,7 @@ from suite.plugin.hooks import (
     pytest_testnodedown,
     records,
 )
+from suite.plugin.user_cases import pytest_runtest_call
 
 __all__ = [
     "kernel_of_point",
@@ -26,6 +27,7 @@ __all__ = [
     "pytest_collection_modifyitems",
     "pytest_configure",
     "pytest_generate_tests",
+    "pytest_runtest_call",
     "pytest_runtest_makereport",
     "pytest_runtestloop",
     "pytest_sessionfinish",

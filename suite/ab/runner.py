@@ -86,7 +86,7 @@ def launcher(side: Side) -> list[str]:
 
 
 # The selection options that narrow the correctness tier (--shard: a job of N runs its part of the checks too).
-CHECK_OPTIONS = ("--device", "--dtype", "--seed", "--shard")
+CHECK_OPTIONS = ("--device", "--dtype", "--seed", "--shard", "--cases")
 
 
 def checks_selection(selection: Sequence[str]) -> list[str]:

@@ -175,7 +175,8 @@ def backward_grads(point: Point, seed: int, backend: str = "eager", swap: Swap |
     torch.autograd.backward(list(out.values()), [cot[k].to(point.device) for k in out])
     leaves = dict(model.named_parameters()) | {k: v for k, v in inst.inputs.items() if v.is_floating_point()}
     grads = {k: v.grad for k, v in leaves.items()}
-    assert all(g is not None for g in grads.values()), f"{point.id}: missing gradients"
+    unused = [k for k, g in grads.items() if g is None]
+    assert not unused, f"{point.id}: no gradient reaches {', '.join(unused)} (the outputs do not depend on it)"
     return grads  # type: ignore[return-value]
 
 

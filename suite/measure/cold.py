@@ -72,6 +72,9 @@ def _imports() -> None:
 
     import suite.measure.memory
     import suite.measure.timing  # noqa: F401
+    from cases.load import load
+
+    load()  # the users' cases the parent loaded (RNNSUITE_CASES, the entry points): keys name them too
 
 
 def time_cold(key: str, seed: int, threads: int, min_time: float, every: bool = False) -> dict[str, Any]:
@@ -83,10 +86,12 @@ def time_cold(key: str, seed: int, threads: int, min_time: float, every: bool = 
     """
     import torch
 
+    from cases.load import load
     from suite.harness.points import Point
     from suite.measure.memory import Probe
     from suite.measure.timing import calibrate, make_call, synchronizer, time_block
 
+    load()  # once per process (a fork of the server has them already)
     torch.set_num_threads(threads)
     bp = Point.from_key(key)
     call, _ = make_call(bp, seed)
@@ -278,7 +283,11 @@ def main() -> int:
         return 0
     if not args.key:
         ap.error("a benchmark KEY, or --serve")
-    record = time_cold(args.key, args.seed, args.threads, args.min_time, args.every)
+    try:
+        record = time_cold(args.key, args.seed, args.threads, args.min_time, args.every)
+    except ValueError as exc:  # a key that names no benchmark of the loaded cases: one line
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     print(json.dumps(record | {"process": "fresh", "server_threads": None}))
     return 0
 

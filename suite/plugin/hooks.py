@@ -25,6 +25,7 @@ from suite.plugin.check_names import RECORDS_KEY, WORKER_RECORDS, check_name, it
 from suite.plugin.machine import describe_machine
 from suite.plugin.options import OPTIONS_KEY, Options, choices, parse_options, shard_of
 from suite.plugin.progress import Progress
+from suite.plugin.user_cases import load_user_cases
 
 
 def _allocators(config: pytest.Config) -> tuple[str, ...]:
@@ -50,6 +51,7 @@ def _run_allocators(config: pytest.Config, names: tuple[str, ...]) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    load_user_cases(config)  # before anything reads the cases (--inject-slowdown, the matrix)
     names = _allocators(config)
     if names != (allocator(),):
         _run_allocators(config, names)

@@ -73,6 +73,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="how the cold variant gets a process with no history: fork (a child of a server that imported "
         "torch and built nothing, the default) or fresh (a new interpreter per benchmark; slow)",
     )
+    group.addoption(
+        "--cases",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="a module of your own cases (dotted name, or a .py file), checked and timed like the shipped ones "
+        "(cases/api.py; repeatable, or a comma list). The entry-point group rnnsuite.cases is loaded too",
+    )
     group.addoption("--run-label", default=None, help="the run's name in reports (default: torch version)")
     group.addoption(
         "--checks-json",

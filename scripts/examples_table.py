@@ -1,0 +1,60 @@
+"""The examples' time against nn.LSTM, both kernels, from a run file (docs/benchmarks.md's table).
+
+    python scripts/examples_table.py RUN.json [--cases premul_lstm,...]
+
+Each hand-written case with a baseline (``builtin`` in the run file) is divided by its baseline at
+the same device, dtype, pass and shape, once per kernel the baseline ran (vendor: oneDNN /
+cuDNN; native: both off); the case itself has one kernel (it calls no fused op). Prints a Markdown
+table: one row per case, size preset, shape and pass.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import pandas as pd
+
+from reports.runfile.reader import RunFileError, load_run
+from reports.table import tidy
+
+
+def table(df: pd.DataFrame) -> pd.DataFrame:
+    on = ["device", "dtype", "pass", "shape"]
+    hand = df[df["builtin"].notna()]
+    base = df[df["case"].isin(set(hand["builtin"]))]
+    rows = []
+    for _, h in hand.iterrows():
+        same = base[(base["case"] == h["builtin"]) & (base[on] == h[on]).all(axis=1)]
+        row = {"case": h["case"], "baseline": h["builtin"], "size": h["size"], "shape": h["shape"], "pass": h["pass"],
+               "dtype": h["dtype"], "ms": h["median_s"] * 1e3}  # fmt: skip
+        for kernel in ("vendor", "native"):
+            b = same[same["kernel"] == kernel]
+            row[f"vs {kernel}"] = h["median_s"] / b["median_s"].iloc[0] if len(b) else float("nan")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="+")
+    ap.add_argument("--cases", default=None, help="comma list of cases to keep (default: every hand-written one)")
+    args = ap.parse_args()
+    try:
+        df = tidy([load_run(p) for p in args.runs])
+    except (RunFileError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out = table(df)
+    if args.cases:
+        out = out[out["case"].isin(args.cases.split(","))]
+    cols = list(out.columns)
+    print("| " + " | ".join(cols) + " |")
+    print("|" + "---|" * len(cols))
+    for row in out.itertuples(index=False):
+        print("| " + " | ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,44 @@
+"""Users' cases in a pytest run: ``--cases`` and the entry points loaded, a wrong case a one-line failure.
+
+Loading happens first in ``pytest_configure`` (before the options that name a case are read, and
+before collection builds the matrix); a module that does not import, or a case name that clashes,
+stops pytest with one line and exit 4. ``--cases`` is handed on to the processes pytest starts
+(``RNNSUITE_CASES``). At run time a user's builder, forward or map that is wrong raises
+``CaseError``; its test fails with that line and no traceback from inside the harness.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+import pytest
+
+from cases.api import CaseError
+from cases.load import LoadError, export, load
+
+
+def cases_option(config: pytest.Config) -> list[str]:
+    """The modules of every ``--cases`` (each a module or a comma list of them)."""
+    values = config.getoption("cases", None) or []
+    return [m.strip() for v in values for m in str(v).split(",") if m.strip()]
+
+
+def load_user_cases(config: pytest.Config) -> list[str]:
+    """Load the entry points' and ``--cases``'s modules; a bad one: a one-line usage error (exit 4)."""
+    modules = cases_option(config)
+    try:
+        names = load(modules)
+    except LoadError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    export(modules)
+    return names
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
+    """A user case's ``CaseError`` fails its test with its one line (no traceback)."""
+    try:
+        return (yield)
+    except CaseError as exc:
+        message = f"{item.name}: {exc}"
+    pytest.fail(message, pytrace=False)  # outside the except: no "during handling" chain in the report
