@@ -16,8 +16,9 @@ journal as it grows and:
   one pytest process, writes the ``--benchmark-json`` run file (and the ``--checks-json`` checks file)
   from the journal, with ``rnnsuite.errors`` and ``rnnsuite.unfinished``.
 
-Exit status: pytest's last status; 1 where it was 0 or 5 but a test crashed, timed out or did not
-finish; 4 for a bad command line (one line on stderr).
+Exit status: 1 where a test crashed, timed out or did not finish (2, 3 or 4 where pytest's last
+status was that: interrupted, internal error, usage error); else pytest's last status; 4 for a bad
+command line of this command (one line on stderr).
 """
 
 from __future__ import annotations
@@ -217,8 +218,8 @@ class Supervisor:
             f"({self.launches} pytest process(es)); journal {self.journal}",
             flush=True,
         )
-        if journal.errors or left:
-            return 1 if status in (0, 5) or status < 0 else status
+        if journal.errors or left:  # the crash's own status (a signal, valgrind's 245) is the crash, on record
+            return status if status in NO_RESTART else 1
         return 1 if status < 0 else status
 
     def check_errors(self, journal: jr.Journal) -> list[dict[str, Any]]:

@@ -107,7 +107,7 @@ def run_checks(side: Side, path: Path, selection: Sequence[str]) -> list[dict[st
         AbError: the process crashed or wrote no records.
     """
     path.unlink(missing_ok=True)
-    cmd = [side.python, "-m", "pytest", "suite", "-m", "correctness", "--benchmark-skip", "-q", "-p",
+    cmd = [*launcher(side), "suite", "-m", "correctness", "--benchmark-skip", "-q", "-p",
            "no:cacheprovider", "-n", "auto", f"--checks-json={path}", *checks_selection(selection)]  # fmt: skip
     proc = subprocess.run(cmd, cwd=side.cwd, capture_output=True, text=True)
     path.with_suffix(".log").write_text(proc.stdout + proc.stderr, encoding="utf-8")
