@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+
 import pytest
 
 from cases import CASES
-from cases.load import load
+from cases.load import LOADED, load
 
 
+@pytest.fixture
+def with_entry_points() -> Iterator[None]:
+    """The installed examples registered for one test, then the registry as it was (other tests of
+    this process iterate over every case and must not meet them)."""
+    before, loaded, modules = dict(CASES), dict(LOADED), set(sys.modules)
+    load()
+    assert any(name.startswith("example_") for name in CASES), "the examples are not installed (make venv)"
+    yield
+    for name in set(sys.modules) - modules:  # imported again by the next load(), so registered again
+        del sys.modules[name]
+    CASES.clear()
+    CASES.update(before)
+    LOADED.clear()
+    LOADED.update(loaded)
+
+
+@pytest.mark.usefixtures("with_entry_points")
 @pytest.mark.parametrize("preset", ["seed", "deepbench"])
 def test_every_timed_shape_of_a_hand_written_case_has_its_baseline_beside_it(preset: str) -> None:
-    load()  # the installed examples too
     hand = [c for c in CASES.values() if c.builtin is not None and c.timed]
     assert {"lstm_cell", "lstm_cell_seed", "gru_cell_seed", "rnn_cell_loop"} <= {c.name for c in hand}
     missing = []

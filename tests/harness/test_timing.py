@@ -152,7 +152,8 @@ def test_a_variant_is_timed_only_beside_its_base_layer() -> None:
     keys = {p.id for p in points(opts, "benchmark")}
     base = {k.removeprefix("nn_lstm-").split("-", 4)[-1] for k in keys if k.startswith("nn_lstm-")}
     bidir = {k.split("-", 5)[-1] for k in keys if k.startswith("nn_lstm[bidir]-")}
-    assert base == {"seed-T100_B32_I10_H20_L2"}
+    # The plain layer also has the one-layer seed shape, timed beside the one-layer cells (section (b)).
+    assert base == {"seed-T100_B32_I10_H20_L2", "seed-T100_B32_I10_H20_L1"}
     assert bidir == {"seed-T100_B32_I10_H20_L2"}
     assert CASES["nn_lstm[bidir]"].size("seed").label == "T12_B5_I6_H8_L2"  # still the tier's size
 
