@@ -12,9 +12,7 @@ took the single pytest process down with it.
 from __future__ import annotations
 
 import faulthandler
-import hashlib
 import os
-import platform
 import time
 import uuid
 from collections.abc import Generator, Iterator
@@ -25,36 +23,10 @@ import pytest
 
 from reports.runfile import journal as jr
 from suite.plugin.check_names import RECORDS_KEY, item_identity
-from suite.plugin.options import OPTIONS_KEY, RESUME_DESTS, TIME_LIMIT, shard_of
+from suite.plugin.options import OPTIONS_KEY, TIME_LIMIT, shard_of
+from suite.plugin.resume import differs, fingerprint
 
 SESSION_ENV = "RNNSUITE_JOURNAL_SESSION"  # the session id, for the workers the session's process starts
-
-
-def fingerprint(config: pytest.Config, machine: dict[str, Any]) -> dict[str, Any]:
-    """What a resumed run must share with the run it resumes: the torch build, the machine, the options."""
-    config_text = str(machine.get("torch_config") or "")
-    torch_build = {
-        "torch": machine.get("torch"),
-        "torch_git": machine.get("torch_git"),
-        "torch_config": hashlib.sha256(config_text.encode()).hexdigest()[:16],
-        "cuda": machine.get("cuda"),
-    }
-    host = {"node": platform.node(), "cpu_model": machine.get("cpu_model"), "cores": machine.get("cores")}
-    options = {dest: config.getoption(dest) for dest in RESUME_DESTS}
-    options |= {"-k": config.getoption("keyword"), "-m": config.getoption("markexpr"), "args": list(config.args)}
-    return {"torch build": torch_build, "machine": host, "options": options}
-
-
-def differs(old: dict[str, Any], new: dict[str, Any]) -> str | None:
-    """The first difference of two fingerprints, as ``what (name: old vs new)``; None when they agree."""
-    for what in ("torch build", "machine", "options"):
-        a, b = old.get(what, {}), new.get(what, {})
-        for name in sorted(set(a) | set(b), key=str):
-            if a.get(name) != b.get(name):
-                label = f"--{name.replace('_', '-')}" if what == "options" and name in RESUME_DESTS else name
-                verb = "differ" if what == "options" else "differs"
-                return f"the {what} {verb} ({label}: {a.get(name)!r} then, {b.get(name)!r} now)"
-    return None
 
 
 def _ident(item: pytest.Item) -> dict[str, Any]:

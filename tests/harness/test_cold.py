@@ -52,7 +52,7 @@ def test_a_failing_cold_process_is_recorded_as_one_line() -> None:
 def test_a_fresh_cold_process_that_fails_is_recorded_as_one_line() -> None:
     rec = run_cold("no_such_case-cpu-float32-fwd-eager-seed-T1", seed=0, threads=1, min_time=0.05, process="fresh")
     assert set(rec) == {"error"}
-    assert rec["error"].startswith("the cold process exited with 1: ValueError: 'no_such_case")
+    assert rec["error"].startswith("the cold process exited with 2: error: 'no_such_case")
 
 
 # The server, with its child's work replaced: a crash and a hang are one-line errors, and the server goes on.

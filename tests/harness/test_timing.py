@@ -179,7 +179,8 @@ def test_one_generator_gives_every_kind_of_point() -> None:
     assert all(p.endswith("-bfloat16-autocast") for p in autocast)  # the CPU autocasts to bfloat16 only
     bench = list(points(opts, "benchmark", only_cases=("nn_lstm",)))
     assert [p.id for p in bench] == [
-        f"nn_lstm-cpu-{d}-fwd-{b}-seed-T100_B32_I10_H20_L2"
+        f"nn_lstm-cpu-{d}-fwd-{b}-seed-T100_B32_I10_H20_{layers}"
+        for layers in ("L2", "L1")  # the chapter's two layers, and one beside the one-layer cells
         for d in ("float32", "bfloat16")
         for b in ("eager", "eager_native")
     ]

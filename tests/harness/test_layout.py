@@ -1,0 +1,122 @@
+"""The rooms of the code and the arrows between them (README, "Layout"): no import runs back up, none
+goes into another room's private name, and no module of suite/ outgrows one screenful of a job."""
+
+from __future__ import annotations
+
+import ast
+from collections import Counter
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# Most specific first: a module belongs to the first room its name starts with.
+ROOMS = (
+    "suite.harness", "suite.measure", "suite.studies", "suite.plugin", "suite.ab",
+    "reports.runfile", "reports", "cases", "suite",
+)  # fmt: skip
+# room -> the rooms it may import. "suite" is suite/'s own tests (test_*.py) and conftest.py.
+ALLOWED = {
+    "cases": set(),
+    "reports.runfile": set(),
+    "reports": {"reports.runfile"},
+    "suite.harness": {"cases", "reports.runfile"},
+    "suite.studies": {"cases", "suite.harness"},
+    "suite.measure": {"cases", "suite.harness", "suite.studies"},
+    "suite.plugin": {"cases", "reports.runfile", "suite.harness", "suite.measure"},
+    "suite.ab": {"reports", "reports.runfile", "suite.measure"},
+    "suite": {"cases", "reports.runfile", "suite.harness", "suite.measure", "suite.plugin", "suite.studies"},
+}
+MAX_LINES = 300
+
+
+def room(module: str) -> str | None:
+    return next((r for r in ROOMS if module == r or module.startswith(r + ".")), None)
+
+
+@cache
+def modules() -> dict[str, Path]:
+    found = {}
+    for top in ("cases", "suite", "reports"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            found[".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")] = path
+    return found
+
+
+def imports(path: Path) -> list[tuple[str, str | None]]:
+    """``(module, name)`` of every absolute import in a file (name: None for ``import x``)."""
+    found: list[tuple[str, str | None]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                found.append((sub, None) if sub in modules() else (node.module, alias.name))
+        elif isinstance(node, ast.Import):
+            found += [(alias.name, None) for alias in node.names]
+    return found
+
+
+def arrows(found: dict[str, Path] | None = None) -> tuple[Counter[tuple[str, str]], list[str]]:
+    """The imports between rooms, counted, and those that name another room's private name."""
+    edges: Counter[tuple[str, str]] = Counter()
+    private = []
+    for module, path in (modules() if found is None else found).items():
+        src = room(module)
+        for target, name in imports(path):
+            dst = room(target)
+            if dst is None or dst == src or src is None:
+                continue
+            edges[(src, dst)] += 1
+            if (name or target.rsplit(".", 1)[-1]).startswith("_"):
+                private.append(f"{module} imports {target}{'.' + name if name else ''}")
+    return edges, private
+
+
+def test_no_import_runs_back_up() -> None:
+    edges, _ = arrows()
+    assert edges, "no imports found between rooms: the scan is broken"
+    wrong = sorted(f"{a} -> {b}" for a, b in edges if b not in ALLOWED[a])
+    assert not wrong, f"imports against the arrows of README's Layout: {wrong}"
+
+
+def test_no_import_into_another_rooms_private_name() -> None:
+    _, private = arrows()
+    assert not private, private
+
+
+def test_the_arrows_have_no_cycle() -> None:
+    """The allowed arrows themselves only point down: rooms ordered so that every arrow goes forward."""
+    order, left = [], {r: set(deps) for r, deps in ALLOWED.items()}
+    while left:
+        ready = sorted(r for r, deps in left.items() if not deps - set(order))
+        assert ready, f"the allowed arrows form a cycle among {sorted(left)}"
+        order += ready
+        for r in ready:
+            del left[r]
+
+
+def test_a_module_over_the_limit_is_named(tmp_path: Path) -> None:
+    """The line count below reads files as this does: a long file is caught."""
+    long = tmp_path / "long.py"
+    long.write_text("x = 1\n" * (MAX_LINES + 1), encoding="utf-8")
+    assert over_limit([long]) == [f"{long}: {MAX_LINES + 1} lines"]
+
+
+def over_limit(paths: list[Path]) -> list[str]:
+    counts = {p: len(p.read_text(encoding="utf-8").splitlines()) for p in paths}
+    return [f"{p}: {n} lines" for p, n in counts.items() if n > MAX_LINES]
+
+
+def test_no_module_of_suite_over_300_lines() -> None:
+    paths = [p for m, p in modules().items() if m.startswith("suite")]
+    assert len(paths) > 20
+    assert over_limit(paths) == []
+
+
+def test_a_wrong_arrow_and_a_private_import_are_caught(tmp_path: Path) -> None:
+    """The rules fed a harness module that imports the plugin (back up) and a private name of cases."""
+    bad = tmp_path / "bad.py"
+    bad.write_text("from suite.plugin.options import Options\nfrom cases.models import _Secret\n", encoding="utf-8")
+    edges, private = arrows({"suite.harness.bad": bad})
+    assert ("suite.harness", "suite.plugin") in edges
+    assert "suite.plugin" not in ALLOWED["suite.harness"]
+    assert private == ["suite.harness.bad imports cases.models._Secret"]
