@@ -83,11 +83,12 @@ REPORT_TIMING ?= --min-time 0.25 --min-rounds 5
 # - every case in float32, bfloat16 and float16, both kernels; float64 is checked (phase 1) but not
 #   timed (no one runs an RNN in float64 for speed; its 34 benchmarks took 45 s of the phase);
 # - the layers' variants (bidir, proj, packed) and the examples (example_*) in float32, the dtype
-#   their cost against the plain layer is read in;
+#   their cost against the plain layer is read in, the variants with the vendor kernel;
 # - the built-in layers' one-layer seed shape (H20_L1, timed beside the one-layer cells, which run
 #   no fused op and so one kernel) in float32 with the vendor kernel: section (b) pairs each
-#   hand-written model with that row.
-REPORT_SELECT ?= -k "not float64 and (float32 or not (bidir or proj or packed or example_)) and not (native and H20_L1) and not ((nn_rnn or nn_lstm or nn_gru) and H20_L1 and not float32)"
+#   hand-written model with that row;
+# - not the torch.compile'd examples (example_compiled_*: 47 s of compiling for 4 benchmarks).
+REPORT_SELECT ?= -k "not float64 and (float32 or not (bidir or proj or packed or example_)) and not (native and (H20_L1 or bidir or proj or packed)) and not ((nn_rnn or nn_lstm or nn_gru) and H20_L1 and not float32) and not example_compiled"
 # The results store each run is added to (python -m reports history $(STORE) draws the trends).
 STORE ?= $(OUT)/store
 
