@@ -17,7 +17,8 @@ from functools import lru_cache
 import torch
 from torch import Tensor, nn
 
-from cases import CASES, DTYPES
+from cases import CASES, DTYPES, Case
+from cases.load import LOADED
 from cases.models import GatedCell, GRUCell, LSTMCell
 from suite.harness.checks import (
     GRAD_TIME_AXIS,
@@ -135,9 +136,17 @@ def caught(point: Point, kind: str, actual: Mapping[str, Tensor], seed: int = 0)
     return False
 
 
+def shipped() -> dict[str, Case]:
+    """The suite's own cases: those of the registry less any a user loaded (--cases, an entry point)."""
+    loaded = {n for names in LOADED.values() for n in names}
+    return {name: case for name, case in CASES.items() if name not in loaded}
+
+
 def applications(p: Perturbation, dtype: torch.dtype) -> Iterator[tuple[str, bool]]:
-    """``(case: tensor, caught)`` for every case and tensor the perturbation applies to."""
-    for name, case in CASES.items():
+    """``(case: tensor, caught)`` for every shipped case and tensor the perturbation applies to (the
+    cases a user loaded with --cases or an entry point are theirs to study: the study's figures are
+    about the suite's own)."""
+    for name, case in shipped().items():
         if dtype not in case.dtypes or (p.kind == "backward" and dtype in case.grad_unchecked):
             continue  # the tier does not check these (Case.grad_unchecked says why)
         outs, grads = torch_results(name, dtype)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from cases import CASES, DTYPES
+from cases import DTYPES
 from suite.harness.points import Point
 from suite.studies.sensitivity import (
     PERTURBATIONS,
@@ -19,6 +19,7 @@ from suite.studies.sensitivity import (
     applications,
     caught,
     gate_applications,
+    shipped,
     torch_results,
 )
 
@@ -60,7 +61,7 @@ def test_gate_error_is_caught(dtype: str) -> None:
 
 def test_unperturbed_results_pass() -> None:
     """Control: the same torch results, unperturbed, pass (so a catch above is the perturbation's)."""
-    for name, case in CASES.items():
+    for name, case in shipped().items():
         for dtype in DTYPES.values():
             outs, grads = torch_results(name, dtype)
             assert not caught(Point(case, "cpu", dtype), "forward", outs), f"{name} {dtype} forward"
