@@ -23,15 +23,20 @@ def lstm_update(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
     return torch.sigmoid(o) * torch.tanh(c), c
 
 
+def _lstm_params(module: nn.Module, input_size: int, hidden_size: int, dtype: torch.dtype) -> None:
+    """nn.LSTMCell's four parameters, under its names, on ``module``."""
+    module.weight_ih = _param(4 * hidden_size, input_size, dtype=dtype)
+    module.weight_hh = _param(4 * hidden_size, hidden_size, dtype=dtype)
+    module.bias_ih = _param(4 * hidden_size, dtype=dtype)
+    module.bias_hh = _param(4 * hidden_size, dtype=dtype)
+
+
 class PremulLSTM(nn.Module):
     """fastrnns' "premul": the input projection of every step in one matmul, then the recurrence."""
 
     def __init__(self, input_size: int, hidden_size: int, dtype: torch.dtype) -> None:
         super().__init__()
-        self.weight_ih = _param(4 * hidden_size, input_size, dtype=dtype)
-        self.weight_hh = _param(4 * hidden_size, hidden_size, dtype=dtype)
-        self.bias_ih = _param(4 * hidden_size, dtype=dtype)
-        self.bias_hh = _param(4 * hidden_size, dtype=dtype)
+        _lstm_params(self, input_size, hidden_size, dtype)
 
     def forward(self, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         xw = torch.addmm(self.bias_ih, x.flatten(0, 1), self.weight_ih.t()).view(*x.shape[:2], -1)
@@ -92,10 +97,7 @@ class Cell(nn.Module):
 
     def __init__(self, input_size: int, hidden_size: int, dtype: torch.dtype) -> None:
         super().__init__()
-        self.weight_ih = _param(4 * hidden_size, input_size, dtype=dtype)
-        self.weight_hh = _param(4 * hidden_size, hidden_size, dtype=dtype)
-        self.bias_ih = _param(4 * hidden_size, dtype=dtype)
-        self.bias_hh = _param(4 * hidden_size, dtype=dtype)
+        _lstm_params(self, input_size, hidden_size, dtype)
 
     def forward(self, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
         gates = torch.addmm(self.bias_ih, x, self.weight_ih.t()) + torch.addmm(self.bias_hh, h, self.weight_hh.t())
