@@ -37,8 +37,14 @@ lint: $(STAMP)
 
 # The compiled-model checks compile each model (slow): make test runs those of numpy_rnn and nn_lstm
 # in float32; `pytest suite --backend compile` runs them all.
-test: lint system-deps tests-without-torch
-	$(PY) -m pytest suite tests -n auto --benchmark-disable -q --durations=15 --kernel vendor,native
+# The steps before the torch tests (two installs, lint, the torch-free tests) run two at a time.
+# tests/reports runs once, in .venv-notorch (it needs no torch). The tooling's tests come first
+# and xdist's worksteal rebalances the tail: their slow ones (subprocesses, time limits) start
+# while the suite's thousands of short ones fill the gaps.
+test:
+	$(MAKE) -j2 --output-sync=target --no-print-directory lint system-deps tests-without-torch
+	$(PY) -m pytest tests/harness suite -n auto --dist worksteal --benchmark-disable -q --durations=15 \
+		--kernel vendor,native
 	$(PY) -m pytest suite/test_compiled.py --backend compile --device cpu --dtype float32 \
 		-k "numpy_rnn or nn_lstm" -q -p no:cacheprovider
 

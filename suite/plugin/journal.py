@@ -23,6 +23,7 @@ import pytest
 
 from reports.runfile import journal as jr
 from suite.plugin.check_names import RECORDS_KEY, item_identity
+from suite.plugin.hangs import checks_from_errors, hung_groups, skip_hung
 from suite.plugin.options import OPTIONS_KEY, TIME_LIMIT, shard_of
 from suite.plugin.resume import differs, fingerprint
 
@@ -61,6 +62,7 @@ class JournalPlugin:
         if not self.worker:
             os.environ.setdefault(SESSION_ENV, uuid.uuid4().hex[:12])
         self.session = os.environ.get(SESSION_ENV, "")
+        self.hung_errors: list[dict[str, Any]] = checks_from_errors(config)
 
     def write(self, record: dict[str, Any]) -> None:
         jr.append(self.path, record)
@@ -80,6 +82,7 @@ class JournalPlugin:
             if why:
                 raise pytest.UsageError(f"--resume {self.path}: {why}; start a new run without --resume")
             self.finished = old.finished
+            self.hung_errors += list(old.errors.values())
         if self.worker:
             return
         opts = self.config.stash.get(OPTIONS_KEY, None)
@@ -104,13 +107,15 @@ class JournalPlugin:
 
     @pytest.hookimpl(wrapper=True)
     def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> Iterator[None]:
-        """``--resume``: after every other hook (the shards split the whole selection), drop what finished."""
+        """``--resume``: after every other hook (the shards split the whole selection), drop what finished;
+        skip the rest of a (case, device, dtype) where a test hung (suite/plugin/hangs.py)."""
         yield
         if self.resume:
             dropped = [item for item in items if item.nodeid in self.finished]
             if dropped:
                 config.hook.pytest_deselected(items=dropped)
                 items[:] = [item for item in items if item.nodeid not in self.finished]
+        skip_hung(config, items, hung_groups(self.hung_errors), _ident, say=not self.worker)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if not self.controller and not self.resume:

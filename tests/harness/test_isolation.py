@@ -23,10 +23,9 @@ from reports.runfile import journal as jr
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ["suite/test_correctness.py", "-k", "nn_gru-cpu-float32 and not native", "--benchmark-disable"]
 BACKWARD = "suite/test_correctness.py::test_backward[nn_gru-cpu-float32]"
-OTHERS = {
-    "suite/test_correctness.py::test_forward[nn_gru-cpu-float32]",
-    "suite/test_correctness.py::test_deterministic[nn_gru-cpu-float32]",
-}
+FORWARD = "suite/test_correctness.py::test_forward[nn_gru-cpu-float32]"
+DETERMINISTIC = "suite/test_correctness.py::test_deterministic[nn_gru-cpu-float32]"
+OTHERS = {FORWARD, DETERMINISTIC}
 BENCHES = [
     "suite/test_speed.py",
     "-k",
@@ -89,13 +88,18 @@ def test_a_crashed_xdist_worker_is_replaced_and_its_test_named_with_the_signal(t
 def test_a_hang_is_stopped_at_the_time_limit_and_recorded_as_timed_out(tmp_path: Path) -> None:
     checks = tmp_path / "checks.json"
     start = time.monotonic()
-    done = _isolate(*CHECKS, "--time-limit", "20", f"--checks-json={checks}", env=_env("hang"))
+    # 8 s: each of the other two checks takes under a second here, and the hung one waits the whole limit.
+    done = _isolate(*CHECKS, "--time-limit", "8", f"--checks-json={checks}", env=_env("hang"))
     assert done.returncode == 1, done.stdout[-3000:]
     assert time.monotonic() - start < 280  # bounded: without the limit the test would never end
     journal = jr.read(jr.journal_for(checks))
-    assert journal.errors[BACKWARD]["error"] == "timed out after 20 s"
+    assert journal.errors[BACKWARD]["error"] == "timed out after 8 s"
     assert "_misbehave" in "\n".join(journal.errors[BACKWARD]["output"])  # where it hung
-    assert {n for n, o in _outcomes(journal).items() if o == "passed"} == OTHERS
+    # The check before it passed; the one after it, of the same case, device and dtype, is not run
+    # (suite/plugin/hangs.py): one hang costs one time limit, not one per test.
+    outcomes = _outcomes(journal)
+    assert (outcomes[FORWARD], outcomes[DETERMINISTIC], outcomes.get(BACKWARD)) == ("passed", "skipped", None)
+    assert f"1 test(s) of nn_gru on cpu in float32 skipped: it hung in {BACKWARD} (timed out after 8 s)" in done.stdout
 
 
 def test_an_allocation_past_the_memory_limit_fails_its_test_only(tmp_path: Path) -> None:
