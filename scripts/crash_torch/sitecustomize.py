@@ -8,7 +8,11 @@ imported, so that a call with gradients enabled on a batch of 32 (the seed size'
 - ``hang``: never returns (a deadlocked kernel);
 - ``oom``: allocates memory until the allocation fails, under a limit of ``RNNSUITE_CRASH_MEMORY_MB``
   (default 256) MB more than the process holds, set with ``resource.setrlimit(RLIMIT_AS)``;
-- ``kill``: kills its process with SIGKILL, as the kernel's out-of-memory killer does.
+- ``kill``: kills its process with SIGKILL, as the kernel's out-of-memory killer does;
+- ``oom-kill``: moves its process into the memory cgroup ``RNNSUITE_CRASH_CGROUP`` (a folder of a
+  cgroup v1 memory hierarchy, e.g. ``/sys/fs/cgroup/memory/NAME``, made with a
+  ``memory.limit_in_bytes``: as root) and fills memory until the kernel's out-of-memory killer kills
+  it (SIGKILL): a real out-of-memory kill, kept to the cgroup's limit.
 
 ``RNNSUITE_CRASH_MODULE`` names another module of ``torch.nn`` (e.g. ``LSTM``) and
 ``RNNSUITE_CRASH_BATCH`` another batch. Without ``RNNSUITE_CRASH_TORCH`` nothing is patched.
@@ -48,6 +52,12 @@ def _misbehave() -> None:
     elif MODE == "hang":
         while True:
             time.sleep(3600)
+    elif MODE == "oom-kill":
+        with open(os.path.join(os.environ["RNNSUITE_CRASH_CGROUP"], "cgroup.procs"), "w") as procs:
+            procs.write(str(os.getpid()))
+        filled = []
+        while True:  # pages written, so charged to the cgroup; the kernel kills at its limit
+            filled.append(bytearray(b"\x01") * (16 * 2**20))
     elif MODE == "oom":
         import resource
 
@@ -93,6 +103,8 @@ class _Finder(importlib.abc.MetaPathFinder):
 
 
 if MODE:
-    if MODE not in ("segv", "hang", "oom", "kill"):
-        sys.exit(f"RNNSUITE_CRASH_TORCH={MODE!r}: choose segv, hang, oom or kill")
+    if MODE not in ("segv", "hang", "oom", "kill", "oom-kill"):
+        sys.exit(f"RNNSUITE_CRASH_TORCH={MODE!r}: choose segv, hang, oom, kill or oom-kill")
+    if MODE == "oom-kill" and not os.path.isdir(os.environ.get("RNNSUITE_CRASH_CGROUP", "")):
+        sys.exit("RNNSUITE_CRASH_TORCH=oom-kill: RNNSUITE_CRASH_CGROUP must name a memory cgroup folder")
     sys.meta_path.insert(0, _Finder())

@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,45 @@ def test_an_allocation_past_the_memory_limit_fails_its_test_only(tmp_path: Path)
     failed = [r["record"] for r in journal.of("check") if r["record"]["outcome"] == "failed"]
     assert [r["check"] for r in failed] == ["backward"]
     assert "MemoryError" in failed[0]["message"]
+    assert {n for n, o in _outcomes(journal).items() if o == "passed"} == OTHERS
+
+
+MEMORY_CGROUPS = Path("/sys/fs/cgroup/memory")  # cgroup v1's memory hierarchy (this machine's kind)
+
+
+@pytest.fixture
+def memory_cgroup() -> Iterator[Path]:
+    """A memory cgroup limited to 64 MB, removed afterwards; skips where none can be made (not root, no cgroup v1)."""
+    group = MEMORY_CGROUPS / f"rnnsuite-test-{os.getpid()}-{random.randrange(10**9)}"
+    try:
+        group.mkdir()
+        (group / "memory.limit_in_bytes").write_text(str(64 * 2**20))
+    except OSError as exc:
+        pytest.skip(
+            f"no memory cgroup to limit the test in ({MEMORY_CGROUPS}: {exc.strerror}); needs root and cgroup v1"
+        )
+    try:
+        yield group
+    finally:
+        for _ in range(50):  # the killed process leaves the cgroup as the kernel reaps it
+            try:
+                group.rmdir()
+                break
+            except OSError:
+                time.sleep(0.1)
+
+
+def test_a_kill_by_the_out_of_memory_killer_is_recorded_and_the_run_goes_on(
+    tmp_path: Path, memory_cgroup: Path
+) -> None:
+    """A real out-of-memory kill: the backward check fills memory in a cgroup of 64 MB until the kernel kills it."""
+    checks = tmp_path / "checks.json"
+    done = _isolate(*CHECKS, f"--checks-json={checks}", env=_env("oom-kill", RNNSUITE_CRASH_CGROUP=str(memory_cgroup)))
+    assert done.returncode == 1, done.stdout[-3000:] + done.stderr[-3000:]
+    oom = dict(line.split() for line in (memory_cgroup / "memory.oom_control").read_text().splitlines())
+    assert int(oom.get("oom_kill", "1")) >= 1  # the kernel's killer did it (kernels before 4.13 do not count)
+    journal = jr.read(jr.journal_for(checks))
+    assert journal.errors[BACKWARD]["error"] == "crashed (SIGKILL)"
     assert {n for n, o in _outcomes(journal).items() if o == "passed"} == OTHERS
 
 
