@@ -13,7 +13,8 @@ import pandas as pd
 from reports import render as r
 from reports import stats
 from reports import table as tb
-from reports.gate import VERDICTS, BenchRow, ComparisonResult, compare_runs
+from reports.gate import compare_runs
+from reports.gate_result import VERDICTS, BenchRow, ComparisonResult
 from reports.gate_text import BENCH_HEAD, fmt_p, processes_cell
 from reports.runfile.reader import RunFile, load_run
 

@@ -39,7 +39,8 @@ from reports import render as r
 from reports import table as tb
 from reports.cli import OneLineParser, one_line_errors
 from reports.counts import fmt_count
-from reports.gate import ComparisonResult, compare_runs
+from reports.gate import compare_runs
+from reports.gate_result import ComparisonResult
 from reports.page import CSS
 from reports.runfile.atomic import write_all_atomic
 from reports.runfile.reader import RunFile, RunFileError
