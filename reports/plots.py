@@ -18,7 +18,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, NullLocator
 from PIL import Image
 
-from reports.table import fit_exponent, sweep_series
+from reports.sweep import fit_exponent, sweep_series
 
 DTYPE_COLORS = {"float64": "#4c72b0", "float32": "#dd8452", "bfloat16": "#55a868", "float16": "#c44e52"}
 OTHER_COLORS = ("#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")

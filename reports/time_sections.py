@@ -8,7 +8,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from reports import intervals, plots
+from reports import baselines, intervals, plots, sweep
 from reports import render as r
 from reports import table as tb
 from reports.report_data import Data
@@ -33,8 +33,8 @@ def time_section(data: Data) -> str:
 
 def builtin_section(data: Data) -> str:
     """(b) Hand-written cells against their built-in counterparts."""
-    pairs = tb.builtin_pairs(data.df)
-    hand = tb.hand_written(data.df)
+    pairs = baselines.builtin_pairs(data.df)
+    hand = baselines.hand_written(data.df)
     if pairs.empty:
         why = (
             "no hand-written case ran"
@@ -42,7 +42,7 @@ def builtin_section(data: Data) -> str:
             else "no hand-written benchmark has a built-in benchmark of the same shape"
         )
         return r.none_html(f"No hand-written / built-in pairs: {why}.")
-    summary = tb.first_seen_sort(tb.ratio_summary(pairs), ["case", "device", "dtype", "pass", "backend", "run"])
+    summary = tb.first_seen_sort(baselines.ratio_summary(pairs), ["case", "device", "dtype", "pass", "backend", "run"])
     unpaired = len(hand) - len(pairs)
     how = (
         "time of the hand-written case divided by the built-in case it names, same run, device, dtype, pass, backend "
@@ -106,7 +106,7 @@ def _builtin_interval(data: Data, pairs: pd.DataFrame, row: pd.Series) -> interv
 def sweep_section(data: Data) -> str:
     """(c) The scaling sweep on log-log axes, with fitted exponents."""
     rows = data.df[data.df["size"] == "sweep"]
-    fits = tb.first_seen_sort(tb.sweep_fits(data.df), ["case", "device", "dtype", "pass", "backend", "run"])
+    fits = tb.first_seen_sort(sweep.sweep_fits(data.df), ["case", "device", "dtype", "pass", "backend", "run"])
     if rows.empty or fits[["t_points", "h_points"]].max().max() < 2:
         return r.none_html("No sweep in the run(s) (run with --size sweep to get one).")
     how = (
