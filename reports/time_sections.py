@@ -8,7 +8,7 @@ import html
 import numpy as np
 import pandas as pd
 
-from reports import baselines, intervals, plots, sweep
+from reports import baselines, intervals, plot_style, plots, sweep
 from reports import render as r
 from reports import table as tb
 from reports.report_data import Data
@@ -127,7 +127,7 @@ def sweep_section(data: Data) -> str:
     formats = {"exponent in T": r.fmt_exp, "exponent in H": r.fmt_exp, "at H": r.fmt_int, "at T": r.fmt_int}
     imgs = []
     for key, sub in rows.groupby(["run", "device", "pass", "backend"], dropna=False, sort=False):
-        dtype = "float32" if (sub["dtype"] == "float32").any() else plots.dtypes_of(sub)[0]
+        dtype = "float32" if (sub["dtype"] == "float32").any() else plot_style.dtypes_of(sub)[0]
         name = {"fwd": "forward", "fwd_bwd": "forward + backward"}.get(str(key[2]), str(key[2]))
         title = f"{key[1]} · {name} · {key[3]} · {dtype}"
         imgs.append(r.figure_html(plots.sweep(sub[sub["dtype"] == dtype]), data.caption(str(key[0]), title)))
@@ -174,7 +174,7 @@ def efficiency_frame(best: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, r.Form
     text = long.set_index([*rows, "dtype"])["cell"].unstack("dtype")
     frac = long.set_index([*rows, "dtype"])["peak_fraction"].unstack("dtype")
     order = tb.first_seen_sort(best, ["case", "device", "pass", "backend", "run"])[rows].drop_duplicates()
-    dtypes = plots.dtypes_of(best)
+    dtypes = plot_style.dtypes_of(best)
     text = text.reindex(pd.MultiIndex.from_frame(order))[dtypes]
     frac = frac.reindex(text.index)[dtypes]
     names = {d: f"{d}: GFLOP/s (% of peak)" for d in dtypes}
