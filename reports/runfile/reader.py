@@ -197,7 +197,7 @@ def load_run(path: str | Path, label: str | None = None) -> RunFile:
 
 
 def _from_journal(p: Path) -> dict[str, Any]:
-    """The run file a journal assembles to (reports/runfile/journal.py), with its checks file's records."""
+    """The run file a journal assembles to (reports/runfile/journal/), with its checks file's records."""
     from reports.runfile import journal
 
     try:

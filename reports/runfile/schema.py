@@ -40,7 +40,7 @@ lacks the fields added after it, and readers treat them as missing):
   1: ``round_medians``). Older files are read with the new names (``reports/runfile/legacy.py``).
   Also in 4: the tests that crashed or timed out (``rnnsuite.errors``, one ``Error`` record each)
   and those that did not finish (``rnnsuite.unfinished``), both only in a run file assembled from
-  a journal (reports/runfile/journal.py, docs/crashes.md); a check that crashed or timed out has
+  a journal (reports/runfile/journal/, docs/crashes.md); a check that crashed or timed out has
   the outcome ``crashed`` or ``timed out``. Files of schema 1 to 3 have neither: no test of theirs
   crashed on record.
 """

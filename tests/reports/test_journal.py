@@ -1,4 +1,4 @@
-"""The journal (reports/runfile/journal.py): whole lines under concurrent writers, torn lines, the run file it assembles,
+"""The journal (reports/runfile/journal/): whole lines under concurrent writers, torn lines, the run file it assembles,
 and the report of a run in which tests crashed (no torch)."""
 
 from __future__ import annotations
