@@ -27,7 +27,7 @@ import pandas as pd
 
 from reports import comparison_plots, intervals
 from reports import render as r
-from reports.runfile.reader import RunFile
+from reports.runfile.run import RunFile
 from reports.store import machine_id
 
 AXES = ("device", "torch", "machine", "allocator", "kernel")

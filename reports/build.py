@@ -14,7 +14,8 @@ from reports import table as tb
 from reports.cli import OneLineParser, UsageError
 from reports.report_data import Data
 from reports.runfile.atomic import write_all_atomic
-from reports.runfile.reader import RunFile, RunFileError, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFile, RunFileError
 
 OUTPUTS = ("results.csv", "report.html", "summary.md")
 

@@ -10,7 +10,8 @@ from reports.gate import compare_runs
 from reports.gate_options import add_gate_options, gate_settings
 from reports.gate_text import to_markdown, to_text
 from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import RunFileError, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFileError
 
 
 def _parser() -> argparse.ArgumentParser:

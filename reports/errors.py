@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from reports import render as r
-from reports.runfile.reader import RunFile
+from reports.runfile.run import RunFile
 
 COLUMNS = ["run", "test", "key", "pass", "check", "error", "nodeid", "output"]
 SHOWN_LINES = 4  # of each error's output, in the page

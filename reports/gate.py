@@ -16,7 +16,7 @@ import numpy as np
 from reports import counts, stats
 from reports.counts import COUNT_THRESHOLD
 from reports.gate_result import BenchRow, ComparisonResult, DriftRow
-from reports.runfile.reader import RunFile
+from reports.runfile.run import RunFile
 from reports.stats import ALPHA, MAX_NOISE, THRESHOLD, sample_diff
 
 

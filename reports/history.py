@@ -43,7 +43,7 @@ from reports.gate import compare_runs
 from reports.gate_result import ComparisonResult
 from reports.page import CSS
 from reports.runfile.atomic import write_all_atomic
-from reports.runfile.reader import RunFile, RunFileError
+from reports.runfile.run import RunFile, RunFileError
 from reports.store import Stored, StoreError, load_store, machines
 
 OUTPUTS = ("history.html", "history.csv", "history.md")

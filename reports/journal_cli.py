@@ -8,7 +8,8 @@ from pathlib import Path
 
 from reports.cli import OneLineParser, one_line_errors
 from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import RunFileError, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFileError
 
 
 def main(argv: list[str]) -> int:

@@ -16,7 +16,7 @@ from reports import table as tb
 from reports import time_sections as ts
 from reports.correctness import correctness_section
 from reports.report_data import Data
-from reports.runfile.reader import RunFile
+from reports.runfile.run import RunFile
 from reports.side_by_side import compare_section
 
 CSS = """

@@ -9,7 +9,7 @@ from functools import cached_property
 import pandas as pd
 
 from reports import ab_sections, axis, intervals
-from reports.runfile.reader import RunFile
+from reports.runfile.run import RunFile
 
 
 @dataclass(frozen=True)

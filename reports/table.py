@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from reports import memory
-from reports.runfile.reader import RunFile
 from reports.runfile.record import kinds, names
+from reports.runfile.run import RunFile
 from reports.runfile.schema import BENCH, CHECK
 
 STATS = {

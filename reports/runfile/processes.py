@@ -15,8 +15,8 @@ from typing import Any
 
 from pytest_benchmark.stats import Stats
 
-from reports.runfile.reader import RunFile, RunFileError
 from reports.runfile.record import to_dict
+from reports.runfile.run import RunFile, RunFileError
 from reports.runfile.schema import Process
 
 

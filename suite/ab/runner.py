@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reports.runfile.reader import RunFileError, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFileError
 from reports.stats import ALPHA, processes_needed
 from suite.ab import counts as ab_counts
 

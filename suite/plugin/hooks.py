@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import RunFileError, load_checks
+from reports.runfile.reader import load_checks
 from reports.runfile.record import checked
+from reports.runfile.run import RunFileError
 from reports.runfile.schema import Peak
 from reports.runfile.writer import checks_file, run_section
 from suite.harness.kernels import kernel_flags, kernel_of

@@ -13,8 +13,9 @@ import pytest
 
 from reports import build, table
 from reports.runfile import journal as jr
-from reports.runfile.reader import RunFileError, load_run
+from reports.runfile.reader import load_run
 from reports.runfile.record import names
+from reports.runfile.run import RunFileError
 from reports.runfile.schema import BENCH, RUN
 from tests import synthetic_runs as syn
 

@@ -19,7 +19,8 @@ import pytest
 
 from reports import ab_sections, baselines, build, page, render, sweep, table
 from reports.runfile import atomic
-from reports.runfile.reader import RunFile, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFile
 from tests.synthetic_runs import bench, correctness, noisy, run, write
 
 SEED_LAYER = (100, 32, 10, 20, 2)  # nn.LSTM at the seed size: two layers
