@@ -80,7 +80,7 @@ def compare_runs(
 
 def _crashed(run: RunFile) -> list[tuple[str, str]]:
     """(key, error) of each benchmark of a run that crashed or timed out (``rnnsuite.errors``, schema 4)."""
-    return [(str(e.get("key")), str(e.get("error"))) for e in run.errors if e.get("test") == "benchmark"]
+    return [(str(e.key), e.error) for e in run.errors if e.test == "benchmark"]
 
 
 def _noise(bench: dict[str, Any], samples: np.ndarray) -> float:

@@ -27,7 +27,7 @@ def main(argv: list[str]) -> int:
         write_atomic(args.out, json.dumps(run.data, indent=4))
         print(f"{args.out}: {len(run.benchmarks)} benchmarks, {len(run.correctness)} checks")
         for err in run.errors:
-            print(f"  {err['error']}: {err['nodeid']}")
+            print(f"  {err.error}: {err.nodeid}")
         for nodeid in run.unfinished:
             print(f"  did not finish: {nodeid}")
         return 0

@@ -16,7 +16,7 @@ from reports.runfile import legacy
 from reports.runfile.atomic import write_atomic
 from reports.runfile.record import problems
 from reports.runfile.run import RunFile, RunFileError
-from reports.runfile.schema import SCHEMA, Bench, Check, Machine, Peak
+from reports.runfile.schema import SCHEMA, Bench, Check, Error, Machine, Peak, Run
 
 
 def dump(path: str | Path, data: dict[str, Any]) -> None:
@@ -125,7 +125,7 @@ def _validate_shape(p: Path, data: Any) -> None:
             raise RunFileError(f"{p}: benchmark {i} has no extra_info/stats")
         if not isinstance(bench.get("stats"), dict):
             raise RunFileError(f"{p}: benchmark {i} has no extra_info/stats")
-    for name in ("correctness", "peaks"):
+    for name in ("correctness", "peaks", "errors"):
         found = data["rnnsuite"].get(name, [])
         if not isinstance(found, list) or not all(isinstance(x, dict) for x in found):
             raise RunFileError(f"{p}: rnnsuite.{name} is not a list of records")
@@ -156,6 +156,9 @@ def _upgrade_and_check(p: Path, data: dict[str, Any]) -> None:
         _refuse(p, f"check {c.get('key', '?')} {c.get('check', '')}".rstrip(), problems(Check, c, strict=False))
     for peak in section.get("peaks", []):
         _refuse(p, "a peak", problems(Peak, peak, strict=False))
+    for error in section.get("errors", []):
+        _refuse(p, f"error record {error.get('nodeid', '?')}", problems(Error, error, strict=False))
+    _refuse(p, "rnnsuite", [w for w in problems(Run, section, strict=False) if w.startswith("unfinished ")])
     _refuse(
         p, "machine_info.rnnsuite", problems(Machine, data.get("machine_info", {}).get("rnnsuite", {}), strict=False)
     )

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from reports.runfile.record import from_dict
-from reports.runfile.schema import SCHEMA, Cold, ColdFailure, Process
+from reports.runfile.schema import SCHEMA, Cold, ColdFailure, Error, Process
 
 
 class RunFileError(Exception):
@@ -143,9 +143,10 @@ class RunFile:
         return arr
 
     @property
-    def errors(self) -> list[dict[str, Any]]:
-        """The tests that crashed or timed out (schema 4, a run file assembled from a journal)."""
-        return list(self.data.get("rnnsuite", {}).get("errors", []))
+    def errors(self) -> tuple[Error, ...]:
+        """The tests that crashed or timed out (schema 4, a run file assembled from a journal), as records."""
+        found = self.data.get("rnnsuite", {}).get("errors", [])
+        return tuple(from_dict(Error, e, "rnnsuite.errors", strict=False) for e in found)
 
     @property
     def unfinished(self) -> list[str]:

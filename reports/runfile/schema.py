@@ -222,6 +222,10 @@ class Peak:
     gflops_end: float | Absent = meta("measured again at the end of the run", default=ABSENT)
 
 
+# Error repeats Check's key, case, device and dtype, with no base record shared with it: a check always has a
+# key (required) where the error of a test outside the matrix has none (null), the error's fields came in
+# schema 4, and a base record's fields would come first in the dict, moving nodeid and test from the head of
+# every error entry written so far.
 @record
 class Error:
     """``rnnsuite.errors[i]``: a test whose process crashed (a signal) or that ran past the time limit."""
