@@ -13,9 +13,11 @@ import pandas as pd
 from reports import render as r
 from reports import stats
 from reports import table as tb
-from reports.gate import VERDICTS, BenchRow, ComparisonResult, compare_runs
+from reports.gate import compare_runs
+from reports.gate_result import VERDICTS, BenchRow, ComparisonResult
 from reports.gate_text import BENCH_HEAD, fmt_p, processes_cell
-from reports.runfile.reader import RunFile, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFile
 
 DRIFT_KEYS = ["case", "device", "dtype", "check"]
 MAX_LISTED = 10  # benchmark keys named when listing those in one A/B file only

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reports import intervals, plots
+from reports import comparison_plots, intervals
 from reports import render as r
-from reports.runfile.reader import RunFile
+from reports.runfile.run import RunFile
 from reports.store import machine_id
 
 AXES = ("device", "torch", "machine", "allocator", "kernel")
@@ -204,7 +204,7 @@ def section(a: Along) -> str:
     shown, formats, shades = frame(a)
     parts = [r.how_html(how(a)), r.styled(shown, f"by-{a.axis}", formats, shades=shades)]
     for family, rows in a.wide.groupby("family", sort=False):
-        uri = plots.along(rows, a.values, letters(a.values))
+        uri = comparison_plots.along(rows, a.values, letters(a.values))
         if uri:
             cap = html.escape(f"family {family}: median time per benchmark, one bar per {a.axis} (log axis)")
             parts.append(f'<figure><figcaption>{cap}</figcaption><img src="{uri}" alt="{cap}"></figure>')

@@ -12,8 +12,10 @@ from reports import ab_sections, axis, errors, page
 from reports import render as r
 from reports import table as tb
 from reports.cli import OneLineParser, UsageError
+from reports.report_data import Data
 from reports.runfile.atomic import write_all_atomic
-from reports.runfile.reader import RunFile, RunFileError, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFile, RunFileError
 
 OUTPUTS = ("results.csv", "report.html", "summary.md")
 
@@ -145,7 +147,7 @@ def render_all(runs: Sequence[RunFile], ab: ab_sections.AB | None = None, by: st
     Raises:
         axis.AxisError: the runs have one value of the axis.
     """
-    data = page.Data(runs, tb.tidy(runs), tb.checks(runs), ab, by)
+    data = Data(runs, tb.tidy(runs), tb.checks(runs), ab, by)
     files = {
         "results.csv": data.df.to_csv(index=False, float_format="%.6g"),
         "report.html": page.page(data),
@@ -171,7 +173,7 @@ def write_atomically(out: Path, files: dict[str, str]) -> None:
     write_all_atomic({out / name: text for name, text in files.items() if not name.startswith("_")})
 
 
-def summary_markdown(data: page.Data) -> str:
+def summary_markdown(data: Data) -> str:
     """The headline as markdown for ``$GITHUB_STEP_SUMMARY``: a table, the correctness count, A/B and drift.
 
     Args:
@@ -215,7 +217,7 @@ def summary_markdown(data: page.Data) -> str:
     return "\n".join(lines) + "\n"
 
 
-def console_summary(data: page.Data) -> str:
+def console_summary(data: Data) -> str:
     """A short text table: the headline median in ms per case and pass (rows) and dtype (columns); the A/B headline.
 
     Args:

@@ -6,10 +6,12 @@ import argparse
 import sys
 
 from reports.cli import OneLineParser, UsageError
-from reports.gate import add_gate_options, compare_runs, gate_settings
+from reports.gate import compare_runs
+from reports.gate_options import add_gate_options, gate_settings
 from reports.gate_text import to_markdown, to_text
 from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import RunFileError, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFileError
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -13,7 +13,8 @@ from collections.abc import Sequence
 import pandas as pd
 
 from reports import render as r
-from reports.runfile.reader import RunFile
+from reports.runfile.run import RunFile
+from reports.runfile.schema import ERROR
 
 COLUMNS = ["run", "test", "key", "pass", "check", "error", "nodeid", "output"]
 SHOWN_LINES = 4  # of each error's output, in the page
@@ -21,7 +22,7 @@ SHOWN_LINES = 4  # of each error's output, in the page
 
 def frame(runs: Sequence[RunFile]) -> pd.DataFrame:
     """One row per test that crashed or timed out, in the order they were recorded."""
-    rows = [{"run": run.label} | {c: err.get(c) for c in COLUMNS[1:]} for run in runs for err in run.errors]
+    rows = [{"run": run.label} | {f.name: getattr(err, f.attr) for f in ERROR} for run in runs for err in run.errors]
     return pd.DataFrame.from_records(rows, columns=COLUMNS)
 
 

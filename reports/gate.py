@@ -1,135 +1,23 @@
-"""The regression gate's comparison of two run files: rows, verdicts and the exit code (docs/gate.md).
+"""The regression gate's rules: how two run files' benchmarks and checks are compared (docs/gate.md).
 
-The rules are in ``compare_runs`` and its helpers; ``reports/gate_text.py`` renders a
-``ComparisonResult`` as text and markdown, ``reports/compare.py`` is the command line, and
-``add_gate_options`` / ``gate_settings`` define the gate's options once for it and for
-``python -m suite.ab``.
+``compare_runs`` and its helpers decide; the records they return are in ``reports/gate_result.py``,
+``reports/gate_text.py`` renders them as text and markdown, ``reports/compare.py`` is the command line,
+and ``reports/gate_options.py`` declares the gate's options once for it and for ``python -m suite.ab``.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from reports import counts, stats
-from reports.cli import UsageError
 from reports.counts import COUNT_THRESHOLD
-from reports.runfile.reader import RunFile
+from reports.gate_result import BenchRow, ComparisonResult, DriftRow
+from reports.runfile.run import RunFile
 from reports.stats import ALPHA, MAX_NOISE, THRESHOLD, sample_diff
-
-VERDICTS = ("slower", "faster", "unchanged", "inconclusive")
-EXIT_INCONCLUSIVE = 3  # no benchmark slower, but one could not be judged: never a pass in CI
-
-
-@dataclass(frozen=True, kw_only=True)
-class BenchRow:
-    """One benchmark found in both runs."""
-
-    key: str
-    base_median: float
-    cand_median: float
-    n_base: int
-    n_cand: int
-    ratio: float
-    ci: tuple[float, float] | None  # 95% bootstrap interval of the ratio; None without raw samples
-    p_slower: float  # one-sided U test, Holm-adjusted over all benchmarks compared
-    p_faster: float
-    threshold: float  # the fraction that applied (depends on the base median)
-    verdict: str  # one of VERDICTS
-    reason: str = ""
-    processes: tuple[int, int] | None = None  # processes a side, when both runs record process medians (suite.ab)
-    p_processes: tuple[float, float] | None = None  # the same U tests on the process medians, Holm-adjusted
-    noise: tuple[float, float] | None = None  # IQR/median of (base, cand), as the noise limit judged it
-    metric: str = "time"  # "instructions": medians are instructions per call, judged by counts.count_verdict
-
-    @property
-    def p(self) -> float:
-        """The adjusted p-value in the direction of the observed change."""
-        return self.p_slower if self.ratio >= 1 else self.p_faster
-
-    @property
-    def p_process(self) -> float | None:
-        """The adjusted process-level p-value in the direction of the observed change; None without processes."""
-        if self.p_processes is None:
-            return None
-        return self.p_processes[0] if self.ratio >= 1 else self.p_processes[1]
-
-
-@dataclass(frozen=True)
-class DriftRow:
-    """One correctness check, matched by (key, check), found in both runs."""
-
-    key: str
-    check: str
-    base_outcome: str
-    cand_outcome: str
-    base_max_abs: float | None
-    cand_max_abs: float | None
-    sample_diff: float | None  # largest |cand - base| over the forward samples; None if not comparable
-
-    @property
-    def factor(self) -> float | None:
-        """``cand max_abs / base max_abs``, or None when it is not defined."""
-        if self.base_max_abs is None or self.cand_max_abs is None or self.base_max_abs == 0:
-            return None
-        return self.cand_max_abs / self.base_max_abs
-
-    @property
-    def status(self) -> str:
-        """``regression`` (passed -> failed), ``failed in both``, ``fixed``, else the candidate's outcome."""
-        if self.cand_outcome == "failed":
-            return "regression" if self.base_outcome == "passed" else "failed in both"
-        if self.base_outcome == "failed" and self.cand_outcome == "passed":
-            return "fixed"
-        return self.cand_outcome
-
-
-@dataclass(frozen=True)
-class ComparisonResult:
-    """Everything the gate decided about two runs."""
-
-    base_label: str
-    cand_label: str
-    alpha: float
-    threshold: float
-    sub_ms_threshold: float
-    rows: tuple[BenchRow, ...]
-    only_base: tuple[str, ...]
-    only_cand: tuple[str, ...]
-    drift: tuple[DriftRow, ...]
-    drift_only_base: tuple[str, ...]
-    drift_only_cand: tuple[str, ...]
-    notes: tuple[str, ...]
-    max_noise: float = MAX_NOISE
-    count_threshold: float = COUNT_THRESHOLD
-    crashed: tuple[tuple[str, str, str], ...] = ()  # (key, "A" or "B", error): a side's benchmark that crashed
-
-    def counts(self) -> dict[str, int]:
-        """Benchmarks per verdict, in the order of ``VERDICTS``."""
-        return {v: sum(r.verdict == v for r in self.rows) for v in VERDICTS}
-
-    @property
-    def failures(self) -> tuple[DriftRow, ...]:
-        """Checks that passed in the base and failed in the candidate."""
-        return tuple(d for d in self.drift if d.status == "regression")
-
-    @property
-    def exit_code(self) -> int:
-        """1 when a benchmark is slower, crashed on a side, or a check regressed; else 3 when one is inconclusive; else 0."""
-        if any(r.verdict == "slower" for r in self.rows) or self.failures or self.crashed:
-            return 1
-        return EXIT_INCONCLUSIVE if any(r.verdict == "inconclusive" for r in self.rows) else 0
-
-    def headline(self) -> str:
-        """``N slower / N faster / N unchanged / N inconclusive`` (+ correctness regressions)."""
-        text = " / ".join(f"{n} {v}" for v, n in self.counts().items())
-        text += "".join(f"; crashed on {side}: {key}" for key, side, _ in self.crashed)
-        return text + (f"; {len(self.failures)} correctness regression(s)" if self.failures else "")
 
 
 def compare_runs(
@@ -192,7 +80,7 @@ def compare_runs(
 
 def _crashed(run: RunFile) -> list[tuple[str, str]]:
     """(key, error) of each benchmark of a run that crashed or timed out (``rnnsuite.errors``, schema 4)."""
-    return [(str(e.get("key")), str(e.get("error"))) for e in run.errors if e.get("test") == "benchmark"]
+    return [(str(e.key), e.error) for e in run.errors if e.test == "benchmark"]
 
 
 def _noise(bench: dict[str, Any], samples: np.ndarray) -> float:
@@ -368,59 +256,3 @@ def _machine_notes(base: RunFile, cand: RunFile) -> tuple[str, ...]:
     if not diffs:
         return ()
     return (f"the runs differ in {', '.join(diffs)}: timings from different machines are not comparable",)
-
-
-# ---- the gate's options, shared by python -m reports compare and python -m suite.ab
-
-
-def add_gate_options(p: argparse.ArgumentParser) -> None:
-    """Add ``--threshold``, ``--alpha``, ``--max-noise`` and ``--count-threshold`` with their defaults."""
-    thr, sub = f"{THRESHOLD * 100:g}", f"{THRESHOLD * stats.SUB_MS_FACTOR * 100:g}"
-    p.add_argument(
-        "--threshold",
-        type=float,
-        default=THRESHOLD * 100,
-        metavar="PCT",
-        help=f"smallest change that counts, in percent, for base medians >= 1 ms (default {thr}); below 1 ms "
-        f"twice this (default {sub}), as timer and per-call overhead weigh more there",
-    )
-    p.add_argument(
-        "--alpha",
-        type=float,
-        default=ALPHA,
-        metavar="A",
-        help=f"family-wise level of the one-sided Mann-Whitney U tests, Holm-corrected over the benchmarks "
-        f"(default {ALPHA})",
-    )
-    p.add_argument(
-        "--max-noise",
-        type=float,
-        default=MAX_NOISE * 100,
-        metavar="PCT",
-        help=f"IQR/median in percent above which a side is too noisy to judge (default {MAX_NOISE * 100:g}); "
-        "raise it only for runs of suite.ab with many processes, whose process-level test accounts for the noise",
-    )
-    p.add_argument(
-        "--count-threshold",
-        type=float,
-        default=COUNT_THRESHOLD * 100,
-        metavar="PCT",
-        help=f"change of instructions per call that counts, for benchmarks counted on both sides "
-        f"(--metric instructions; default {COUNT_THRESHOLD * 100:g})",
-    )
-
-
-def gate_settings(args: argparse.Namespace) -> dict[str, float]:
-    """The checked gate options as ``compare_runs`` keywords (fractions, not percent).
-
-    Raises:
-        UsageError: an option out of range.
-    """
-    if args.threshold < 0 or not 0 < args.alpha < 1 or not args.max_noise > 0 or not args.count_threshold > 0:
-        raise UsageError("--threshold must be >= 0, --alpha between 0 and 1, --max-noise and --count-threshold > 0")
-    return {
-        "threshold": args.threshold / 100,
-        "alpha": args.alpha,
-        "max_noise": args.max_noise / 100,
-        "count_threshold": args.count_threshold / 100,
-    }

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Iterable
 
 from reports import counts, stats
-from reports.gate import BenchRow, ComparisonResult, DriftRow
+from reports.gate_result import BenchRow, ComparisonResult, DriftRow
 
 
 def fmt_time(seconds: float) -> str:

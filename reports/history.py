@@ -34,15 +34,16 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports import plots
+from reports import comparison_plots
 from reports import render as r
 from reports import table as tb
 from reports.cli import OneLineParser, one_line_errors
 from reports.counts import fmt_count
-from reports.gate import ComparisonResult, compare_runs
+from reports.gate import compare_runs
+from reports.gate_result import ComparisonResult
 from reports.page import CSS
 from reports.runfile.atomic import write_all_atomic
-from reports.runfile.reader import RunFile, RunFileError
+from reports.runfile.run import RunFile, RunFileError
 from reports.store import Stored, StoreError, load_store, machines
 
 OUTPUTS = ("history.html", "history.csv", "history.md")
@@ -191,7 +192,7 @@ def html_section(s: Series) -> str:
         "is the same rule between the first run and the last; moved benchmarks first."
     )
     band = s.overall.count_threshold if s.overall is not None and s.metric == "instructions" else None
-    uri = plots.history(df, [run.label for run in s.runs], s.metric, band)
+    uri = comparison_plots.history(df, [run.label for run in s.runs], s.metric, band)
     chart = f'<figure><img src="{uri}" alt="trend"></figure>' if uri else ""
     shown, formats = display(s, df)
     uid = "history-" + re.sub(r"[^a-z]+", "-", s.metric)

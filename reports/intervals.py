@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from reports import stats
-from reports.runfile.reader import RunFile
+from reports.runfile.run import RunFile
 
 LEVEL = 0.95
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from reports.cli import OneLineParser, one_line_errors
 from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import RunFileError, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFileError
 
 
 def main(argv: list[str]) -> int:
@@ -26,7 +27,7 @@ def main(argv: list[str]) -> int:
         write_atomic(args.out, json.dumps(run.data, indent=4))
         print(f"{args.out}: {len(run.benchmarks)} benchmarks, {len(run.correctness)} checks")
         for err in run.errors:
-            print(f"  {err['error']}: {err['nodeid']}")
+            print(f"  {err.error}: {err.nodeid}")
         for nodeid in run.unfinished:
             print(f"  did not finish: {nodeid}")
         return 0

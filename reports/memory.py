@@ -21,7 +21,7 @@ import pandas as pd
 
 from reports import render as r
 from reports.render import fmt_ms
-from reports.runfile.reader import RunFile
+from reports.runfile.run import RunFile
 from reports.runfile.schema import Cold
 
 STATE_DIFF = 0.10

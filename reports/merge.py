@@ -17,7 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from reports.cli import OneLineParser, one_line_errors
-from reports.runfile.reader import RunFile, RunFileError, dump, load_run
+from reports.runfile.reader import dump, load_run
+from reports.runfile.run import RunFile, RunFileError
 from reports.store import machine_id
 
 SAME = ("torch", "metric", "machine", "label")

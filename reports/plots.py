@@ -1,13 +1,6 @@
-"""The report's charts: matplotlib figures rendered to PNG data URIs (no file, no network)."""
+"""The report page's charts, sections (a) to (d): times, hand-written / built-in ratios, efficiency and the sweep."""
 
 from __future__ import annotations
-
-import base64
-import io
-
-import matplotlib
-
-matplotlib.use("Agg")  # before anything imports pyplot (pandas' background_gradient does)
 
 import numpy as np
 import pandas as pd
@@ -15,87 +8,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from matplotlib.ticker import FuncFormatter, NullLocator
-from PIL import Image
+from matplotlib.ticker import NullLocator
 
-from reports.table import fit_exponent, sweep_series
+from reports.plot_style import CASE_COLORS, dtype_color, dtypes_of, grid, plain_log_ticks, png_uri
+from reports.sweep import fit_exponent, sweep_series
 
-DTYPE_COLORS = {"float64": "#4c72b0", "float32": "#dd8452", "bfloat16": "#55a868", "float16": "#c44e52"}
-OTHER_COLORS = ("#8172b3", "#937860", "#da8bc3", "#8c8c8c", "#ccb974", "#64b5cd")
-CASE_COLORS = (
-    "#1f77b4",
-    "#ff7f0e",
-    "#2ca02c",
-    "#d62728",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-)
 PANEL = ["device", "pass", "backend"]
-
-
-def png_uri(fig: Figure) -> str:
-    """Render a figure as a ``data:image/png;base64,...`` URI, reduced to a 128-colour palette (a third the size).
-
-    Args:
-        fig: the figure (a bare ``Figure``: pyplot never holds it, so there is nothing to close).
-
-    Returns:
-        The data URI.
-    """
-    raw, small = io.BytesIO(), io.BytesIO()
-    fig.savefig(raw, format="png", dpi=96)
-    raw.seek(0)
-    with Image.open(raw) as image:
-        image.convert("RGB").quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(
-            small, format="PNG", optimize=True
-        )
-    return "data:image/png;base64," + base64.b64encode(small.getvalue()).decode("ascii")
-
-
-def _plain_log_ticks(ax: Axes, axis: str = "y") -> None:
-    """Log-axis ticks as plain numbers (0.5, 2, 30); minor ticks labelled on an axis under a decade, 2 and 5 under two."""
-
-    def major(value: float, _pos: int) -> str:
-        return f"{value:g}"
-
-    def minor(value: float, _pos: int) -> str:
-        lo, hi = ax.get_ylim() if axis == "y" else ax.get_xlim()
-        if not (lo > 0 and hi > lo and value > 0):
-            return ""
-        majors = np.floor(np.log10(hi)) - np.ceil(np.log10(lo)) + 1  # labelled powers of ten in view
-        lead = round(value / 10 ** np.floor(np.log10(value)), 6)
-        if hi / lo < 10 or (majors <= 1 and lead in (2.0, 5.0)):
-            return f"{value:g}"
-        return ""
-
-    target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(FuncFormatter(major))
-    target.set_minor_formatter(FuncFormatter(minor))
-
-
-def dtype_color(dtype: str, order: list[str]) -> str:
-    """A dtype's colour, the same in every chart."""
-    return DTYPE_COLORS.get(dtype) or OTHER_COLORS[order.index(dtype) % len(OTHER_COLORS)]
-
-
-def dtypes_of(df: pd.DataFrame) -> list[str]:
-    """The dtypes present, widest first (float64, float32, bfloat16, float16, then others)."""
-    known = [d for d in DTYPE_COLORS if d in set(df["dtype"])]
-    return known + sorted(set(df["dtype"].dropna().astype(str)) - set(known))
-
-
-def _grid(n: int, ncols: int, width: float, height: float) -> tuple[Figure, list[Axes]]:
-    ncols = min(ncols, n)
-    nrows = -(-n // ncols)
-    fig = Figure(figsize=(width, height * nrows + 0.4), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel().tolist()
-    for ax in axes[n:]:
-        ax.set_visible(False)
-    return fig, axes[:n]
 
 
 def _panel_title(key: tuple[object, ...]) -> str:
@@ -113,7 +31,7 @@ def _bar_panels(
     """
     groups = list(rows.groupby(PANEL, dropna=False, sort=True))
     dtypes, cases = dtypes_of(rows), list(dict.fromkeys(rows["case"]))
-    fig, axes = _grid(len(groups), 2, max(7.0, min(14.0, 3 + 1.1 * len(cases) * min(len(groups), 2))), 3.3)
+    fig, axes = grid(len(groups), 2, max(7.0, min(14.0, 3 + 1.1 * len(cases) * min(len(groups), 2))), 3.3)
     for ax, (key, sub) in zip(axes, groups, strict=True):
         log = _grouped_bars(ax, sub, value, dtypes, cases, baseline)
         ax.set_title(_panel_title(key), fontsize=10)
@@ -159,7 +77,7 @@ def _grouped_bars(
     values = values[np.isfinite(values) & (values > 0)]
     if baseline is None or (values.size and max(values.max(), baseline) / min(values.min(), baseline) >= 3):
         ax.set_yscale("log")  # times always; ratios only when they span 3x or more
-        _plain_log_ticks(ax)
+        plain_log_ticks(ax)
     ax.grid(axis="y", which="major", alpha=0.3)
     return ax.get_yscale() == "log"
 
@@ -234,7 +152,7 @@ def sweep(rows: pd.DataFrame) -> str | None:
     }
     if not any(len(t) or len(h) for t, h in series.values()):
         return None
-    fig, (ax_t, ax_h) = _grid(2, 2, 12.0, 3.8)
+    fig, (ax_t, ax_h) = grid(2, 2, 12.0, 3.8)
     sizes: dict[Axes, set[float]] = {ax_t: set(), ax_h: set()}
     for i, (case, (t, h)) in enumerate(series.items()):
         color = CASE_COLORS[i % len(CASE_COLORS)]
@@ -244,8 +162,8 @@ def sweep(rows: pd.DataFrame) -> str | None:
     for ax, what, ref, title in ((ax_t, "sequence length T", 1, titles[0]), (ax_h, "hidden size H", 2, titles[1])):
         ax.set_xscale("log")
         ax.set_yscale("log")
-        _plain_log_ticks(ax)
-        _plain_log_ticks(ax, "x")
+        plain_log_ticks(ax)
+        plain_log_ticks(ax, "x")
         ax.xaxis.set_minor_locator(NullLocator())
         if sizes[ax]:
             ax.set_xticks(sorted(sizes[ax]))
@@ -270,81 +188,3 @@ def _fit_line(ax: Axes, rows: pd.DataFrame, axis: str, case: str, symbol: str, c
     c = np.exp(np.mean(np.log(y) - k * np.log(x)))
     ax.plot(x, c * x**k, ":", color=color, linewidth=1)
     return {float(v) for v in x}
-
-
-def along(rows: pd.DataFrame, values: list[str], names: dict[str, str]) -> str | None:
-    """Median time per benchmark of one family, a bar per axis value (``reports build --by``), log axis.
-
-    Args:
-        rows: rows of ``axis.Along.wide`` of one family.
-        values: the axis values in order.
-        names: a short name per value (A, B, ...), the legend says what each is.
-
-    Returns:
-        A PNG data URI, or None without data.
-    """
-    labels = [" · ".join(str(x) for x in t) for t in rows[["case", "dtype", "pass"]].itertuples(index=False)]
-    if not labels:
-        return None
-    width = 0.8 / len(values)
-    fig = Figure(figsize=(min(14.0, 3 + 0.55 * len(labels) * len(values) ** 0.5), 4.2), layout="constrained")
-    ax = fig.subplots()
-    for j, v in enumerate(values):
-        y = rows[f"median_s[{v}]"].to_numpy(dtype=float) * 1e3
-        x = np.arange(len(labels)) + (j - (len(values) - 1) / 2) * width
-        ok = np.isfinite(y) & (y > 0)
-        ax.bar(
-            x[ok], y[ok], width, color=OTHER_COLORS[j % len(OTHER_COLORS)] if j else "#4c72b0", label=f"{names[v]}: {v}"
-        )
-    ax.set_xticks(np.arange(len(labels)), labels, rotation=35, ha="right", fontsize=8)
-    ax.set_yscale("log")
-    _plain_log_ticks(ax)
-    ax.set_ylabel("median time (ms, log)")
-    ax.grid(axis="y", alpha=0.3)
-    fig.legend(loc="outside upper center", ncols=len(values), frameon=False, fontsize=8)  # never over the bars
-    return png_uri(fig)
-
-
-def history(df: pd.DataFrame, labels: list[str], metric: str, band: float | None = None) -> str | None:
-    """Each benchmark's value over the runs, relative to its first, one panel per family (``reports history``).
-
-    Lines the gate calls slower from first to last are red, faster green, the rest grey; moved ones are named.
-
-    Args:
-        df: the frame of ``history.frame`` (a column per run label, ``family``, ``first_last``).
-        labels: the run labels in order.
-        metric: the series' kind (``instructions``, ``time``, ``time (processes)``).
-        band: the gate's threshold (0.03: dotted lines at 1.03 and 1 / 1.03), if one applies to every benchmark.
-
-    Returns:
-        A PNG data URI, or None with fewer than two runs.
-    """
-    if len(labels) < 2 or df.empty:
-        return None
-    families = list(dict.fromkeys(df["family"].fillna("other")))
-    fig, axes = _grid(len(families), 2, 13.0, 3.6)
-    colors = {"slower": "#c0392b", "faster": "#27ae60"}
-    x = np.arange(len(labels))
-    for ax, family in zip(axes, families, strict=True):
-        rows = df[df["family"].fillna("other") == family]
-        for _, row in rows.iterrows():
-            y = row[labels].to_numpy(dtype=float)
-            base = y[np.isfinite(y)][0] if np.isfinite(y).any() else np.nan
-            moved = row["first_last"] in colors
-            ax.plot(x, y / base, "o-" if moved else "-", color=colors.get(row["first_last"], "#bbb"),
-                    linewidth=1.6 if moved else 0.8, markersize=3, zorder=3 if moved else 1,
-                    label=f"{row['case']} {row['dtype']} {row['pass']}" if moved else None)  # fmt: skip
-        ax.axhline(1.0, color="#222", linewidth=0.8)
-        for edge in (1 + band, 1 / (1 + band)) if band else ():
-            ax.axhline(edge, color="#555", linewidth=0.8, linestyle=":")
-        ax.set_yscale("log")
-        lo, hi = ax.get_ylim()
-        ax.set_ylim(min(lo, 0.95), max(hi, 1.05))  # a flat series stays flat: no axis narrower than +-5%
-        _plain_log_ticks(ax)
-        ax.set_xticks(x, [lab.replace(" @ ", "\n@ ") for lab in labels], fontsize=7)
-        ax.set_title(f"family {family}" + (f" (dotted: the gate's {band:.0%} threshold)" if band else ""), fontsize=10)
-        ax.set_ylabel(("instructions" if metric == "instructions" else "time") + " / first run's (log)")
-        ax.grid(axis="y", alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(fontsize=7, title="moved (red slower, green faster)", title_fontsize=7)
-    return png_uri(fig)

@@ -94,6 +94,14 @@ def none_html(text: str) -> str:
     return f'<p class="none">{html.escape(text)}</p>'
 
 
+def figure_html(uri: str | None, caption: str) -> str:
+    """A chart (a PNG data URI) under its caption; empty where there is no chart."""
+    if uri is None:
+        return ""
+    text = html.escape(caption)
+    return f'<figure><figcaption>{text}</figcaption><img src="{uri}" alt="{text}"></figure>'
+
+
 BAD_CSS = "background-color:#f8d0d0;color:#7a0000;font-weight:600"
 GOOD_CSS = "background-color:#dff0d8;color:#1e4620"
 MUTED_CSS = "color:#777"

@@ -32,7 +32,8 @@ from typing import Any
 
 from reports.cli import OneLineParser, one_line_errors
 from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import RunFile, RunFileError, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFile, RunFileError
 
 NAME = re.compile(r"^(\d{4})_.*\.json$")
 

@@ -1,4 +1,7 @@
-"""Run files as tidy pandas tables (one row per benchmark per run), and the tables derived from them."""
+"""Run files as tidy pandas tables (one row per benchmark per run), and the tables derived from them.
+
+The rows timed against a baseline are paired in ``reports/baselines.py``, the sweep is fitted in ``reports/sweep.py``.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from reports import memory
-from reports.runfile.reader import RunFile
 from reports.runfile.record import kinds, names
+from reports.runfile.run import RunFile
 from reports.runfile.schema import BENCH, CHECK
 
 STATS = {
@@ -172,133 +175,6 @@ def first_seen_sort(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
         return df.reset_index(drop=True)
     codes = [pd.factorize(df[c], use_na_sentinel=False)[0] for c in reversed(cols)]
     return df.iloc[np.lexsort(codes)].reset_index(drop=True)
-
-
-def _variant(df: pd.DataFrame) -> pd.Series:
-    """Whether a row's case is a layer's variant (``nn_lstm[bidir]``, cases/variants.py names them so)."""
-    return df["case"].astype("string").str.contains("[", regex=False).fillna(False).astype(bool)
-
-
-def hand_written(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows of hand-written cases timed against a baseline (their built-in): section (b)."""
-    return df[df["baseline"].notna() & ~_variant(df)]
-
-
-def variants(df: pd.DataFrame) -> pd.DataFrame:
-    """The rows of variants timed against a baseline (their plain layer): section (h)."""
-    return df[df["baseline"].notna() & _variant(df)]
-
-
-def builtin_pairs(df: pd.DataFrame) -> pd.DataFrame:
-    """Each hand-written benchmark next to its built-in counterpart at the same shape.
-
-    Args:
-        df: the tidy frame.
-
-    Returns:
-        One row per pair: the hand-written row's ``GROUP``, ``size``, ``shape``, ``key``, ``builtin``, ``median_s``,
-        the built-in's ``builtin_key``, ``builtin_s`` and ``ratio`` (hand-written / built-in: above 1 is slower).
-    """
-    on = ["run", "device", "dtype", "pass", "backend", "shape"]
-    hand = hand_written(df)[[*GROUP, "size", "shape", "key", "baseline", "median_s"]].rename(
-        columns={"baseline": "builtin"}
-    )
-    base = df.loc[:, [*on, "case", "key", "median_s"]].rename(
-        columns={"case": "builtin", "key": "builtin_key", "median_s": "builtin_s"}
-    )
-    pairs = hand.merge(base.drop_duplicates([*on, "builtin"]), on=[*on, "builtin"], how="inner")
-    pairs["ratio"] = pairs["median_s"] / pairs["builtin_s"]
-    return pairs.reset_index(drop=True)
-
-
-def ratio_summary(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Pairs from ``builtin_pairs`` summarised per case, device, dtype, pass and backend.
-
-    Args:
-        pairs: the frame of ``builtin_pairs``.
-
-    Returns:
-        Columns ``GROUP, builtin, shapes, ratio`` (geometric mean over shapes), ``ratio_min``, ``ratio_max``.
-    """
-    cols = [*GROUP, "builtin", "shapes", "ratio", "ratio_min", "ratio_max"]
-    if pairs.empty:
-        return pd.DataFrame(columns=cols)
-    log = pairs.assign(log_ratio=np.log(pairs["ratio"]))
-    agg = log.groupby([*GROUP, "builtin"], dropna=False, sort=False).agg(
-        shapes=("shape", "nunique"),
-        log_ratio=("log_ratio", "mean"),
-        ratio_min=("ratio", "min"),
-        ratio_max=("ratio", "max"),
-    )
-    agg["ratio"] = np.exp(agg.pop("log_ratio"))
-    return agg.reset_index()[cols]
-
-
-def fit_exponent(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:
-    """The slope of ``log y`` against ``log x`` by least squares (``y ~ x**slope``).
-
-    Args:
-        x: the sizes (positive, at least two distinct).
-        y: the times (positive).
-
-    Returns:
-        The fitted exponent, or NaN when fewer than two distinct sizes are given.
-    """
-    lx, ly = np.log(np.asarray(x, dtype=float)), np.log(np.asarray(y, dtype=float))
-    if len(np.unique(lx)) < 2:
-        return float("nan")
-    slope, _ = np.polyfit(lx, ly, 1)
-    return float(slope)
-
-
-def sweep_series(rows: pd.DataFrame, axis: str) -> pd.DataFrame:
-    """The longest one-variable series of one case's sweep rows along ``seq_len`` or ``hidden_size``.
-
-    Args:
-        rows: one case's sweep rows (one run, device, dtype, pass, backend).
-        axis: ``seq_len`` (others fixed) or ``hidden_size`` (seq_len, batch and layers fixed).
-
-    Returns:
-        The rows of the series sorted by ``axis``; empty when no series has two sizes.
-    """
-    fixed = (
-        ["hidden_size", "input_size", "batch", "num_layers"]
-        if axis == "seq_len"
-        else ["seq_len", "batch", "num_layers"]
-    )
-    ok = rows[(rows["median_s"] > 0) & rows[axis].notna()]
-    best = ok.iloc[:0]
-    for _, group in ok.groupby(fixed, dropna=False, sort=True):
-        if group[axis].nunique() >= 2 and group[axis].nunique() > best[axis].nunique():
-            best = group
-    return best.sort_values(axis)
-
-
-def sweep_fits(df: pd.DataFrame) -> pd.DataFrame:
-    """Fitted exponents of time in sequence length and in hidden size, from the sweep rows.
-
-    Args:
-        df: the tidy frame.
-
-    Returns:
-        One row per ``GROUP`` with ``t_exponent, t_points, t_at_hidden, h_exponent, h_points, h_at_seq_len``.
-    """
-    out = []
-    for key, rows in df[df["size"] == "sweep"].groupby(GROUP, dropna=False, sort=False):
-        t, h = sweep_series(rows, "seq_len"), sweep_series(rows, "hidden_size")
-        out.append(
-            dict(zip(GROUP, key, strict=True))
-            | {
-                "t_exponent": fit_exponent(_float(t["seq_len"]), t["median_s"]) if len(t) else np.nan,
-                "t_points": len(t),
-                "t_at_hidden": t["hidden_size"].iloc[0] if len(t) else pd.NA,
-                "h_exponent": fit_exponent(_float(h["hidden_size"]), h["median_s"]) if len(h) else np.nan,
-                "h_points": len(h),
-                "h_at_seq_len": h["seq_len"].iloc[0] if len(h) else pd.NA,
-            }
-        )
-    cols = [*GROUP, "t_exponent", "t_points", "t_at_hidden", "h_exponent", "h_points", "h_at_seq_len"]
-    return pd.DataFrame(out, columns=cols)
 
 
 def best_efficiency(df: pd.DataFrame) -> pd.DataFrame:

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from reports import intervals
+from reports import baselines, intervals
 from reports import render as r
 from reports import table as tb
 
@@ -38,7 +38,7 @@ def variant_costs(df: pd.DataFrame) -> pd.DataFrame:
     Returns:
         Columns ``COST_COLUMNS``; ``ratio`` is variant time / plain time (above 1: the option costs time).
     """
-    rows = tb.variants(df)
+    rows = baselines.variants(df)
     if rows.empty:
         return pd.DataFrame(columns=COST_COLUMNS)
     out = _pairs(rows, df, ON)

@@ -15,7 +15,8 @@ import sys
 
 import pandas as pd
 
-from reports.runfile.reader import RunFileError, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFileError
 from reports.table import tidy
 
 

@@ -31,7 +31,8 @@ from scipy.stats import beta
 
 from reports.gate import compare_runs
 from reports.runfile.processes import add_processes
-from reports.runfile.reader import RunFile, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFile
 from reports.stats import ALPHA, MAX_NOISE, u_test
 
 DEFAULT_SELECTION = [

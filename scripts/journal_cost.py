@@ -2,7 +2,7 @@
 
     python scripts/journal_cost.py [--n 2000] [--dir out]
 
-The journal (reports/runfile/journal.py) writes every line and fsyncs only the rare kinds; docs/crashes.md
+The journal (reports/runfile/journal/) writes every line and fsyncs only the rare kinds; docs/crashes.md
 gives the figures of this machine.
 """
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from pytest_benchmark.stats import Stats
 
-from reports.runfile.reader import RunFile, RunFileError
 from reports.runfile.record import to_dict
+from reports.runfile.run import RunFile, RunFileError
 from reports.runfile.schema import Process
 
 
@@ -72,9 +72,9 @@ def add_processes(runs: Sequence[RunFile]) -> dict[str, Any]:
         bench["extra_info"]["processes"] = [to_dict(p) for p in processes[key]]
     merged["benchmarks"] = list(benches.values())
     merged["rnnsuite"]["correctness"] = next((r.correctness for r in runs if r.correctness), [])
-    crashed = {e["nodeid"]: e for run in reversed(runs) for e in run.errors}  # a benchmark's first crash
+    crashed = {e.nodeid: e for run in reversed(runs) for e in run.errors}  # a benchmark's first crash
     if crashed:
-        merged["rnnsuite"]["errors"] = list(crashed.values())
+        merged["rnnsuite"]["errors"] = [to_dict(e) for e in crashed.values()]
     return merged
 
 

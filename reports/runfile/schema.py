@@ -40,7 +40,7 @@ lacks the fields added after it, and readers treat them as missing):
   1: ``round_medians``). Older files are read with the new names (``reports/runfile/legacy.py``).
   Also in 4: the tests that crashed or timed out (``rnnsuite.errors``, one ``Error`` record each)
   and those that did not finish (``rnnsuite.unfinished``), both only in a run file assembled from
-  a journal (reports/runfile/journal.py, docs/crashes.md); a check that crashed or timed out has
+  a journal (reports/runfile/journal/, docs/crashes.md); a check that crashed or timed out has
   the outcome ``crashed`` or ``timed out``. Files of schema 1 to 3 have neither: no test of theirs
   crashed on record.
 """
@@ -222,6 +222,10 @@ class Peak:
     gflops_end: float | Absent = meta("measured again at the end of the run", default=ABSENT)
 
 
+# Error repeats Check's key, case, device and dtype, with no base record shared with it: a check always has a
+# key (required) where the error of a test outside the matrix has none (null), the error's fields came in
+# schema 4, and a base record's fields would come first in the dict, moving nodeid and test from the head of
+# every error entry written so far.
 @record
 class Error:
     """``rnnsuite.errors[i]``: a test whose process crashed (a signal) or that ran past the time limit."""

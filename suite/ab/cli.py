@@ -11,11 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from reports.cli import OneLineParser, UsageError
-from reports.gate import add_gate_options, compare_runs, gate_settings
+from reports.gate import compare_runs
+from reports.gate_options import add_gate_options, gate_settings
 from reports.gate_text import to_markdown, to_text
 from reports.runfile.atomic import write_atomic
 from reports.runfile.processes import add_processes
-from reports.runfile.reader import RunFile, RunFileError, dump, load_run
+from reports.runfile.reader import dump, load_run
+from reports.runfile.run import RunFile, RunFileError
 from suite.ab import counts as ab_counts
 from suite.ab.runner import PROCESSES, AbError, Side, run_checks, run_counted_side, run_processes
 

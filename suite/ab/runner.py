@@ -12,7 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reports.runfile.reader import RunFileError, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFileError
+from reports.runfile.schema import Error
 from reports.stats import ALPHA, processes_needed
 from suite.ab import counts as ab_counts
 
@@ -160,13 +162,13 @@ def _check_process(proc: subprocess.CompletedProcess[str], label: str, json_path
     raise AbError(f"{label} failed: {what}; last lines of its {stream}:\n{_tail(text)}")
 
 
-def _crashes(json_path: Path) -> list[dict[str, Any]]:
+def _crashes(json_path: Path) -> list[Error]:
     """The benchmarks of a process's run file that crashed or timed out (``rnnsuite.errors``)."""
     try:
         errors = load_run(json_path).errors
     except RunFileError:
         return []
-    return [e for e in errors if e.get("test") == "benchmark"]
+    return [e for e in errors if e.test == "benchmark"]
 
 
 def processes_for(first: Path, processes: int | None, alpha: float) -> int:

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import RunFileError, load_checks
+from reports.runfile.reader import load_checks
 from reports.runfile.record import checked
+from reports.runfile.run import RunFileError
 from reports.runfile.schema import Peak
 from reports.runfile.writer import checks_file, run_section
 from suite.harness.kernels import kernel_flags, kernel_of
@@ -23,7 +24,8 @@ from suite.measure.memory import ALLOCATORS, allocator
 from suite.plugin import journal
 from suite.plugin.check_names import RECORDS_KEY, WORKER_RECORDS, check_name, item_identity
 from suite.plugin.machine import describe_machine
-from suite.plugin.options import OPTIONS_KEY, Options, choices, parse_options, shard_of
+from suite.plugin.options import OPTIONS_KEY, Options, parse_options
+from suite.plugin.parsers import choices, shard_text
 from suite.plugin.progress import Progress
 from suite.plugin.user_cases import load_user_cases
 
@@ -99,11 +101,6 @@ def _callgrind(config: pytest.Config) -> None:
     callgrind.reexec_under_callgrind(sys.orig_argv)
 
 
-def _shard_text(config: pytest.Config) -> str | None:
-    shard = shard_of(config.getoption("shard"))
-    return None if shard is None else f"{shard[0]}/{shard[1]}"
-
-
 @pytest.hookimpl(trylast=True)  # after -k and -m have deselected: the shards split the selection itself
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``--shard I/N``: keep every N-th selected test, starting at the I-th, in collection order.
@@ -115,7 +112,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:  # every correctness test names its check (a missing or undeclared name: exit 4)
         if item.get_closest_marker("correctness") is not None:
             check_name(item)
-    shard = shard_of(config.getoption("shard"))
+    shard = config.getoption("shard")
     if shard is None:
         return
     i, n = shard
@@ -270,4 +267,4 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_
     _final_peaks(recs, output_json)
     opts = config.stash[OPTIONS_KEY]
     sections = list(recs.peaks.values()), recs.correctness
-    output_json["rnnsuite"] = run_section(opts.label, opts.allocator, opts.metric, *sections, shard=_shard_text(config))
+    output_json["rnnsuite"] = run_section(opts.label, opts.allocator, opts.metric, *sections, shard=shard_text(config))

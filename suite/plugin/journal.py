@@ -24,7 +24,8 @@ import pytest
 from reports.runfile import journal as jr
 from suite.plugin.check_names import RECORDS_KEY, item_identity
 from suite.plugin.hangs import checks_from_errors, hung_groups, skip_hung
-from suite.plugin.options import OPTIONS_KEY, TIME_LIMIT, shard_of
+from suite.plugin.options import OPTIONS_KEY, TIME_LIMIT
+from suite.plugin.parsers import shard_text
 from suite.plugin.resume import differs, fingerprint
 
 SESSION_ENV = "RNNSUITE_JOURNAL_SESSION"  # the session id, for the workers the session's process starts
@@ -97,7 +98,7 @@ class JournalPlugin:
             "label": getattr(opts, "label", None),
             "allocator": getattr(opts, "allocator", None),
             "metric": getattr(opts, "metric", "time"),
-            "shard": _shard(self.config),
+            "shard": shard_text(self.config),
             "checks_from": self.config.getoption("checks_from"),
             "time_limit": self.config.getoption("time_limit") or TIME_LIMIT,
         }
@@ -234,11 +235,6 @@ def _worker_status(node: Any) -> int | None:
     except Exception:
         return None
     return status if isinstance(status, int) else None
-
-
-def _shard(config: pytest.Config) -> str | None:
-    shard = shard_of(config.getoption("shard"))
-    return None if shard is None else f"{shard[0]}/{shard[1]}"
 
 
 def _benchmark_context(config: pytest.Config) -> dict[str, Any]:

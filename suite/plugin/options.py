@@ -1,8 +1,12 @@
 """The suite's command-line options, declared and validated in one place (torch-free at import).
 
 The root conftest.py takes ``pytest_addoption`` from here, so that ``pytest tests`` knows the options
-without importing torch; ``parse_options`` turns them into one typed ``Options`` (a bad value: a
-one-line usage error, exit 4).
+without importing torch. An option whose values are known here is typed where it is declared (``type=``,
+which argparse also applies to a string default): its parser raises ``pytest.UsageError``, which argparse
+lets through, so a bad value is pytest's one-line usage error (exit 4) at parsing, where argparse's own
+error would print the usage block. ``parse_options`` checks the rest (the dtypes, kernels and cold
+processes, named by modules that import torch; the cases, which ``--cases`` loads later; options that
+depend on each other) and makes one typed ``Options``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import pytest
+
+from suite.plugin.parsers import choices, comma_list, one_of, positive, shard_of, whole
 
 if TYPE_CHECKING:
     import torch
@@ -30,24 +36,47 @@ RESUME_DESTS: list[str] = []  # filled by pytest_addoption
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("rnnsuite", "RNN suite")
-    group.addoption("--device", default="cpu,cuda", help="comma list of devices: cpu, cuda (default: both)")
+    group.addoption(
+        "--device",
+        type=comma_list("--device", DEVICES),
+        default="cpu,cuda",
+        help="comma list of devices: cpu, cuda (default: both)",
+    )
     group.addoption(
         "--dtype", default="float64,float32,bfloat16,float16", help="comma list of dtypes (default: all four)"
     )
-    group.addoption("--size", default="seed", help="comma list of size presets: seed, deepbench, sweep")
+    group.addoption(
+        "--size",
+        type=comma_list("--size", SIZES),
+        default="seed",
+        help="comma list of size presets: seed, deepbench, sweep",
+    )
     group.addoption(
         "--kernel",
         default="vendor",
         help="comma list of kernels of the fused layers: vendor (oneDNN / cuDNN, the default), native (both off)",
     )
-    group.addoption("--backend", default="eager", help="comma list of backends: eager, compile")
-    group.addoption("--pass", dest="passes", default="fwd,fwd_bwd", help="comma list of timed passes: fwd, fwd_bwd")
-    group.addoption("--threads", type=int, default=None, help="torch threads (default: all CPUs)")
-    group.addoption("--seed", type=int, default=0, help="seed of the input and weight generator")
-    group.addoption("--min-time", type=float, default=0.5, help="seconds of timed rounds per benchmark")
+    group.addoption(
+        "--backend",
+        type=comma_list("--backend", BACKENDS),
+        default="eager",
+        help="comma list of backends: eager, compile",
+    )
+    group.addoption(
+        "--pass",
+        dest="passes",
+        type=comma_list("--pass", PASSES),
+        default="fwd,fwd_bwd",
+        help="comma list of timed passes: fwd, fwd_bwd",
+    )
+    group.addoption("--threads", type=whole("--threads", 1), default=None, help="torch threads (default: all CPUs)")
+    group.addoption("--seed", type=whole("--seed"), default=0, help="seed of the input and weight generator")
+    group.addoption(
+        "--min-time", type=positive("--min-time"), default=0.5, help="seconds of timed rounds per benchmark"
+    )
     group.addoption(
         "--min-rounds",
-        type=int,
+        type=whole("--min-rounds", 1),
         default=10,
         help="timed rounds per benchmark at least (default 10; make report: 5, pytest-benchmark's own default)",
     )
@@ -105,12 +134,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--shard",
+        type=shard_of,
         default=None,
         metavar="I/N",
         help="run only the I-th of N deterministic parts of the selection (1 <= I <= N), e.g. one CI job of N",
     )
     group.addoption(
         "--metric",
+        type=one_of("--metric", METRICS),
         default="time",
         help="benchmark metric: time (default) or instructions (counted under valgrind's callgrind)",
     )
@@ -130,7 +161,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--time-limit",
-        type=float,
+        type=positive("--time-limit"),
         default=TIME_LIMIT,
         metavar="SECONDS",
         help=f"per-test time limit that python -m suite.isolate enforces (default {TIME_LIMIT:g} s): a test "
@@ -169,16 +200,6 @@ class Options:
 OPTIONS_KEY = pytest.StashKey[Options]()
 
 
-def choices(config: pytest.Config, opt: str, flag: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
-    values = tuple(v.strip() for v in str(config.getoption(opt)).split(",") if v.strip())
-    unknown = [v for v in values if v not in allowed]
-    if unknown or not values:
-        raise pytest.UsageError(
-            f"{flag}: unknown value {', '.join(unknown) or '(empty)'!r}; choose from {', '.join(allowed)}"
-        )
-    return values
-
-
 def _case_number(spec: str) -> tuple[str, float]:
     """``CASE=NUMBER`` split; the number is NaN when it is not one, the case "" when unknown."""
     from cases import CASES
@@ -211,16 +232,8 @@ def _extra_work(spec: str | None) -> dict[str, float]:
     return {case: value / 100}
 
 
-def _one(config: pytest.Config, opt: str, flag: str, allowed: tuple[str, ...]) -> str:
-    """An option that takes exactly one of ``allowed``."""
-    values = choices(config, opt, flag, allowed)
-    if len(values) != 1:
-        raise pytest.UsageError(f"{flag}: one of {', '.join(allowed)}, got {','.join(values)!r}")
-    return values[0]
-
-
 def _metric(config: pytest.Config) -> str:
-    metric = _one(config, "metric", "--metric", METRICS)
+    metric = config.getoption("metric")
     if metric == "instructions" and getattr(config.option, "numprocesses", None):
         raise pytest.UsageError("--metric instructions: run without -n (one process under valgrind counts all)")
     if metric == "instructions" and (config.getoption("threads") or 1) != 1:
@@ -247,24 +260,15 @@ def parse_options(config: pytest.Config) -> Options:
     if threads is None:  # all CPUs, shared among xdist workers (oversubscribed OpenMP threads crawl)
         workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
         threads = max(1, (os.cpu_count() or 1) // workers)
-    if threads < 1:
-        raise pytest.UsageError(f"--threads: must be at least 1, got {threads}")
-    if config.getoption("min_time") <= 0:
-        raise pytest.UsageError("--min-time: must be positive")
-    if not config.getoption("time_limit") > 0:
-        raise pytest.UsageError(f"--time-limit: must be positive, got {config.getoption('time_limit')}")
-    if config.getoption("min_rounds") < 1:
-        raise pytest.UsageError(f"--min-rounds: must be at least 1, got {config.getoption('min_rounds')}")
-    shard_of(config.getoption("shard"))  # a bad --shard stops here, before collection
     checks_json = config.getoption("checks_json")
     if checks_json and not os.path.isdir(os.path.dirname(os.path.abspath(checks_json))):
         raise pytest.UsageError(f"--checks-json: no folder for {checks_json!r}")
     return Options(
-        devices=choices(config, "device", "--device", DEVICES),
+        devices=config.getoption("device"),
         dtypes=tuple(dtype_of(d) for d in choices(config, "dtype", "--dtype", tuple(DTYPES))),
-        sizes=choices(config, "size", "--size", SIZES),
-        backends=choices(config, "backend", "--backend", BACKENDS),
-        passes=choices(config, "passes", "--pass", PASSES),
+        sizes=config.getoption("size"),
+        backends=config.getoption("backend"),
+        passes=config.getoption("passes"),
         threads=threads,
         seed=config.getoption("seed"),
         min_time=config.getoption("min_time"),
@@ -274,27 +278,10 @@ def parse_options(config: pytest.Config) -> Options:
         checks_json=checks_json,
         allocator=allocator(),
         cold=not config.getoption("no_cold"),
-        cold_process=_one(config, "cold_process", "--cold-process", COLD_PROCESSES),
+        cold_process=one_of("--cold-process", COLD_PROCESSES)(str(config.getoption("cold_process"))),
         cold_every=config.getoption("cold_every"),
         min_rounds=config.getoption("min_rounds"),
         kernels=choices(config, "kernel", "--kernel", KERNELS),
         metric=metric,
         extra_work=_extra_work(config.getoption("inject_work")),
     )
-
-
-def shard_of(spec: str | None) -> tuple[int, int] | None:
-    """``--shard I/N`` as ``(I, N)``; None without the option.
-
-    Raises:
-        pytest.UsageError: not two whole numbers with 1 <= I <= N.
-    """
-    if spec is None:
-        return None
-    try:
-        i, n = (int(part) for part in spec.split("/"))
-    except ValueError:
-        raise pytest.UsageError(f"--shard {spec!r}: expected I/N, e.g. 2/4") from None
-    if not 1 <= i <= n:
-        raise pytest.UsageError(f"--shard {spec}: I must be between 1 and N")
-    return i, n

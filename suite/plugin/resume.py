@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from suite.plugin.options import RESUME_DESTS
+from suite.plugin.parsers import shard_text
 
 
 def fingerprint(config: pytest.Config, machine: dict[str, Any]) -> dict[str, Any]:
@@ -22,7 +23,9 @@ def fingerprint(config: pytest.Config, machine: dict[str, Any]) -> dict[str, Any
         "cuda": machine.get("cuda"),
     }
     host = {"node": platform.node(), "cpu_model": machine.get("cpu_model"), "cores": machine.get("cores")}
-    options = {dest: config.getoption(dest) for dest in RESUME_DESTS}
+    # The typed options as the command line wrote them (comma lists, I/N), as journals have always held them.
+    options = {dest: ",".join(v) if isinstance(v := config.getoption(dest), tuple) else v for dest in RESUME_DESTS}
+    options["shard"] = shard_text(config)
     options |= {"-k": config.getoption("keyword"), "-m": config.getoption("markexpr"), "args": list(config.args)}
     return {"torch build": torch_build, "machine": host, "options": options}
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import torch
 
-from reports.runfile.reader import cold_record
 from reports.runfile.record import to_dict
+from reports.runfile.run import cold_record
 from reports.runfile.schema import SCHEMA, Bench
 from suite.harness.kernels import kernel_label
 from suite.harness.points import Point

@@ -25,7 +25,7 @@ def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
         (("--backend", "jit"), "--backend: unknown value 'jit'"),
         (("--kernel", "fast"), "--kernel: unknown value 'fast'"),
         (("--inject-slowdown", "nope=2"), "--inject-slowdown"),
-        (("--threads", "0"), "--threads"),
+        (("--threads", "0"), "--threads: must be at least 1, got 0"),
         (("--checks-json", "/nonexistent/dir/c.json"), "--checks-json: no folder"),
         (("--checks-from", "/nonexistent/c.json"), "--checks-from: /nonexistent/c.json: no such file"),
         (("--checks-from", "pyproject.toml"), "--checks-from: pyproject.toml: not valid JSON"),
@@ -33,6 +33,16 @@ def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
         (("--cold-process", "spawn"), "--cold-process: unknown value 'spawn'"),
         (("--cold-process", "fork,fresh"), "--cold-process: one of fork, fresh"),
         (("--min-rounds", "0"), "--min-rounds: must be at least 1"),
+        # The parsers declared with the options (type=): each fed a bad value, stopped while parsing.
+        (("--pass", "bwd"), "--pass: unknown value 'bwd'"),
+        (("--metric", "cycles"), "--metric: unknown value 'cycles'"),
+        (("--metric", "time,instructions"), "--metric: one of time, instructions"),
+        (("--threads", "two"), "--threads: expected a whole number, got 'two'"),
+        (("--seed", "1.5"), "--seed: expected a whole number, got '1.5'"),
+        (("--min-time", "0"), "--min-time: must be a positive number, got '0'"),
+        (("--time-limit", "nan"), "--time-limit: must be a positive number, got 'nan'"),
+        (("--shard", "3/2"), "--shard 3/2: I must be between 1 and N"),
+        (("--shard", "half"), "--shard 'half': expected I/N"),
     ],
 )
 def test_bad_option_is_a_one_line_usage_error(args: tuple[str, ...], needle: str) -> None:
@@ -49,3 +59,10 @@ def test_narrowing_options_select_the_matrix() -> None:
     ids = [line for line in proc.stdout.splitlines() if "::test_forward[" in line]
     assert ids
     assert all(line.endswith(("-cpu-float32]", "-cpu-float32-native]")) for line in ids), proc.stdout[-2000:]
+
+
+def test_the_typed_options_reach_the_run_as_values() -> None:
+    """A good value of each option typed where it is declared is parsed once: the run sees it typed."""
+    proc = _pytest("--collect-only", "suite/test_correctness.py", "--device", "cpu", "--dtype", "float32",
+                   "--size", "seed", "--threads", "1", "--shard", "1/1", "--metric", "time")  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]

@@ -9,7 +9,8 @@ import pytest
 
 from reports import table as tb
 from reports import variants
-from reports.page import Data, page
+from reports.page import page
+from reports.report_data import Data
 from reports.runfile.reader import load_run
 from suite.harness.points import Point
 from tests import synthetic_runs as syn

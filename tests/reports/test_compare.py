@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from reports import compare, stats
-from reports.gate import ComparisonResult, compare_runs
+from reports.gate import compare_runs
+from reports.gate_result import ComparisonResult
 from reports.runfile.reader import load_run
 from tests import synthetic_runs as syn
 

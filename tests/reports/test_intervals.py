@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from reports import ab_sections, build, intervals, page, table, variants
+from reports import ab_sections, build, intervals, side_by_side, table, variants
+from reports.report_data import Data
 from reports.runfile.reader import load_run
 from tests.synthetic_runs import bench, run, write
 
@@ -88,7 +89,7 @@ def test_runs_side_by_side_colour_by_the_interval(
     a = write(tmp_path / "a.json", run([bench("nn_lstm", samples=samples[0])], label="A"))
     b = write(tmp_path / "b.json", run([bench("nn_lstm", samples=samples[1])], label="B"))
     runs = build.load_runs([str(a), str(b)], [])
-    section = page.compare_section(page.Data(runs, table.tidy(runs), table.checks(runs)))
+    section = side_by_side.compare_section(Data(runs, table.tidy(runs), table.checks(runs)))
     assert "1.50x slower" in section
     assert "rounds" in section  # the interval says what it resampled
     assert bool(re.search(r"background-color: ?#[0-9a-f]{6}", section)) is coloured

@@ -1,4 +1,4 @@
-"""The journal (reports/runfile/journal.py): whole lines under concurrent writers, torn lines, the run file it assembles,
+"""The journal (reports/runfile/journal/): whole lines under concurrent writers, torn lines, the run file it assembles,
 and the report of a run in which tests crashed (no torch)."""
 
 from __future__ import annotations
@@ -6,19 +6,24 @@ from __future__ import annotations
 import json
 import multiprocessing
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from reports import build, table
+from reports.gate import compare_runs
 from reports.runfile import journal as jr
-from reports.runfile.reader import RunFileError, load_run
+from reports.runfile.reader import load_run
 from reports.runfile.record import names
-from reports.runfile.schema import BENCH, RUN
+from reports.runfile.run import RunFileError
+from reports.runfile.schema import BENCH, RUN, Error
 from tests import synthetic_runs as syn
 
 CRASHED = "suite/test_speed.py::test_speed[nn_gru-cpu-float32-fwd_bwd]"
+CRASHED_RE = re.escape(CRASHED)
+KEY = "nn_gru-cpu-float32-fwd_bwd"
 
 
 def _writer(path: str, who: int, n: int) -> None:
@@ -107,7 +112,7 @@ def _bench_record(case: str, pass_: str, median: float) -> dict[str, Any]:
 def _crash_run(tmp_path: Path) -> Path:
     """A run of three benchmarks: one finished, one crashed, one never began."""
     start = {"kind": "start", "pid": 7, "t": 1.0}
-    ident = {"test": "benchmark", "key": "nn_gru-cpu-float32-fwd_bwd", "case": "nn_gru", "device": "cpu"}
+    ident = {"test": "benchmark", "key": KEY, "case": "nn_gru", "device": "cpu"}
     ident |= {"dtype": "float32", "pass": "fwd_bwd", "check": None}
     peak = {"device": "cpu", "dtype": "float32", "threads": 2, "gflops": 50.0, "n": 1024}
     records = [
@@ -174,8 +179,42 @@ def test_the_report_shows_the_crash_in_the_headline_and_in_e(
 
 def test_a_run_file_without_errors_has_none(tmp_path: Path) -> None:
     run = load_run(syn.write(tmp_path / "r.json", syn.run([syn.bench(samples=[1e-3] * 3)])))
-    assert run.errors == []
+    assert run.errors == ()
     assert run.unfinished == []
+
+
+def test_the_errors_of_a_run_file_are_records(tmp_path: Path) -> None:
+    """``RunFile.errors`` reads each ``rnnsuite.errors`` entry as the schema's ``Error`` record."""
+    (err,) = load_run(_crash_run(tmp_path)).errors
+    assert isinstance(err, Error)
+    assert (err.test, err.key, err.pass_, err.error) == ("benchmark", KEY, "fwd_bwd", "crashed (SIGSEGV)")
+
+
+def test_the_gate_reads_a_crashed_benchmark_from_its_record(tmp_path: Path) -> None:
+    base = load_run(syn.write(tmp_path / "a.json", syn.run([syn.bench(samples=[1e-3] * 3)])))
+    result = compare_runs(base, load_run(_crash_run(tmp_path)))
+    assert result.crashed == ((KEY, "B", "crashed (SIGSEGV)"),)
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [("output", "one line", "output is str, not list of str"), ("error", None, "error is null, not str")],
+)
+def test_a_malformed_error_record_is_refused_with_one_line(
+    tmp_path: Path, field: str, value: object, needle: str
+) -> None:
+    data = jr.assemble(jr.read(_crash_run(tmp_path)))
+    data["rnnsuite"]["errors"][0][field] = value
+    with pytest.raises(RunFileError, match=f"error record {CRASHED_RE}: {needle}"):
+        load_run(syn.write(tmp_path / "r.json", data))
+
+
+def test_unfinished_that_is_not_a_list_of_node_ids_is_refused(tmp_path: Path) -> None:
+    data = jr.assemble(jr.read(_crash_run(tmp_path)))
+    data["rnnsuite"]["unfinished"] = "c"
+    with pytest.raises(RunFileError, match="rnnsuite: unfinished is str, not list of str"):
+        load_run(syn.write(tmp_path / "r.json", data))
 
 
 def test_a_journal_without_a_header_is_refused(tmp_path: Path) -> None:
@@ -210,5 +249,5 @@ def test_reports_journal_writes_the_run_file_and_names_what_did_not_finish(
     printed = capsys.readouterr().out
     assert f"crashed (SIGSEGV): {CRASHED}" in printed
     assert "did not finish: c" in printed
-    assert load_run(out).errors[0]["error"] == "crashed (SIGSEGV)"
+    assert load_run(out).errors[0].error == "crashed (SIGSEGV)"
     assert main([str(tmp_path / "run.journal.jsonl"), "--out", str(out)]) == 2  # never overwrites without --force

@@ -9,11 +9,12 @@ from typing import Any
 
 import pytest
 
-from reports import table, variants
+from reports import baselines, table, variants
 from reports.__main__ import main as reports_main
 from reports.runfile.processes import add_processes, process_samples
-from reports.runfile.reader import RunFile, RunFileError, cold_record, load_checks, load_run
+from reports.runfile.reader import load_checks, load_run
 from reports.runfile.record import ABSENT, checked, from_dict, to_dict
+from reports.runfile.run import RunFile, RunFileError, cold_record
 from reports.runfile.schema import Bench, Check, ChecksFile, Cold, ColdFailure, Machine, Peak, Process, Run
 from tests import synthetic_runs as syn
 
@@ -226,7 +227,7 @@ def test_sections_b_and_h_tell_hand_written_cases_from_variants(tmp_path: Path) 
         syn.bench("nn_lstm[bidir]", samples=[2e-3] * 4, baseline="nn_lstm"),
     ]
     df = table.tidy([_load(tmp_path, syn.run(rows))])
-    pairs = table.builtin_pairs(df)
+    pairs = baselines.builtin_pairs(df)
     assert list(zip(pairs["key"].str.split("-").str[0], pairs["builtin"], pairs["ratio"], strict=True)) == [
         ("lstm_cell", "nn_lstm", pytest.approx(3.0))
     ]

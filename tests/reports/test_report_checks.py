@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reports import page
+from reports import correctness
 from reports import table as tb
+from reports.report_data import Data
 from reports.runfile.reader import load_run
 from tests import synthetic_runs as syn
 
@@ -31,13 +32,13 @@ def _records() -> list[dict]:  # type: ignore[type-arg]
 
 def test_correctness_section_shows_every_check_in_units_of_u(tmp_path: Path) -> None:
     run = load_run(syn.write(tmp_path / "run.json", syn.run([], _records(), label="r")))
-    data = page.Data([run], tb.tidy([run]), tb.checks([run]))
-    frame = page.correctness_frame(data.checks[data.checks["case"].notna()])
+    data = Data([run], tb.tidy([run]), tb.checks([run]))
+    frame = correctness.correctness_frame(data.checks[data.checks["case"].notna()])
     assert {"forward", "gradcheck", "equivalence"} <= set(frame.columns)
     row = frame[frame["dtype"] == "bfloat16"].iloc[0]
     assert row["forward"] == "passed · 1.4u of 9u (6.4x)"  # error, budget and margin, in u
     assert row["gradcheck"] == "passed"
     assert str(frame.iloc[0]["equivalence"]).startswith("failed")  # failures first
-    html = page.correctness_section(data)
+    html = correctness.correctness_section(data)
     assert "1 checks not tied to one case (1 failed)" in html
     assert "shapes differ: (2, 32, 20)" in html

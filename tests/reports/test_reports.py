@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports import ab_sections, build, page, render, table
+from reports import ab_sections, baselines, build, page, render, sweep, table
 from reports.runfile import atomic
-from reports.runfile.reader import RunFile, load_run
+from reports.runfile.reader import load_run
+from reports.runfile.run import RunFile
 from tests.synthetic_runs import bench, correctness, noisy, run, write
 
 SEED_LAYER = (100, 32, 10, 20, 2)  # nn.LSTM at the seed size: two layers
@@ -170,8 +171,8 @@ def test_old_or_partial_fields_become_nan(load: Loader, tmp_path: Path, capsys: 
 
 def test_fit_exponent_recovers_a_power_law() -> None:
     x = np.array([16.0, 32.0, 64.0, 128.0])
-    assert table.fit_exponent(x, 3.0 * x**1.5) == pytest.approx(1.5)
-    assert math.isnan(table.fit_exponent([8.0, 8.0], [1.0, 2.0]))
+    assert sweep.fit_exponent(x, 3.0 * x**1.5) == pytest.approx(1.5)
+    assert math.isnan(sweep.fit_exponent([8.0, 8.0], [1.0, 2.0]))
 
 
 def test_sweep_exponents_in_t_and_h(load: Loader) -> None:
@@ -187,7 +188,7 @@ def test_sweep_exponents_in_t_and_h(load: Loader) -> None:
         rows.append(
             bench(samples=_flat(h_scale * h**2 * np.exp(rng.normal(0, 0.01))), size="sweep", shape=(50, 32, h, h, 1))
         )
-    fits = table.sweep_fits(table.tidy([load(run(rows))]))
+    fits = sweep.sweep_fits(table.tidy([load(run(rows))]))
     assert len(fits) == 1
     assert fits.loc[0, "t_exponent"] == pytest.approx(1.0, abs=0.05)
     assert fits.loc[0, "h_exponent"] == pytest.approx(2.0, abs=0.05)
@@ -196,7 +197,7 @@ def test_sweep_exponents_in_t_and_h(load: Loader) -> None:
 
 
 def test_sweep_exact_exponents(load: Loader) -> None:
-    fits = table.sweep_fits(table.tidy([load(run(_sweep("nn_lstm", "float32", 1e-7)))]))
+    fits = sweep.sweep_fits(table.tidy([load(run(_sweep("nn_lstm", "float32", 1e-7)))]))
     assert fits.loc[0, "t_exponent"] == pytest.approx(1.0, abs=1e-9)
     assert fits.loc[0, "h_exponent"] == pytest.approx(2.0, abs=1e-9)
 
@@ -204,7 +205,7 @@ def test_sweep_exact_exponents(load: Loader) -> None:
 def test_sweep_exponent_is_not_forced(load: Loader) -> None:
     # a flat time (per-step overhead only) must fit an exponent of 0, not the expected 1
     rows = [bench(samples=_flat(0.01), size="sweep", shape=(t, 32, 256, 256, 1)) for t in SWEEP_T]
-    fits = table.sweep_fits(table.tidy([load(run(rows))]))
+    fits = sweep.sweep_fits(table.tidy([load(run(rows))]))
     assert fits.loc[0, "t_exponent"] == pytest.approx(0.0, abs=1e-9)
     assert fits.loc[0, "h_points"] == 0
 
@@ -217,12 +218,12 @@ def test_hand_written_over_built_in_ratio(load: Loader) -> None:
         bench("lstm_cell", samples=_flat(0.009), shape=SEED_CELL, baseline="nn_lstm"),
         bench("lstm_cell", samples=_flat(0.001), size="deepbench", shape=DEEP, baseline="nn_lstm", dtype="float64"),
     ]
-    pairs = table.builtin_pairs(table.tidy([load(run(rows))]))
+    pairs = baselines.builtin_pairs(table.tidy([load(run(rows))]))
     assert len(pairs) == 1  # float64 has no built-in row, the seed shapes differ
     assert pairs.loc[0, "ratio"] == pytest.approx(3.0)
     assert render.ratio_text(pairs.loc[0, "ratio"]) == "3.00x slower"
     assert render.ratio_text(0.5) == "2.00x faster"
-    summary = table.ratio_summary(pairs)
+    summary = baselines.ratio_summary(pairs)
     assert summary.loc[0, "ratio"] == pytest.approx(3.0)
     assert summary.loc[0, "shapes"] == 1
 
@@ -233,7 +234,7 @@ def test_ratio_summary_is_a_geometric_mean(load: Loader) -> None:
     other = (25, 64, 512, 512, 1)
     rows.append(bench("nn_gru", samples=_flat(0.001), size="deepbench", shape=other))
     rows.append(bench("gru_cell", samples=_flat(0.008), size="deepbench", shape=other, baseline="nn_gru"))
-    summary = table.ratio_summary(table.builtin_pairs(table.tidy([load(run(rows))])))
+    summary = baselines.ratio_summary(baselines.builtin_pairs(table.tidy([load(run(rows))])))
     assert summary.loc[0, "ratio"] == pytest.approx(4.0)  # sqrt(2 * 8)
     assert (summary.loc[0, "ratio_min"], summary.loc[0, "ratio_max"]) == (pytest.approx(2.0), pytest.approx(8.0))
 

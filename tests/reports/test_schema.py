@@ -10,8 +10,9 @@ import pytest
 
 from reports import compare, table
 from reports.runfile import legacy
-from reports.runfile.reader import RunFileError, load_run
+from reports.runfile.reader import load_run
 from reports.runfile.record import Field, checked, describe, names, problems
+from reports.runfile.run import RunFileError
 from reports.runfile.schema import (
     BENCH,
     CHECK,
