@@ -27,6 +27,7 @@ from suite.measure.timing import make_call
 from suite.studies.inject import prefix_inputs
 from tests import synthetic_runs as syn
 from tests.harness.test_ab import ab_args, fake_side, log_entries
+from tests.harness.usage import usage_error, usage_error_in_a_process
 
 ROOT = Path(__file__).resolve().parents[2]
 LSTM, GRU = 105.3e6 / 5, 171.4e6 / 5  # instructions per call as measured in the issue (seed size)
@@ -330,9 +331,9 @@ def _pytest(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 def test_metric_instructions_without_valgrind_is_one_line_exit_4(tmp_path: Path) -> None:
     env = dict(os.environ, PATH=str(tmp_path))
-    proc = _pytest(env, "--metric", "instructions", "-k", "nn_lstm", "--device", "cpu")
-    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-    assert proc.returncode == 4
+    args = ("suite/test_speed.py", "--benchmark-only", "--metric", "instructions", "-k", "nn_lstm", "--device", "cpu")
+    status, lines, _ = usage_error_in_a_process(*args, env=env)
+    assert status == 4
     assert len(lines) == 1, lines
     assert "needs valgrind" in lines[0]
 
@@ -347,10 +348,11 @@ def test_metric_instructions_without_valgrind_is_one_line_exit_4(tmp_path: Path)
         (("--inject-work", "nope=5"), "--inject-work"),
     ],
 )
-def test_bad_metric_options_are_one_line(args: tuple[str, ...], needle: str) -> None:
-    proc = _pytest(dict(os.environ), *args)
-    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-    assert proc.returncode == 4
+def test_bad_metric_options_are_one_line(
+    args: tuple[str, ...], needle: str, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, lines = usage_error(["suite/test_speed.py", "--benchmark-only", *args], capfd, monkeypatch)
+    assert status == 4
     assert len(lines) == 1, lines
     assert needle in lines[0]
 

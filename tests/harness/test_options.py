@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.usage import usage_error, usage_error_in_a_process
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -45,13 +47,27 @@ def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
         (("--shard", "half"), "--shard 'half': expected I/N"),
     ],
 )
-def test_bad_option_is_a_one_line_usage_error(args: tuple[str, ...], needle: str) -> None:
-    proc = _pytest(*args)
-    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
-    assert proc.returncode == 4, proc.stdout + proc.stderr
+def test_bad_option_is_a_one_line_usage_error(
+    args: tuple[str, ...], needle: str, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, lines = usage_error(["suite/test_registry.py", *args], capfd, monkeypatch)
+    assert status == 4, lines
     assert len(lines) == 1, lines
     assert needle in lines[0]
-    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (("--seed", "1.5"), "--seed: expected a whole number, got '1.5'"),  # stopped while parsing (type=)
+        (("--kernel", "fast"), "--kernel: unknown value 'fast'"),  # stopped while configuring
+    ],
+)
+def test_a_bad_option_in_a_real_process_is_one_line_and_exit_4(args: tuple[str, ...], needle: str) -> None:
+    status, lines, stderr = usage_error_in_a_process("suite/test_registry.py", *args)
+    assert status == 4, lines
+    assert lines == [f"ERROR: {needle}"] or (len(lines) == 1 and needle in lines[0])
+    assert "Traceback" not in stderr
 
 
 def test_narrowing_options_select_the_matrix() -> None:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.usage import usage_error
+
 ROOT = Path(__file__).resolve().parents[2]
 # Both tiers, as make report selects them (-m "correctness or speed"), narrowed to keep four collections short.
 SELECTION = [
@@ -38,19 +40,10 @@ def test_the_union_of_the_shards_is_the_unsharded_selection(n: int) -> None:
 
 
 @pytest.mark.parametrize("spec", ["4/3", "two/3"])
-def test_a_bad_shard_is_a_usage_error(spec: str) -> None:
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "suite/test_speed.py",
-        "--collect-only",
-        "-q",
-        "-p",
-        "no:cacheprovider",
-        "--shard",
-        spec,
-    ]
-    result = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    assert result.returncode == 4
-    assert "--shard" in result.stderr
+def test_a_bad_shard_is_a_usage_error(
+    spec: str, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, lines = usage_error(["suite/test_speed.py", "--collect-only", "--shard", spec], capfd, monkeypatch)
+    assert status == 4
+    assert len(lines) == 1, lines
+    assert "--shard" in lines[0]
