@@ -12,7 +12,8 @@ from torch import Tensor, nn
 
 from cases import reference_chapter as ref
 from cases.models import CharRNN, SeedGRUCell, SeedLSTMCell
-from cases.reference import linear_backward, sequence_backward, sequence_forward
+from cases.reference import linear_backward
+from cases.reference_layers import LayerSpec, layers_backward, layers_forward
 from cases.registry import Arrays, Case, Instance, NormFloor, Size, Tol, randn, register, uniform_
 from cases.sizes import DEEPBENCH, GATE_BLOCKS, TINY_CELL
 
@@ -85,10 +86,10 @@ def _chapter_reference(params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
 
 def _chapter_reference_grad(params: Arrays, inputs: Arrays, cot: Arrays) -> dict[str, np.ndarray]:
     """BPTT through the two steps and the output layer."""
-    p = _chapter_params(params)
-    state, _, caches = sequence_forward("rnn", p, inputs["x"], (inputs["h0"][None],), 1)
+    p, spec = _chapter_params(params), LayerSpec(family="rnn", num_layers=1)
+    state, _, caches = layers_forward(spec, p, inputs["x"], (inputs["h0"][None],))
     d_state, dw, db = linear_backward(state, params["out.weight"], cot["output"])
-    g = sequence_backward("rnn", p, caches, d_state + cot["state"], (np.zeros((1, 1, 2)),))
+    g = layers_backward(spec, p, caches, None, d_state + cot["state"], (np.zeros((1, 1, 2)),))
     grads = {k: g[f"{k.removeprefix('cell.')}_l0"] for k in params if k.startswith("cell.")}
     return grads | {"out.weight": dw, "out.bias": db, "x": g["input"], "h0": g["state0"][0][0]}
 

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from cases.models import GatedCell, GRUCell, LSTMCell
-from cases.reference import sequence_backward, sequence_forward
+from cases.reference_layers import LayerSpec, layers_backward, layers_forward
 from cases.registry import Arrays, Case, Instance, Size, randn, register, uniform_
 from cases.sizes import cell_presets, layer_presets, sequence_flops
 
@@ -19,14 +19,14 @@ BUILTIN_LAYER = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 STATE_NAMES = ("h", "c")
 
 
-def _num_layers(params: Arrays) -> int:
-    return sum(1 for k in params if k.startswith("weight_ih_l"))
+def _spec(family: str, params: Arrays) -> LayerSpec:
+    return LayerSpec(family=family, num_layers=sum(1 for k in params if k.startswith("weight_ih_l")))
 
 
 def _layer_reference(family: str, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
     """Outputs of a stacked layer: ``output`` (T, B, H), ``h_n`` (and ``c_n``), each (L, B, H)."""
     states = tuple(inputs[f"{s}0"] for s in STATE_NAMES[: N_STATES[family]])
-    out, final, _ = sequence_forward(family, params, inputs["x"], states, _num_layers(params))
+    out, final, _ = layers_forward(_spec(family, params), params, inputs["x"], states)
     return {"output": out} | {f"{s}_n": f for s, f in zip(STATE_NAMES, final, strict=False)}
 
 
@@ -34,8 +34,9 @@ def _layer_reference_grad(family: str, params: Arrays, inputs: Arrays, cot: Arra
     """Gradients of ``sum(output * cot)`` of a stacked layer, by parameter and input name."""
     names = STATE_NAMES[: N_STATES[family]]
     states = tuple(inputs[f"{s}0"] for s in names)
-    _, _, caches = sequence_forward(family, params, inputs["x"], states, _num_layers(params))
-    g = sequence_backward(family, params, caches, cot["output"], tuple(cot[f"{s}_n"] for s in names))
+    spec = _spec(family, params)
+    _, _, caches = layers_forward(spec, params, inputs["x"], states)
+    g = layers_backward(spec, params, caches, None, cot["output"], tuple(cot[f"{s}_n"] for s in names))
     d_states = g.pop("state0")
     return g | {"x": g.pop("input")} | {f"{s}0": d for s, d in zip(names, d_states, strict=True)}
 
