@@ -449,7 +449,7 @@ def case(
             sizes=sizes,
             flops=flops or (lambda size: 0),
             time_axis=time_axis or {},
-            builtin=baseline,
+            baseline=baseline,
             tol=tol or {},
             norm_floor=norm_floor or {},
             grad_unchecked=grad_unchecked or {},

@@ -249,6 +249,6 @@ for _kind, _cls in (("lstm", "LSTMCell"), ("gru", "GRUCell")):
             },
             flops=partial(_seed_flops, _kind),
             time_axis={"output": 0},
-            builtin=f"nn_{_kind}",
+            baseline=f"nn_{_kind}",
         )
     )

@@ -139,7 +139,9 @@ class Case:
             "sweep".
         flops: forward matrix FLOPs for a size (a multiply-add counts 2).
         time_axis: the time axis of each output that has one, for naming the bad step.
-        builtin: name of the built-in case this hand-written model is measured against.
+        baseline: the case this one is timed against at the same shape: a hand-written model's
+            built-in (``lstm_cell`` -> ``nn_lstm``), a variant's plain layer (``nn_lstm[bidir]`` ->
+            ``nn_lstm``); None for the others. The run file's ``baseline``.
         tol: per-dtype overrides of DEFAULT_TOL, each with a reason.
         norm_floor: per-dtype overrides of the norm-wise budget's floor for gradients
             (``suite/harness/budget.py``), each with a reason.
@@ -152,8 +154,6 @@ class Case:
         fused: runs torch's fused recurrent op (nn.RNN / nn.LSTM / nn.GRU), whose kernel the
             suite's ``--kernel`` option selects (oneDNN or cuDNN, or torch's native one).
         timed: benchmarked; False keeps a case to the correctness tier.
-        base: the case a variant is timed against at the same shape (``nn_lstm`` for
-            ``nn_lstm[bidir]``).
         untimed: sizes of ``sizes`` that are checked but never benchmarked (a variant's small
             correctness size: its base layer has no benchmark at that shape to be timed against).
     """
@@ -170,7 +170,7 @@ class Case:
     flops: Callable[[Size], int]
     time_axis: Mapping[str, int] = field(default_factory=dict)
     golden: Mapping[str, np.ndarray] | None = None
-    builtin: str | None = None
+    baseline: str | None = None
     devices: tuple[str, ...] = DEVICES
     dtypes: tuple[torch.dtype, ...] = tuple(DTYPES.values())
     tol: Mapping[torch.dtype, Tol] = field(default_factory=dict)
@@ -179,7 +179,6 @@ class Case:
     build_in: BuilderIn | None = None
     fused: bool = False
     timed: bool = True
-    base: str | None = None
     untimed: tuple[Size, ...] = ()
 
     def tolerance(self, dtype: torch.dtype, size: Size) -> Tol:

@@ -189,7 +189,7 @@ def _cell_case(
             sizes=cell_presets(family),
             flops=partial(sequence_flops, family),
             time_axis={"output": 0},
-            builtin=f"nn_{family}",
+            baseline=f"nn_{family}",
         )
     )
 

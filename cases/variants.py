@@ -317,7 +317,7 @@ for _v in LAYER_VARIANTS:
                 time_axis={"output": 1 if _v.batch_first else 0},
                 fused=True,
                 timed=_v.timed,
-                base=f"nn_{_mode}",
+                baseline=f"nn_{_mode}",
                 untimed=(TIER,) if _v.timed else (),
                 tol=_v.tol,
                 grad_unchecked=_v.grad_unchecked,
