@@ -261,14 +261,14 @@ def same_as_reference_grad(name: str, sa: SameAs, params: Arrays, inputs: Arrays
 
 @functools.lru_cache(maxsize=16)
 def _float64_model(name: str, size: Size) -> nn.Module:
-    return CASES[name].build(size, torch.Generator().manual_seed(0)).model
+    return CASES[name].build(size, torch.Generator().manual_seed(0), torch.float64).model
 
 
 def _size_of(name: str, inputs: Arrays) -> Size:
     """The size of the case whose float64 build has inputs of these shapes."""
     shapes = {k: tuple(np.shape(v)) for k, v in inputs.items()}
     for size in dict.fromkeys(s for sizes in CASES[name].sizes.values() for s in sizes):
-        built = CASES[name].build(size, torch.Generator().manual_seed(0)).inputs
+        built = CASES[name].build(size, torch.Generator().manual_seed(0), torch.float64).inputs
         if {k: tuple(v.shape) for k, v in built.items()} == shapes:
             return size
     raise CaseError(f"case {name!r}: no size of the case has inputs of shapes {shapes}")
@@ -326,7 +326,7 @@ def _checked_forward(
 @functools.lru_cache(maxsize=64)
 def _run_shapes(name: str, size: Size) -> tuple[tuple[str, tuple[int, ...]], ...]:
     case_ = CASES[name]
-    inst = case_.build(size, torch.Generator().manual_seed(0))
+    inst = case_.build(size, torch.Generator().manual_seed(0), torch.float64)
     with torch.no_grad():
         out = case_.forward(inst.model, inst.inputs)
     return tuple((k, tuple(v.shape)) for k, v in out.items())
@@ -440,8 +440,7 @@ def case(
             name=name,
             summary=summary or (f"{name}, same as {same_as.title}" if same_as else name),
             family=fam,
-            build=lambda size, gen: _checked_build(name, build, size, gen, torch.float64),
-            build_in=functools.partial(_checked_build, name, build),
+            build=functools.partial(_checked_build, name, build),
             forward=functools.partial(_checked_forward, name, forward),
             reference=reference,
             reference_grad=reference_grad,

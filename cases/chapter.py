@@ -49,9 +49,9 @@ class ChapterRNN(nn.Module):
         return self
 
 
-def _chapter_build(size: Size, gen: torch.Generator) -> Instance:
-    x = torch.tensor(X, dtype=torch.float64).view(2, 1, 1)  # (T, B, I)
-    return Instance(ChapterRNN().double().load_chapter(), {"x": x, "h0": torch.zeros(1, 2, dtype=torch.float64)})
+def _chapter_build(size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
+    x = torch.tensor(X, dtype=dtype).view(2, 1, 1)  # (T, B, I)
+    return Instance(ChapterRNN().to(dtype).load_chapter(), {"x": x, "h0": torch.zeros(1, 2, dtype=dtype)})
 
 
 def _chapter_forward(model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -127,15 +127,15 @@ N_LETTERS, N_CATEGORIES, N_HIDDEN = 57, 18, 128
 CHAR_SEED = Size(seq_len=10, batch=1, input_size=N_LETTERS, hidden_size=N_HIDDEN, output_size=N_CATEGORIES)
 
 
-def _one_hot(gen: torch.Generator, size: Size) -> Tensor:
+def _one_hot(gen: torch.Generator, size: Size, dtype: torch.dtype) -> Tensor:
     idx = torch.randint(size.input_size, (size.seq_len, size.batch), generator=gen)
-    return nn.functional.one_hot(idx, size.input_size).double()  # (T, B, I)
+    return nn.functional.one_hot(idx, size.input_size).to(dtype)  # (T, B, I)
 
 
-def _char_build(size: Size, gen: torch.Generator) -> Instance:
-    model = uniform_(CharRNN(size.input_size, size.hidden_size, size.output_size).double(), gen)
+def _char_build(size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
+    model = uniform_(CharRNN(size.input_size, size.hidden_size, size.output_size).to(dtype), gen)
     return Instance(
-        model, {"x": _one_hot(gen, size), "h0": torch.zeros(size.batch, size.hidden_size, dtype=torch.float64)}
+        model, {"x": _one_hot(gen, size, dtype), "h0": torch.zeros(size.batch, size.hidden_size, dtype=dtype)}
     )
 
 
@@ -183,13 +183,13 @@ register(
 # ------------------------------------------------------------ the chapter's defective cells
 
 
-def _seed_cell_build(family: str, size: Size, gen: torch.Generator) -> Instance:
+def _seed_cell_build(family: str, size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
     i, h, o = size.input_size, size.hidden_size, size.output_size
     model = SeedLSTMCell(i, h, h, o) if family == "lstm" else SeedGRUCell(i, h, o)
-    inputs = {"x": randn(gen, size.seq_len, size.batch, i), "h0": randn(gen, size.batch, h)}
+    inputs = {"x": randn(gen, size.seq_len, size.batch, i, dtype=dtype), "h0": randn(gen, size.batch, h, dtype=dtype)}
     if family == "lstm":
-        inputs["c0"] = randn(gen, size.batch, h)
-    return Instance(uniform_(model.double(), gen), inputs)
+        inputs["c0"] = randn(gen, size.batch, h, dtype=dtype)
+    return Instance(uniform_(model.to(dtype), gen), inputs)
 
 
 def _seed_cell_forward(family: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:

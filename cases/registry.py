@@ -111,8 +111,7 @@ def _copy_module(model: nn.Module) -> nn.Module:
 
 
 Arrays = Mapping[str, np.ndarray]
-Builder = Callable[[Size, torch.Generator], Instance]
-BuilderIn = Callable[[Size, torch.Generator, torch.dtype], Instance]
+Builder = Callable[[Size, torch.Generator, torch.dtype], Instance]
 Forward = Callable[[nn.Module, Mapping[str, Tensor]], dict[str, Tensor]]
 Reference = Callable[[Arrays, Arrays], dict[str, np.ndarray]]
 ReferenceGrad = Callable[[Arrays, Arrays, Arrays], dict[str, np.ndarray]]
@@ -127,8 +126,13 @@ class Case:
         summary: one line for the README and reports.
         family: "rnn", "lstm", "gru" or "other"; built-in cases of a family are the
             baseline for its hand-written cells.
-        build: ``(size, generator) -> Instance`` on the CPU in float64; all randomness
-            comes from the generator.
+        build: ``(size, generator, dtype) -> Instance`` on the CPU, the model constructed in
+            ``dtype`` as a user builds it; all randomness comes from the generator. The checks
+            build in float64 and round that to each dtype (so every dtype sees the same values);
+            the benchmarks time the model built in its dtype (no float64 copy made and freed:
+            freeing large buffers changes what glibc's allocator does next; see
+            docs/page-faults.md). The suite moves an instance to the device: inputs drawn on the
+            CPU do not depend on it.
         forward: runs the model on its inputs, returns named outputs.
         reference: independent NumPy float64 forward, ``(params, inputs) -> outputs``.
         reference_grad: NumPy backward, ``(params, inputs, output cotangents) -> gradients``
@@ -147,10 +151,6 @@ class Case:
             (``suite/harness/budget.py``), each with a reason.
         grad_unchecked: dtypes whose gradients no reference can judge, each with the reason (the
             backward check skips with it; the forward check still runs).
-        build_in: ``(size, generator, dtype) -> Instance`` on the CPU, the model constructed in
-            ``dtype`` as a user builds it (no float64 copy made and freed: freeing large buffers
-            changes what glibc's allocator does next; see docs/page-faults.md). The benchmarks
-            time this build; None: they time ``build`` cast to the dtype.
         fused: runs torch's fused recurrent op (nn.RNN / nn.LSTM / nn.GRU), whose kernel the
             suite's ``--kernel`` option selects (oneDNN or cuDNN, or torch's native one).
         timed: benchmarked; False keeps a case to the correctness tier.
@@ -176,7 +176,6 @@ class Case:
     tol: Mapping[torch.dtype, Tol] = field(default_factory=dict)
     norm_floor: Mapping[torch.dtype, NormFloor] = field(default_factory=dict)
     grad_unchecked: Mapping[torch.dtype, str] = field(default_factory=dict)
-    build_in: BuilderIn | None = None
     fused: bool = False
     timed: bool = True
     untimed: tuple[Size, ...] = ()

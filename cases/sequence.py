@@ -41,7 +41,7 @@ def _layer_reference_grad(family: str, params: Arrays, inputs: Arrays, cot: Arra
     return g | {"x": g.pop("input")} | {f"{s}0": d for s, d in zip(names, d_states, strict=True)}
 
 
-def _build_layer(family: str, size: Size, gen: torch.Generator, dtype: torch.dtype = torch.float64) -> Instance:
+def _build_layer(family: str, size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
     h, b = size.hidden_size, size.batch
     model = uniform_(BUILTIN_LAYER[family](size.input_size, h, size.num_layers, dtype=dtype), gen)
     inputs = {"x": randn(gen, size.seq_len, b, size.input_size, dtype=dtype)}
@@ -71,7 +71,6 @@ for _mode, _title in (("rnn", "nn.RNN (tanh)"), ("lstm", "nn.LSTM"), ("gru", "nn
             summary=f"built-in {_title}, stacked, against the NumPy reference",
             family=_mode,
             build=partial(_build_layer, _mode),
-            build_in=partial(_build_layer, _mode),
             forward=partial(_run_layer, _mode),
             reference=partial(_layer_reference, _mode),
             reference_grad=partial(_layer_reference_grad, _mode),
@@ -137,7 +136,7 @@ def _cell_reference_grad(
 
 
 def _build_cell(
-    family: str, make: Callable[..., nn.Module], size: Size, gen: torch.Generator, dtype: torch.dtype = torch.float64
+    family: str, make: Callable[..., nn.Module], size: Size, gen: torch.Generator, dtype: torch.dtype
 ) -> Instance:
     model = uniform_(make(size.input_size, size.hidden_size).to(dtype), gen, 1 / size.hidden_size**0.5)
     inputs = {"x": randn(gen, size.seq_len, size.batch, size.input_size, dtype=dtype)}
@@ -181,7 +180,6 @@ def _cell_case(
             summary=summary,
             family=family,
             build=partial(_build_cell, family, make),
-            build_in=partial(_build_cell, family, make),
             forward=partial(step_cell, family),
             reference=partial(_cell_reference, family, to_fused),
             reference_grad=partial(_cell_reference_grad, family, to_fused, from_fused),

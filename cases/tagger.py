@@ -30,17 +30,17 @@ def prepare_sequence(seq: tuple[str, ...], to_ix: Mapping[str, int]) -> Tensor:
     return torch.tensor([to_ix[w] for w in seq], dtype=torch.long)
 
 
-def new_tagger(gen: torch.Generator) -> LSTMTagger:
-    """A tagger of the chapter's sizes with weights drawn from ``gen`` (float64, CPU)."""
-    model = LSTMTagger(EMBEDDING_DIM, HIDDEN_DIM, len(WORD_TO_IX), len(TAG_TO_IX)).double()
+def new_tagger(gen: torch.Generator, dtype: torch.dtype = torch.float64) -> LSTMTagger:
+    """A tagger of the chapter's sizes with weights drawn from ``gen`` (on the CPU, in ``dtype``)."""
+    model = LSTMTagger(EMBEDDING_DIM, HIDDEN_DIM, len(WORD_TO_IX), len(TAG_TO_IX)).to(dtype)
     uniform_(model, gen)
     with torch.no_grad():  # nn.Embedding's own init is N(0, 1)
         model.word_embeddings.weight.normal_(generator=gen)
     return model
 
 
-def _build(size: Size, gen: torch.Generator) -> Instance:
-    return Instance(new_tagger(gen), {"sentence": prepare_sequence(TRAINING_DATA[0][0], WORD_TO_IX)})
+def _build(size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
+    return Instance(new_tagger(gen, dtype), {"sentence": prepare_sequence(TRAINING_DATA[0][0], WORD_TO_IX)})
 
 
 def _forward(model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:

@@ -174,9 +174,7 @@ def draw_lengths(gen: torch.Generator, size: Size, order: str) -> Tensor:
 # ------------------------------------------------------------------------------------- layers
 
 
-def build_layer(
-    v: Variant, family: str, size: Size, gen: torch.Generator, dtype: torch.dtype = torch.float64
-) -> Instance:
+def build_layer(v: Variant, family: str, size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
     """A layer variant constructed in ``dtype`` with inputs ``x``, states (unless omitted) and ``lengths``."""
     opts = _module_options(v, family, size)
     model = LAYERS[family](size.input_size, size.hidden_size, size.num_layers, **opts, dtype=dtype)
@@ -307,7 +305,6 @@ for _v in LAYER_VARIANTS:
                 summary=f"nn.{_mode.upper()} {_v.summary}",
                 family=_mode,
                 build=partial(build_layer, _v, _mode),
-                build_in=partial(build_layer, _v, _mode),  # timed as built in its dtype, as its base layer is
                 forward=partial(run_layer, _v, _mode),
                 reference=partial(layer_reference, _v, _mode),
                 reference_grad=partial(layer_reference_grad, _v, _mode),
@@ -328,12 +325,13 @@ for _v in LAYER_VARIANTS:
 # -------------------------------------------------------------------------------------- cells
 
 
-def build_cell(v: Variant, family: str, size: Size, gen: torch.Generator) -> Instance:
-    """A built-in cell variant in float64: ``x`` (T, B, I) and, unless omitted, ``h0`` (``c0``) (B, H)."""
-    model = uniform_(CELLS[family](size.input_size, size.hidden_size, **v.options).double(), gen)
-    inputs = {"x": randn(gen, size.seq_len, size.batch, size.input_size)}
+def build_cell(v: Variant, family: str, size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
+    """A built-in cell variant in ``dtype``: ``x`` (T, B, I) and, unless omitted, ``h0`` (``c0``) (B, H)."""
+    model = uniform_(CELLS[family](size.input_size, size.hidden_size, **v.options).to(dtype), gen)
+    inputs = {"x": randn(gen, size.seq_len, size.batch, size.input_size, dtype=dtype)}
     if v.h0:
-        inputs |= {k: randn(gen, size.batch, size.hidden_size) for k in (("h0", "c0") if family == "lstm" else ("h0",))}
+        states = ("h0", "c0") if family == "lstm" else ("h0",)
+        inputs |= {k: randn(gen, size.batch, size.hidden_size, dtype=dtype) for k in states}
     return Instance(model, inputs)
 
 
