@@ -1,4 +1,5 @@
-"""The chapter's LSTM part-of-speech tagger on the classic two-sentence corpus."""
+"""The chapter's LSTM part-of-speech tagger on the classic two-sentence corpus, declared with the
+public API (``cases/api.py``) and its own NumPy reference (``cases/reference_chapter.py``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import torch
 from torch import Tensor, nn
 
 from cases import reference_chapter as ref
+from cases.api import case
 from cases.models import LSTMTagger
-from cases.registry import Arrays, Case, Instance, Size, register, uniform_
+from cases.registry import Arrays, Instance, Size, uniform_
 
 EMBEDDING_DIM = 6
 HIDDEN_DIM = 6
@@ -65,18 +67,16 @@ TAGGER_SIZE = Size(
     vocab_size=len(WORD_TO_IX),
 )
 
-register(
-    Case(
-        name="lstm_tagger",
-        summary="the chapter's LSTMTagger (embedding, LSTM, linear, log_softmax) on 'The dog ate the apple'",
-        family="lstm",
-        build=_build,
-        forward=_forward,
-        reference=lambda p, i: ref.tagger_forward(p, i["sentence"])[0],
-        reference_grad=_grad,
-        out_shapes=lambda s: {"tag_scores": (s.seq_len, s.output_size)},
-        sizes={"tiny": (TAGGER_SIZE,), "seed": (TAGGER_SIZE,)},
-        flops=_flops,
-        time_axis={"tag_scores": 0},
-    )
+case(
+    "lstm_tagger",
+    _build,
+    _forward,
+    summary="the chapter's LSTMTagger (embedding, LSTM, linear, log_softmax) on 'The dog ate the apple'",
+    family="lstm",
+    reference=lambda p, i: ref.tagger_forward(p, i["sentence"])[0],
+    reference_grad=_grad,
+    out_shapes=lambda s: {"tag_scores": (s.seq_len, s.output_size)},
+    sizes={"tiny": (TAGGER_SIZE,), "seed": (TAGGER_SIZE,)},
+    flops=_flops,
+    time_axis={"tag_scores": 0},
 )
