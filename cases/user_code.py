@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,12 +34,22 @@ def plain(a: np.ndarray) -> np.ndarray:
     return np.array(a.view(np.ndarray) if isinstance(a, Rounded) else a, dtype=np.float64)
 
 
+def _call(name: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, an exception of it made a one-line CaseError.
+
+    The CaseError is raised outside the handler, so it carries no context: the user's frames, and
+    what they hold (the memory of a MemoryError), are freed before the failure is reported.
+    """
+    try:
+        return fn(*args)
+    except Exception as exc:
+        error = f"case {name!r}: the {what} raised {one_line(exc)}"
+    raise CaseError(error)
+
+
 def checked_build(name: str, build: UserBuild, size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
     """``build(size, gen, dtype)``, its exception or a return that is not an Instance made a CaseError."""
-    try:
-        inst = build(size, gen, dtype)
-    except Exception as exc:
-        raise CaseError(f"case {name!r}: the builder raised {one_line(exc)}") from None
+    inst = _call(name, "builder", build, size, gen, dtype)
     if not isinstance(inst, Instance):
         raise CaseError(f"case {name!r}: the builder returned {type(inst).__name__}, not an Instance(model, inputs)")
     return inst
@@ -48,10 +59,7 @@ def checked_forward(
     name: str, forward: UserForward, model: nn.Module, inputs: Mapping[str, Tensor]
 ) -> dict[str, Tensor]:
     """``forward(model, inputs)``, its exception or a return that is not named tensors made a CaseError."""
-    try:
-        out = forward(model, inputs)
-    except Exception as exc:
-        raise CaseError(f"case {name!r}: the forward raised {one_line(exc)}") from None
+    out = _call(name, "forward", forward, model, inputs)
     if not isinstance(out, Mapping) or not all(isinstance(v, Tensor) for v in out.values()):
         raise CaseError(f"case {name!r}: the forward must return a dict of named tensors, got {type(out).__name__}")
     return dict(out)
