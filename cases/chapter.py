@@ -1,5 +1,9 @@
-"""Cases of the chapter's own models: the NumPy two-step RNN, the char-RNN, the defective
-LSTMCell / GRUCell as printed, and the LSTM part-of-speech tagger."""
+"""Cases of the chapter's own models: the NumPy two-step RNN, the char-RNN and the defective
+LSTMCell / GRUCell as printed (the LSTM part-of-speech tagger is in ``cases/tagger.py``).
+
+Declared with the public API (``cases/api.py``), each with its own NumPy reference
+(``cases/reference_chapter.py``): none of them is the same as a built-in.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +15,11 @@ import torch
 from torch import Tensor, nn
 
 from cases import reference_chapter as ref
+from cases.api import case
 from cases.models import CharRNN, SeedGRUCell, SeedLSTMCell
-from cases.reference import linear_backward, sequence_backward, sequence_forward
-from cases.registry import Arrays, Case, Instance, NormFloor, Size, Tol, randn, register, uniform_
+from cases.reference import linear_backward
+from cases.reference_layers import LayerSpec, layers_backward, layers_forward
+from cases.registry import Arrays, Instance, NormFloor, Size, Tol, randn, uniform_
 from cases.sizes import DEEPBENCH, GATE_BLOCKS, TINY_CELL
 
 # ----------------------------------------------------------------- the two-step NumPy RNN
@@ -48,9 +54,9 @@ class ChapterRNN(nn.Module):
         return self
 
 
-def _chapter_build(size: Size, gen: torch.Generator) -> Instance:
-    x = torch.tensor(X, dtype=torch.float64).view(2, 1, 1)  # (T, B, I)
-    return Instance(ChapterRNN().double().load_chapter(), {"x": x, "h0": torch.zeros(1, 2, dtype=torch.float64)})
+def _chapter_build(size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
+    x = torch.tensor(X, dtype=dtype).view(2, 1, 1)  # (T, B, I)
+    return Instance(ChapterRNN().to(dtype).load_chapter(), {"x": x, "h0": torch.zeros(1, 2, dtype=dtype)})
 
 
 def _chapter_forward(model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -85,37 +91,35 @@ def _chapter_reference(params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
 
 def _chapter_reference_grad(params: Arrays, inputs: Arrays, cot: Arrays) -> dict[str, np.ndarray]:
     """BPTT through the two steps and the output layer."""
-    p = _chapter_params(params)
-    state, _, caches = sequence_forward("rnn", p, inputs["x"], (inputs["h0"][None],), 1)
+    p, spec = _chapter_params(params), LayerSpec(family="rnn", num_layers=1)
+    state, _, caches = layers_forward(spec, p, inputs["x"], (inputs["h0"][None],))
     d_state, dw, db = linear_backward(state, params["out.weight"], cot["output"])
-    g = sequence_backward("rnn", p, caches, d_state + cot["state"], (np.zeros((1, 1, 2)),))
+    g = layers_backward(spec, p, caches, None, d_state + cot["state"], (np.zeros((1, 1, 2)),))
     grads = {k: g[f"{k.removeprefix('cell.')}_l0"] for k in params if k.startswith("cell.")}
     return grads | {"out.weight": dw, "out.bias": db, "x": g["input"], "h0": g["state0"][0][0]}
 
 
-register(
-    Case(
-        name="numpy_rnn",
-        summary="the chapter's two-step NumPy RNN through nn.RNNCell, against its printed values",
-        family="rnn",
-        build=_chapter_build,
-        forward=_chapter_forward,
-        reference=_chapter_reference,
-        reference_grad=_chapter_reference_grad,
-        golden={"state": CHAPTER_STATES[:, None, :], "output": CHAPTER_OUTPUTS[:, None, :]},
-        out_shapes=lambda s: {"state": (2, 1, 2), "output": (2, 1, 1)},
-        sizes={p: (Size(seq_len=2, batch=1, input_size=1, hidden_size=2, output_size=1),) for p in ("tiny", "seed")},
-        flops=lambda s: 2 * 2 * (2 * 3 + 2),
-        time_axis={"state": 0, "output": 0},
-        tol={torch.float64: Tol(0.0, 1e-8, "the chapter prints 8 decimals")},
-        norm_floor={
-            torch.bfloat16: NormFloor(
-                96.0,
-                "two steps of two units: a gradient element is a difference of two or three products, and at some "
-                "seeds it cancels (45u in bfloat16 at seed 17, where the emulation drew 7u); 96u still fails a halving",
-            )
-        },
-    )
+case(
+    "numpy_rnn",
+    _chapter_build,
+    _chapter_forward,
+    summary="the chapter's two-step NumPy RNN through nn.RNNCell, against its printed values",
+    family="rnn",
+    reference=_chapter_reference,
+    reference_grad=_chapter_reference_grad,
+    golden={"state": CHAPTER_STATES[:, None, :], "output": CHAPTER_OUTPUTS[:, None, :]},
+    out_shapes=lambda s: {"state": (2, 1, 2), "output": (2, 1, 1)},
+    sizes={p: (Size(seq_len=2, batch=1, input_size=1, hidden_size=2, output_size=1),) for p in ("tiny", "seed")},
+    flops=lambda s: 2 * 2 * (2 * 3 + 2),
+    time_axis={"state": 0, "output": 0},
+    tol={torch.float64: Tol(0.0, 1e-8, "the chapter prints 8 decimals")},
+    norm_floor={
+        torch.bfloat16: NormFloor(
+            96.0,
+            "two steps of two units: a gradient element is a difference of two or three products, and at some "
+            "seeds it cancels (45u in bfloat16 at seed 17, where the emulation drew 7u); 96u still fails a halving",
+        )
+    },
 )
 
 # ------------------------------------------------------------------------------ char-RNN
@@ -126,15 +130,15 @@ N_LETTERS, N_CATEGORIES, N_HIDDEN = 57, 18, 128
 CHAR_SEED = Size(seq_len=10, batch=1, input_size=N_LETTERS, hidden_size=N_HIDDEN, output_size=N_CATEGORIES)
 
 
-def _one_hot(gen: torch.Generator, size: Size) -> Tensor:
+def _one_hot(gen: torch.Generator, size: Size, dtype: torch.dtype) -> Tensor:
     idx = torch.randint(size.input_size, (size.seq_len, size.batch), generator=gen)
-    return nn.functional.one_hot(idx, size.input_size).double()  # (T, B, I)
+    return nn.functional.one_hot(idx, size.input_size).to(dtype)  # (T, B, I)
 
 
-def _char_build(size: Size, gen: torch.Generator) -> Instance:
-    model = uniform_(CharRNN(size.input_size, size.hidden_size, size.output_size).double(), gen)
+def _char_build(size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
+    model = uniform_(CharRNN(size.input_size, size.hidden_size, size.output_size).to(dtype), gen)
     return Instance(
-        model, {"x": _one_hot(gen, size), "h0": torch.zeros(size.batch, size.hidden_size, dtype=torch.float64)}
+        model, {"x": _one_hot(gen, size, dtype), "h0": torch.zeros(size.batch, size.hidden_size, dtype=dtype)}
     )
 
 
@@ -156,39 +160,37 @@ def _char_flops(s: Size) -> int:
     return 2 * s.seq_len * s.batch * (s.input_size + s.hidden_size) * (s.hidden_size + s.output_size)
 
 
-register(
-    Case(
-        name="char_rnn",
-        summary="the chapter's char-RNN module (i2h, i2o, LogSoftmax) stepped over a name",
-        family="rnn",
-        build=_char_build,
-        forward=_char_forward,
-        reference=lambda p, i: ref.char_rnn_forward(p, i["x"], i["h0"])[0],
-        reference_grad=_char_grad,
-        out_shapes=lambda s: {
-            "output": (s.seq_len, s.batch, s.output_size),
-            "hidden": (s.seq_len, s.batch, s.hidden_size),
-        },
-        sizes={
-            "tiny": (Size(seq_len=4, batch=2, input_size=5, hidden_size=6, output_size=3),),
-            "seed": (CHAR_SEED,),
-            "deepbench": tuple(Size(**{**s.__dict__, "output_size": N_CATEGORIES}) for s in DEEPBENCH["rnn"]),
-        },
-        flops=_char_flops,
-        time_axis={"output": 0, "hidden": 0},
-    )
+case(
+    "char_rnn",
+    _char_build,
+    _char_forward,
+    summary="the chapter's char-RNN module (i2h, i2o, LogSoftmax) stepped over a name",
+    family="rnn",
+    reference=lambda p, i: ref.char_rnn_forward(p, i["x"], i["h0"])[0],
+    reference_grad=_char_grad,
+    out_shapes=lambda s: {
+        "output": (s.seq_len, s.batch, s.output_size),
+        "hidden": (s.seq_len, s.batch, s.hidden_size),
+    },
+    sizes={
+        "tiny": (Size(seq_len=4, batch=2, input_size=5, hidden_size=6, output_size=3),),
+        "seed": (CHAR_SEED,),
+        "deepbench": tuple(Size(**{**s.__dict__, "output_size": N_CATEGORIES}) for s in DEEPBENCH["rnn"]),
+    },
+    flops=_char_flops,
+    time_axis={"output": 0, "hidden": 0},
 )
 
 # ------------------------------------------------------------ the chapter's defective cells
 
 
-def _seed_cell_build(family: str, size: Size, gen: torch.Generator) -> Instance:
+def _seed_cell_build(family: str, size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
     i, h, o = size.input_size, size.hidden_size, size.output_size
     model = SeedLSTMCell(i, h, h, o) if family == "lstm" else SeedGRUCell(i, h, o)
-    inputs = {"x": randn(gen, size.seq_len, size.batch, i), "h0": randn(gen, size.batch, h)}
+    inputs = {"x": randn(gen, size.seq_len, size.batch, i, dtype=dtype), "h0": randn(gen, size.batch, h, dtype=dtype)}
     if family == "lstm":
-        inputs["c0"] = randn(gen, size.batch, h)
-    return Instance(uniform_(model.double(), gen), inputs)
+        inputs["c0"] = randn(gen, size.batch, h, dtype=dtype)
+    return Instance(uniform_(model.to(dtype), gen), inputs)
 
 
 def _seed_cell_forward(family: str, model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -231,23 +233,21 @@ def _seed_flops(family: str, s: Size) -> int:
 # GRUCell(input_size=10, hidden_size=20, output_size=10) as the chapter builds it.
 SEED_CELL_SIZE = Size(seq_len=100, batch=32, input_size=10, hidden_size=20, output_size=10)
 for _kind, _cls in (("lstm", "LSTMCell"), ("gru", "GRUCell")):
-    register(
-        Case(
-            name=f"{_kind}_cell_seed",
-            summary=f"the chapter's {_cls} as printed: one shared gate Linear (defect kept)",
-            family=_kind,
-            build=partial(_seed_cell_build, _kind),
-            forward=partial(_seed_cell_forward, _kind),
-            reference=partial(_seed_reference, _kind),
-            reference_grad=partial(_seed_grad, _kind),
-            out_shapes=partial(_seed_shapes, _kind),
-            sizes={
-                "tiny": (Size(**{**TINY_CELL.__dict__, "output_size": 3}),),
-                "seed": (SEED_CELL_SIZE,),
-                "deepbench": tuple(Size(**{**s.__dict__, "output_size": 10}) for s in DEEPBENCH[_kind]),
-            },
-            flops=partial(_seed_flops, _kind),
-            time_axis={"output": 0},
-            builtin=f"nn_{_kind}",
-        )
+    case(
+        f"{_kind}_cell_seed",
+        partial(_seed_cell_build, _kind),
+        partial(_seed_cell_forward, _kind),
+        summary=f"the chapter's {_cls} as printed: one shared gate Linear (defect kept)",
+        family=_kind,
+        reference=partial(_seed_reference, _kind),
+        reference_grad=partial(_seed_grad, _kind),
+        out_shapes=partial(_seed_shapes, _kind),
+        sizes={
+            "tiny": (Size(**{**TINY_CELL.__dict__, "output_size": 3}),),
+            "seed": (SEED_CELL_SIZE,),
+            "deepbench": tuple(Size(**{**s.__dict__, "output_size": 10}) for s in DEEPBENCH[_kind]),
+        },
+        flops=partial(_seed_flops, _kind),
+        time_axis={"output": 0},
+        baseline=f"nn_{_kind}",  # declared after this module (cases/sequence.py); checked at load
     )

@@ -65,7 +65,9 @@ def load_module(spec: str, source: str) -> tuple[str, ...]:
         source: how it was named, for messages (``--cases``, ``entry point examples``).
 
     Raises:
-        LoadError: one line: the module does not import, or a case of it is wrong (a name clash).
+        LoadError: one line: the module does not import, or a case of it is wrong (a name clash, a
+            baseline that is not a registered case: checked once the module has declared all its
+            cases, so a case may name one declared after it).
             The cases it registered before the error are removed again.
     """
     spec = _normal(spec)
@@ -84,7 +86,13 @@ def load_module(spec: str, source: str) -> tuple[str, ...]:
         if isinstance(exc, KeyboardInterrupt):
             raise
         raise LoadError(f"{source} {spec}: the module does not import: {_one_line(exc)}") from None
-    LOADED[spec] = tuple(n for n in CASES if n not in before)
+    new = tuple(n for n in CASES if n not in before)
+    unknown = [(n, CASES[n].baseline) for n in new if CASES[n].baseline not in (None, *CASES)]
+    if unknown:
+        _forget(before)
+        name, baseline = unknown[0]
+        raise LoadError(f"{source} {spec}: case {name!r}: baseline {baseline!r} is not a registered case")
+    LOADED[spec] = new
     return LOADED[spec]
 
 

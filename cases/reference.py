@@ -1,7 +1,11 @@
-"""NumPy float64 reference implementations (forward and backward); never calls torch.
+"""NumPy float64 references of the building blocks (forward and backward); never calls torch.
+
+The linear, log-softmax and embedding maps, and one step of each recurrent cell: Elman (tanh and
+ReLU), LSTM (with and without a projection) and GRU. :mod:`cases.reference_layers` runs the steps
+over sequences, layers and directions: it is the one reference of a recurrent layer.
 
 Parameter names follow PyTorch's ``named_parameters`` so that gradients can be compared by
-name. Shapes: sequences are time-major, ``(T, B, features)``; states are ``(L, B, H)``.
+name. Shapes: a step's input is ``(B, features)`` and its states ``(B, H)``.
 Gate order follows PyTorch's documentation: LSTM rows (i, f, g, o), GRU rows (r, z, n).
 """
 
@@ -161,92 +165,47 @@ def gru_step_backward(
     return dx, (dh + dh_new * z,), grads
 
 
-CELLS: dict[str, tuple[StepFwd, StepBwd, int]] = {
-    # family: (step, step backward, number of state tensors)
-    "rnn": (rnn_step, rnn_step_backward, 1),
-    "lstm": (lstm_step, lstm_step_backward, 2),
-    "gru": (gru_step, gru_step_backward, 1),
+def rnn_relu_step(p: Params, x: Array, state: tuple[Array, ...]) -> tuple[tuple[Array, ...], Any]:
+    """Elman cell with ReLU: ``h' = max(0, x W_ih^T + b_ih + h W_hh^T + b_hh)``."""
+    (h,) = state
+    gi, gh = _gates(p, x, h)
+    h_new = np.maximum(gi + gh, 0.0)
+    return (h_new,), (x, h, h_new)
+
+
+def rnn_relu_step_backward(
+    p: Params, cache: Any, d_state: tuple[Array, ...]
+) -> tuple[Array, tuple[Array, ...], dict[str, Array]]:
+    """Backward of :func:`rnn_relu_step` (the derivative at 0 is taken as 0, as torch does)."""
+    x, h, h_new = cache
+    da = d_state[0] * (h_new > 0.0)
+    dx, dh, grads = _gate_grads(p, x, h, da, da)
+    return dx, (dh,), grads
+
+
+def lstm_proj_step(p: Params, x: Array, state: tuple[Array, ...]) -> tuple[tuple[Array, ...], Any]:
+    """LSTM cell with a projection: :func:`lstm_step`, then ``h' = h_full W_hr^T``.
+
+    ``state`` is ``(h (B, P), c (B, H))``; ``weight_hh`` is ``(4H, P)``, ``weight_hr`` ``(P, H)``.
+    """
+    (h_full, c_new), cache = lstm_step(p, x, state)  # h_full (B, H)
+    return (h_full @ p["weight_hr"].T, c_new), (cache, h_full)
+
+
+def lstm_proj_step_backward(
+    p: Params, cache: Any, d_state: tuple[Array, ...]
+) -> tuple[Array, tuple[Array, ...], dict[str, Array]]:
+    """Backward of :func:`lstm_proj_step`."""
+    lstm_cache, h_full = cache
+    dh_proj, dc_new = d_state
+    dx, d_old, grads = lstm_step_backward(p, lstm_cache, (dh_proj @ p["weight_hr"], dc_new))
+    return dx, d_old, grads | {"weight_hr": dh_proj.T @ h_full}
+
+
+STEPS: dict[str, tuple[StepFwd, StepBwd]] = {
+    "rnn_tanh": (rnn_step, rnn_step_backward),
+    "rnn_relu": (rnn_relu_step, rnn_relu_step_backward),
+    "lstm": (lstm_step, lstm_step_backward),
+    "lstm_proj": (lstm_proj_step, lstm_proj_step_backward),
+    "gru": (gru_step, gru_step_backward),
 }
-
-
-# ------------------------------------------------------------------- multi-layer sequences
-
-
-def _layer_params(params: Params, layer: int) -> dict[str, Array]:
-    """The ``*_l{layer}`` parameters of a multi-layer module, without the suffix."""
-    suffix = f"_l{layer}"
-    return {k.removesuffix(suffix): v for k, v in params.items() if k.endswith(suffix)}
-
-
-def sequence_forward(
-    family: str, params: Params, x: Array, state0: tuple[Array, ...], num_layers: int
-) -> tuple[Array, tuple[Array, ...], list[list[Any]]]:
-    """Run a stacked ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` (unidirectional).
-
-    Args:
-        family: "rnn", "lstm" or "gru".
-        params: ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, ... by name.
-        x: input, ``(T, B, I)``.
-        state0: initial states, each ``(L, B, H)`` (``(h0,)`` or ``(h0, c0)``).
-        num_layers: L.
-
-    Returns:
-        ``(output (T, B, H), final states each (L, B, H), caches per layer and step)``.
-    """
-    step = CELLS[family][0]
-    caches: list[list[Any]] = []
-    finals: list[tuple[Array, ...]] = []
-    layer_in = x
-    for layer in range(num_layers):
-        p = _layer_params(params, layer)
-        state = tuple(s[layer] for s in state0)
-        outs, layer_caches = [], []
-        for x_t in layer_in:
-            state, cache = step(p, x_t, state)
-            outs.append(state[0])
-            layer_caches.append(cache)
-        caches.append(layer_caches)
-        finals.append(state)
-        layer_in = np.stack(outs)  # (T, B, H)
-    final = tuple(np.stack([f[k] for f in finals]) for k in range(len(state0)))
-    return layer_in, final, caches
-
-
-def sequence_backward(
-    family: str,
-    params: Params,
-    caches: list[list[Any]],
-    d_out: Array,
-    d_final: tuple[Array, ...],
-) -> dict[str, Array]:
-    """Backpropagation through time for :func:`sequence_forward`.
-
-    Args:
-        family, params: as for :func:`sequence_forward`.
-        caches: the caches it returned.
-        d_out: gradient of the loss with respect to the output, ``(T, B, H)``.
-        d_final: gradients with respect to the final states, each ``(L, B, H)``.
-
-    Returns:
-        Gradients by parameter name, plus ``"input"`` (T, B, I) and ``"state0"`` (a tuple of
-        ``(L, B, H)`` arrays, in the order of the states).
-    """
-    step_bwd = CELLS[family][1]
-    grads: dict[str, Any] = {}
-    d_layer_out = d_out
-    d_state0: list[tuple[Array, ...]] = []
-    for layer in reversed(range(len(caches))):
-        p = _layer_params(params, layer)
-        d_state = tuple(d[layer] for d in d_final)
-        dxs = []
-        for t in reversed(range(len(caches[layer]))):
-            d_state = (d_state[0] + d_layer_out[t], *d_state[1:])
-            dx, d_state, g = step_bwd(p, caches[layer][t], d_state)
-            dxs.append(dx)
-            for k, v in g.items():
-                grads[f"{k}_l{layer}"] = grads.get(f"{k}_l{layer}", 0.0) + v
-        d_state0.insert(0, d_state)
-        d_layer_out = np.stack(dxs[::-1])  # (T, B, in)
-    grads["input"] = d_layer_out
-    grads["state0"] = tuple(np.stack([s[k] for s in d_state0]) for k in range(len(d_final)))
-    return grads

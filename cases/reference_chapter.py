@@ -20,10 +20,11 @@ from cases.reference import (
     linear_backward,
     log_softmax,
     log_softmax_backward,
-    sequence_backward,
-    sequence_forward,
     sigmoid,
 )
+from cases.reference_layers import LayerSpec, layers_backward, layers_forward
+
+LSTM = LayerSpec(family="lstm", num_layers=1)
 
 
 def chapter_rnn(
@@ -190,7 +191,7 @@ def tagger_forward(p: Params, sentence: Array) -> tuple[dict[str, Array], Any]:
     emb = embedding(sentence, p["word_embeddings.weight"])[:, None, :]  # (T, 1, E)
     lstm_p = {k.removeprefix("lstm."): v for k, v in p.items() if k.startswith("lstm.")}
     zeros = np.zeros((1, 1, p["lstm.weight_hh_l0"].shape[1]))
-    out, _, caches = sequence_forward("lstm", lstm_p, emb, (zeros, zeros), 1)
+    out, _, caches = layers_forward(LSTM, lstm_p, emb, (zeros, zeros))
     hid = out[:, 0, :]  # (T, H)
     y = log_softmax(linear(hid, p["hidden2tag.weight"], p["hidden2tag.bias"]))
     return {"tag_scores": y}, (lstm_p, caches, hid, y)
@@ -202,7 +203,7 @@ def tagger_backward(p: Params, sentence: Array, cache: Any, d: dict[str, Array])
     dz = log_softmax_backward(y, d["tag_scores"])
     dhid, dw, db = linear_backward(hid, p["hidden2tag.weight"], dz)
     zeros = np.zeros((1, 1, hid.shape[1]))
-    g = sequence_backward("lstm", lstm_p, caches, dhid[:, None, :], (zeros, zeros))
+    g = layers_backward(LSTM, lstm_p, caches, None, dhid[:, None, :], (zeros, zeros))
     demb = g.pop("input")[:, 0, :]  # (T, E)
     g.pop("state0")
     return {f"lstm.{k}": v for k, v in g.items()} | {

@@ -1,7 +1,8 @@
-"""NumPy float64 references of the built-in layers' options; never calls torch.
+"""The NumPy float64 reference of a recurrent layer, forward and BPTT; never calls torch.
 
-Extends :mod:`cases.reference` (whose cell steps it reuses) to what ``nn.RNN`` / ``nn.LSTM`` /
-``nn.GRU`` accept beyond the plain form:
+The one reference of ``nn.RNN`` / ``nn.LSTM`` / ``nn.GRU`` and their cells (a cell is a one-layer,
+one-direction layer): the cell steps of :mod:`cases.reference` run over the sequence, the layers
+and the directions. The plain stacked layer is the case with no options; the options change it so:
 
 - ``nonlinearity="relu"``: ``h' = max(0, x W_ih^T + b_ih + h W_hh^T + b_hh)``;
 - ``bias=False``: the steps already skip absent ``bias_*`` parameters;
@@ -27,67 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from cases.reference import (
-    Array,
-    Params,
-    StepBwd,
-    StepFwd,
-    gru_step,
-    gru_step_backward,
-    linear,
-    lstm_step,
-    lstm_step_backward,
-    rnn_step,
-    rnn_step_backward,
-)
-
-
-def rnn_relu_step(p: Params, x: Array, state: tuple[Array, ...]) -> tuple[tuple[Array, ...], Any]:
-    """Elman cell with ReLU: ``h' = max(0, x W_ih^T + b_ih + h W_hh^T + b_hh)``."""
-    (h,) = state
-    a = linear(x, p["weight_ih"], p.get("bias_ih")) + linear(h, p["weight_hh"], p.get("bias_hh"))
-    h_new = np.maximum(a, 0.0)
-    return (h_new,), (x, h, h_new)
-
-
-def rnn_relu_step_backward(
-    p: Params, cache: Any, d_state: tuple[Array, ...]
-) -> tuple[Array, tuple[Array, ...], dict[str, Array]]:
-    """Backward of :func:`rnn_relu_step` (the derivative at 0 is taken as 0, as torch does)."""
-    x, h, h_new = cache
-    da = d_state[0] * (h_new > 0.0)
-    grads = {"weight_ih": da.T @ x, "weight_hh": da.T @ h}
-    if "bias_ih" in p:
-        grads |= {"bias_ih": da.sum(axis=0), "bias_hh": da.sum(axis=0)}
-    return da @ p["weight_ih"], (da @ p["weight_hh"],), grads
-
-
-def lstm_proj_step(p: Params, x: Array, state: tuple[Array, ...]) -> tuple[tuple[Array, ...], Any]:
-    """LSTM cell with a projection: :func:`cases.reference.lstm_step`, then ``h' = h_full W_hr^T``.
-
-    ``state`` is ``(h (B, P), c (B, H))``; ``weight_hh`` is ``(4H, P)``, ``weight_hr`` ``(P, H)``.
-    """
-    (h_full, c_new), cache = lstm_step(p, x, state)  # h_full (B, H)
-    return (h_full @ p["weight_hr"].T, c_new), (cache, h_full)
-
-
-def lstm_proj_step_backward(
-    p: Params, cache: Any, d_state: tuple[Array, ...]
-) -> tuple[Array, tuple[Array, ...], dict[str, Array]]:
-    """Backward of :func:`lstm_proj_step`."""
-    lstm_cache, h_full = cache
-    dh_proj, dc_new = d_state
-    dx, d_old, grads = lstm_step_backward(p, lstm_cache, (dh_proj @ p["weight_hr"], dc_new))
-    return dx, d_old, grads | {"weight_hr": dh_proj.T @ h_full}
-
-
-STEPS: dict[str, tuple[StepFwd, StepBwd]] = {
-    "rnn_tanh": (rnn_step, rnn_step_backward),
-    "rnn_relu": (rnn_relu_step, rnn_relu_step_backward),
-    "lstm": (lstm_step, lstm_step_backward),
-    "lstm_proj": (lstm_proj_step, lstm_proj_step_backward),
-    "gru": (gru_step, gru_step_backward),
-}
+from cases.reference import STEPS, Array, Params, StepBwd, StepFwd
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -111,8 +111,7 @@ def _copy_module(model: nn.Module) -> nn.Module:
 
 
 Arrays = Mapping[str, np.ndarray]
-Builder = Callable[[Size, torch.Generator], Instance]
-BuilderIn = Callable[[Size, torch.Generator, torch.dtype], Instance]
+Builder = Callable[[Size, torch.Generator, torch.dtype], Instance]
 Forward = Callable[[nn.Module, Mapping[str, Tensor]], dict[str, Tensor]]
 Reference = Callable[[Arrays, Arrays], dict[str, np.ndarray]]
 ReferenceGrad = Callable[[Arrays, Arrays, Arrays], dict[str, np.ndarray]]
@@ -127,8 +126,13 @@ class Case:
         summary: one line for the README and reports.
         family: "rnn", "lstm", "gru" or "other"; built-in cases of a family are the
             baseline for its hand-written cells.
-        build: ``(size, generator) -> Instance`` on the CPU in float64; all randomness
-            comes from the generator.
+        build: ``(size, generator, dtype) -> Instance`` on the CPU, the model constructed in
+            ``dtype`` as a user builds it; all randomness comes from the generator. The checks
+            build in float64 and round that to each dtype (so every dtype sees the same values);
+            the benchmarks time the model built in its dtype (no float64 copy made and freed:
+            freeing large buffers changes what glibc's allocator does next; see
+            docs/page-faults.md). The suite moves an instance to the device: inputs drawn on the
+            CPU do not depend on it.
         forward: runs the model on its inputs, returns named outputs.
         reference: independent NumPy float64 forward, ``(params, inputs) -> outputs``.
         reference_grad: NumPy backward, ``(params, inputs, output cotangents) -> gradients``
@@ -139,21 +143,17 @@ class Case:
             "sweep".
         flops: forward matrix FLOPs for a size (a multiply-add counts 2).
         time_axis: the time axis of each output that has one, for naming the bad step.
-        builtin: name of the built-in case this hand-written model is measured against.
+        baseline: the case this one is timed against at the same shape: a hand-written model's
+            built-in (``lstm_cell`` -> ``nn_lstm``), a variant's plain layer (``nn_lstm[bidir]`` ->
+            ``nn_lstm``); None for the others. The run file's ``baseline``.
         tol: per-dtype overrides of DEFAULT_TOL, each with a reason.
         norm_floor: per-dtype overrides of the norm-wise budget's floor for gradients
             (``suite/harness/budget.py``), each with a reason.
         grad_unchecked: dtypes whose gradients no reference can judge, each with the reason (the
             backward check skips with it; the forward check still runs).
-        build_in: ``(size, generator, dtype) -> Instance`` on the CPU, the model constructed in
-            ``dtype`` as a user builds it (no float64 copy made and freed: freeing large buffers
-            changes what glibc's allocator does next; see docs/page-faults.md). The benchmarks
-            time this build; None: they time ``build`` cast to the dtype.
         fused: runs torch's fused recurrent op (nn.RNN / nn.LSTM / nn.GRU), whose kernel the
             suite's ``--kernel`` option selects (oneDNN or cuDNN, or torch's native one).
         timed: benchmarked; False keeps a case to the correctness tier.
-        base: the case a variant is timed against at the same shape (``nn_lstm`` for
-            ``nn_lstm[bidir]``).
         untimed: sizes of ``sizes`` that are checked but never benchmarked (a variant's small
             correctness size: its base layer has no benchmark at that shape to be timed against).
     """
@@ -170,16 +170,14 @@ class Case:
     flops: Callable[[Size], int]
     time_axis: Mapping[str, int] = field(default_factory=dict)
     golden: Mapping[str, np.ndarray] | None = None
-    builtin: str | None = None
+    baseline: str | None = None
     devices: tuple[str, ...] = DEVICES
     dtypes: tuple[torch.dtype, ...] = tuple(DTYPES.values())
     tol: Mapping[torch.dtype, Tol] = field(default_factory=dict)
     norm_floor: Mapping[torch.dtype, NormFloor] = field(default_factory=dict)
     grad_unchecked: Mapping[torch.dtype, str] = field(default_factory=dict)
-    build_in: BuilderIn | None = None
     fused: bool = False
     timed: bool = True
-    base: str | None = None
     untimed: tuple[Size, ...] = ()
 
     def tolerance(self, dtype: torch.dtype, size: Size) -> Tol:

@@ -14,6 +14,13 @@ TINY = Size(seq_len=4, batch=3, input_size=5, hidden_size=6, num_layers=2)
 TINY_CELL = Size(seq_len=4, batch=3, input_size=5, hidden_size=6)
 SEED = Size(seq_len=100, batch=32, input_size=10, hidden_size=20, num_layers=2)  # nn.RNN in the chapter
 SEED_CELL = Size(seq_len=100, batch=32, input_size=10, hidden_size=20)  # nn.RNNCell in the chapter
+# The correctness tier's size of every variant of the built-in layers and cells (the first "seed"
+# size): small enough for the tier's 60 s, long enough for the length-1 and length-T sequences of a
+# packed batch to differ. The timed variants also carry the chapter's seed size, to be benchmarked
+# next to the plain layer (only there: the plain layer has no benchmark at the tier's size, so a
+# variant's is not timed).
+TIER = Size(seq_len=12, batch=5, input_size=6, hidden_size=8, num_layers=2)
+TIER_CELL = Size(seq_len=12, batch=5, input_size=6, hidden_size=8)
 
 DEEPBENCH = {
     # vanilla: hidden 1760 x batch 16, T = 50
@@ -33,16 +40,6 @@ DEEPBENCH = {
 SWEEP = tuple(Size(seq_len=t, batch=32, input_size=256, hidden_size=256) for t in (25, 50, 100, 200)) + tuple(
     Size(seq_len=50, batch=32, input_size=h, hidden_size=h) for h in (128, 512, 1024)
 )
-
-
-def sequence_flops(family: str, size: Size) -> int:
-    """Forward matrix FLOPs of a stacked RNN/LSTM/GRU: ``2 B T G H (I_l + H)`` per layer."""
-    g, h = GATE_BLOCKS[family], size.hidden_size
-    total = 0
-    for layer in range(size.num_layers):
-        i = size.input_size if layer == 0 else h
-        total += 2 * size.batch * size.seq_len * g * h * (i + h)
-    return total
 
 
 def cell_presets(family: str) -> dict[str, tuple[Size, ...]]:

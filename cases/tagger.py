@@ -1,4 +1,5 @@
-"""The chapter's LSTM part-of-speech tagger on the classic two-sentence corpus."""
+"""The chapter's LSTM part-of-speech tagger on the classic two-sentence corpus, declared with the
+public API (``cases/api.py``) and its own NumPy reference (``cases/reference_chapter.py``)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ import torch
 from torch import Tensor, nn
 
 from cases import reference_chapter as ref
+from cases.api import case
 from cases.models import LSTMTagger
-from cases.registry import Arrays, Case, Instance, Size, register, uniform_
+from cases.registry import Arrays, Instance, Size, uniform_
 
 EMBEDDING_DIM = 6
 HIDDEN_DIM = 6
@@ -30,17 +32,17 @@ def prepare_sequence(seq: tuple[str, ...], to_ix: Mapping[str, int]) -> Tensor:
     return torch.tensor([to_ix[w] for w in seq], dtype=torch.long)
 
 
-def new_tagger(gen: torch.Generator) -> LSTMTagger:
-    """A tagger of the chapter's sizes with weights drawn from ``gen`` (float64, CPU)."""
-    model = LSTMTagger(EMBEDDING_DIM, HIDDEN_DIM, len(WORD_TO_IX), len(TAG_TO_IX)).double()
+def new_tagger(gen: torch.Generator, dtype: torch.dtype = torch.float64) -> LSTMTagger:
+    """A tagger of the chapter's sizes with weights drawn from ``gen`` (on the CPU, in ``dtype``)."""
+    model = LSTMTagger(EMBEDDING_DIM, HIDDEN_DIM, len(WORD_TO_IX), len(TAG_TO_IX)).to(dtype)
     uniform_(model, gen)
     with torch.no_grad():  # nn.Embedding's own init is N(0, 1)
         model.word_embeddings.weight.normal_(generator=gen)
     return model
 
 
-def _build(size: Size, gen: torch.Generator) -> Instance:
-    return Instance(new_tagger(gen), {"sentence": prepare_sequence(TRAINING_DATA[0][0], WORD_TO_IX)})
+def _build(size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
+    return Instance(new_tagger(gen, dtype), {"sentence": prepare_sequence(TRAINING_DATA[0][0], WORD_TO_IX)})
 
 
 def _forward(model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
@@ -65,18 +67,16 @@ TAGGER_SIZE = Size(
     vocab_size=len(WORD_TO_IX),
 )
 
-register(
-    Case(
-        name="lstm_tagger",
-        summary="the chapter's LSTMTagger (embedding, LSTM, linear, log_softmax) on 'The dog ate the apple'",
-        family="lstm",
-        build=_build,
-        forward=_forward,
-        reference=lambda p, i: ref.tagger_forward(p, i["sentence"])[0],
-        reference_grad=_grad,
-        out_shapes=lambda s: {"tag_scores": (s.seq_len, s.output_size)},
-        sizes={"tiny": (TAGGER_SIZE,), "seed": (TAGGER_SIZE,)},
-        flops=_flops,
-        time_axis={"tag_scores": 0},
-    )
+case(
+    "lstm_tagger",
+    _build,
+    _forward,
+    summary="the chapter's LSTMTagger (embedding, LSTM, linear, log_softmax) on 'The dog ate the apple'",
+    family="lstm",
+    reference=lambda p, i: ref.tagger_forward(p, i["sentence"])[0],
+    reference_grad=_grad,
+    out_shapes=lambda s: {"tag_scores": (s.seq_len, s.output_size)},
+    sizes={"tiny": (TAGGER_SIZE,), "seed": (TAGGER_SIZE,)},
+    flops=_flops,
+    time_axis={"tag_scores": 0},
 )

@@ -12,9 +12,9 @@ import torch
 from torch import nn
 
 from cases import CASES, DEFAULT_TOL
+from cases.layers import PLAIN, run_cell
 from cases.models import GRUCell, LSTMCell, SeedGRUCell, SeedLSTMCell
 from cases.registry import uniform_
-from cases.sequence import step_cell
 from suite.harness.builds import build
 from suite.harness.points import Point
 
@@ -47,7 +47,7 @@ def test_rnn_cell_loop_equals_nn_rnn_at_every_step(point: Point) -> None:
             getattr(layer, f"{name}_l0").copy_(getattr(cell, name))
     x, h0, _ = _seq(point.dtype, point.device, gen)
     with torch.no_grad():
-        looped = step_cell("rnn", cell, {"x": x, "h0": h0})
+        looped = run_cell(PLAIN, "rnn", cell, {"x": x, "h0": h0})
         fused, h_n = layer(x, h0[None])
     for t in range(T):  # step by step: the first divergent step is the one reported
         _close(looped["output"][t], fused[t], point.dtype, t + 1)
@@ -81,7 +81,7 @@ def test_corrected_cell_equals_builtin(point: Point) -> None:
     ):
         _close(a, b, point.dtype)
     inputs = {"x": x, "h0": h0} | ({"c0": c0} if mode == "lstm" else {})
-    looped = step_cell(mode, mine, inputs)
+    looped = run_cell(PLAIN, mode, mine, inputs)
     fused = layer(x, (h0[None], c0[None]) if mode == "lstm" else h0[None])[0]
     for t in range(T):
         _close(looped["output"][t], fused[t], point.dtype, t + 1)

@@ -12,8 +12,8 @@ import torch
 
 from cases import CASES, DEFAULT_TOL
 from cases import chapter as ch
-from cases.reference import sequence_forward
 from cases.reference_chapter import chapter_rnn
+from cases.reference_layers import LayerSpec, layers_forward
 from suite.harness.builds import build
 from suite.harness.compare import compare
 
@@ -39,7 +39,9 @@ def test_generic_rnn_reference_agrees_with_the_chapter_loop() -> None:
         "bias_ih_l0": ch.B_CELL,
         "bias_hh_l0": np.zeros(2),
     }
-    out, _, _ = sequence_forward("rnn", p, np.array(ch.X).reshape(2, 1, 1), (np.zeros((1, 1, 2)),), 1)
+    out, _, _ = layers_forward(
+        LayerSpec(family="rnn", num_layers=1), p, np.array(ch.X).reshape(2, 1, 1), (np.zeros((1, 1, 2)),)
+    )
     np.testing.assert_allclose(out[:, 0, :], ch.CHAPTER_STATES, rtol=0, atol=1e-8)
 
 

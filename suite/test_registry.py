@@ -32,7 +32,7 @@ def test_case_is_complete(name: str) -> None:
     assert set(case.time_axis) <= set(out)
     if case.golden is not None:
         assert set(case.golden) <= set(out), "golden value for an output the case does not have"
-    assert case.builtin is None or case.builtin in CASES
+    assert case.baseline is None or case.baseline in CASES
     assert case.flops(case.size("seed")) > 0
     assert set(case.dtypes) <= set(DTYPES.values())
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from cases import CASES
-from cases.variants import TIER
+from cases.sizes import TIER
 from suite.harness.builds import build
 from suite.harness.kernels import kernel_flags, kernel_label, kernel_of, kernel_ops
 from suite.harness.points import Point

@@ -20,8 +20,7 @@ from torch import Tensor, nn
 
 from cases.api import Instance, Size, case, same_as
 from cases.models import GRUCell, LSTMCell
-from cases.sizes import DEEPBENCH, SEED, SEED_CELL, TINY, TINY_CELL
-from cases.variants import TIER
+from cases.sizes import DEEPBENCH, SEED, SEED_CELL, TIER, TINY, TINY_CELL
 from rnnsuite_examples import models
 from rnnsuite_examples.reference import layernorm_lstm
 

@@ -29,7 +29,7 @@ def build(case: Case, size: Size, seed: int, device: str = "cpu", dtype: torch.d
     key = (case.name, size, seed)
     found = _shared.get(key)
     if found is None or found[0] is not case:  # a case of the same name built anew (a test's own) is not shared
-        found = (case, case.build(size, torch.Generator().manual_seed(seed)))
+        found = (case, case.build(size, torch.Generator().manual_seed(seed), torch.float64))
         _shared[key] = found
         while len(_shared) > SHARED_BUILDS:
             _shared.popitem(last=False)
@@ -38,13 +38,8 @@ def build(case: Case, size: Size, seed: int, device: str = "cpu", dtype: torch.d
 
 
 def build_as_user(case: Case, size: Size, seed: int, device: str, dtype: torch.dtype) -> Instance:
-    """Build a case as a user would, for timing: the constructor in ``dtype``, then moved to ``device``.
-
-    Cases without ``build_in`` are built in float64 and cast (``built_note`` says which).
-    """
-    if case.build_in is None:
-        return build(case, size, seed, device, dtype)
-    inst = case.build_in(size, torch.Generator().manual_seed(seed), dtype)
+    """Build a case as a user would, for timing: the constructor in ``dtype``, then moved to ``device``."""
+    inst = case.build(size, torch.Generator().manual_seed(seed), dtype)
     if device != "cpu":
         inst = Instance(inst.model.to(device), {k: v.to(device) for k, v in inst.inputs.items()})
     return inst
@@ -52,8 +47,6 @@ def build_as_user(case: Case, size: Size, seed: int, device: str, dtype: torch.d
 
 def built_note(case: Case, device: str, dtype: torch.dtype) -> str:
     """How ``build_as_user`` builds a case (the run file's ``built``)."""
-    if case.build_in is None:
-        return "float64 build cast to the dtype"
     return f"constructed in {dtype_name(dtype)}" + ("" if device == "cpu" else f", moved to {device}")
 
 

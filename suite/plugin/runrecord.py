@@ -67,8 +67,7 @@ def benchmark_info(
         key=bp.id,
         case=bp.case.name,
         family=bp.case.family,
-        # What the case is timed against: a hand-written case's built-in, or a variant's plain layer.
-        baseline=bp.case.builtin if bp.case.builtin is not None else bp.case.base,
+        baseline=bp.case.baseline,
         device=bp.device,
         dtype=bp.dtype_name,
         pass_=bp.bench_pass,

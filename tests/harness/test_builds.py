@@ -15,9 +15,9 @@ def counting(case: Any) -> tuple[Any, list[int]]:
     """The case with a build that counts its calls."""
     calls: list[int] = []
 
-    def build(size: Any, gen: torch.Generator) -> Any:
+    def build(size: Any, gen: torch.Generator, dtype: torch.dtype) -> Any:
         calls.append(1)
-        return case.build(size, gen)
+        return case.build(size, gen, dtype)
 
     return dataclasses.replace(case, build=build), calls
 

@@ -30,10 +30,10 @@ def with_entry_points() -> Iterator[None]:
 @pytest.mark.usefixtures("with_entry_points")
 @pytest.mark.parametrize("preset", ["seed", "deepbench"])
 def test_every_timed_shape_of_a_hand_written_case_has_its_baseline_beside_it(preset: str) -> None:
-    hand = [c for c in CASES.values() if c.builtin is not None and c.timed]
+    hand = [c for c in CASES.values() if c.baseline is not None and c.timed]
     assert {"lstm_cell", "lstm_cell_seed", "gru_cell_seed", "rnn_cell_loop"} <= {c.name for c in hand}
     missing = []
     for case in hand:
-        base = {s.label for s in CASES[case.builtin].timed_sizes(preset)}
+        base = {s.label for s in CASES[case.baseline].timed_sizes(preset)}
         missing += [f"{case.name} {s.label}" for s in case.timed_sizes(preset) if s.label not in base]
     assert not missing, f"timed at a shape their baseline is not: {missing}"

@@ -169,6 +169,10 @@ def test_the_forget_gate_bias_left_out_fails_naming_the_case_and_check(tmp_path:
         (GATE_LSTM + 'case("grad", build, forward, reference_grad=print)\n', "case 'grad': reference_grad without"),
         (GATE_LSTM + 'case("fam", build, forward)\n', "case 'fam': family 'other' has no default sizes"),
         (
+            GATE_LSTM + 'case("b", build, forward, same_as=same_as(nn.LSTMCell, to_lstm_cell), baseline="nn_lsmt")\n',
+            "--cases broken: case 'b': baseline 'nn_lsmt' is not a registered case",
+        ),
+        (
             GATE_LSTM + 'case("opt", build, forward, same_as=same_as(nn.LSTMCell, to_lstm_cell, proj_size=3))\n',
             "option proj_size not covered",
         ),

@@ -1,0 +1,119 @@
+"""A user's code run by the suite, checked as it runs: an exception from a builder or a forward, or a
+wrong return, becomes a :class:`CaseError` that names the case and what is wrong, in one line; and
+what a case without a reference is judged against (its own float64 run)."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from cases.registry import CASES, Arrays, Instance, Size
+from cases.rounding import Rounded
+
+UserBuild = Callable[[Size, torch.Generator, torch.dtype], Instance]
+UserForward = Callable[[nn.Module, Mapping[str, Tensor]], Mapping[str, Tensor]]
+
+
+class CaseError(Exception):
+    """A user case that is wrong: the message names the case and what is wrong, in one line."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as ``Type: first line of its message`` (at most 300 characters)."""
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return (text.splitlines() or [text])[0][:300]
+
+
+def plain(a: np.ndarray) -> np.ndarray:
+    """A float64 array of the values (a :class:`Rounded` one unwrapped)."""
+    return np.array(a.view(np.ndarray) if isinstance(a, Rounded) else a, dtype=np.float64)
+
+
+def _call(name: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)``, an exception of it made a one-line CaseError.
+
+    The CaseError is raised outside the handler, so it carries no context: the user's frames, and
+    what they hold (the memory of a MemoryError), are freed before the failure is reported.
+    """
+    try:
+        return fn(*args)
+    except Exception as exc:
+        error = f"case {name!r}: the {what} raised {one_line(exc)}"
+    raise CaseError(error)
+
+
+def checked_build(name: str, build: UserBuild, size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
+    """``build(size, gen, dtype)``, its exception or a return that is not an Instance made a CaseError."""
+    inst = _call(name, "builder", build, size, gen, dtype)
+    if not isinstance(inst, Instance):
+        raise CaseError(f"case {name!r}: the builder returned {type(inst).__name__}, not an Instance(model, inputs)")
+    return inst
+
+
+def checked_forward(
+    name: str, forward: UserForward, model: nn.Module, inputs: Mapping[str, Tensor]
+) -> dict[str, Tensor]:
+    """``forward(model, inputs)``, its exception or a return that is not named tensors made a CaseError."""
+    out = _call(name, "forward", forward, model, inputs)
+    if not isinstance(out, Mapping) or not all(isinstance(v, Tensor) for v in out.values()):
+        raise CaseError(f"case {name!r}: the forward must return a dict of named tensors, got {type(out).__name__}")
+    return dict(out)
+
+
+def _float64_run(name: str, size: Size) -> tuple[Instance, dict[str, Tensor]]:
+    case = CASES[name]
+    inst = case.build(size, torch.Generator().manual_seed(0), torch.float64)
+    with torch.no_grad():
+        return inst, case.forward(inst.model, inst.inputs)
+
+
+@functools.lru_cache(maxsize=64)
+def _run_shapes(name: str, size: Size) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    return tuple((k, tuple(v.shape)) for k, v in _float64_run(name, size)[1].items())
+
+
+def shapes_from_run(name: str, size: Size) -> dict[str, tuple[int, ...]]:
+    """Output shapes taken from one float64 run of the case at ``size``."""
+    return dict(_run_shapes(name, size))
+
+
+# ------------------------------------------------------------------------------ no reference
+
+
+@functools.lru_cache(maxsize=16)
+def _float64_model(name: str, size: Size) -> nn.Module:
+    return CASES[name].build(size, torch.Generator().manual_seed(0), torch.float64).model
+
+
+def _size_of(name: str, inputs: Arrays) -> Size:
+    """The size of the case whose float64 build has inputs of these shapes."""
+    shapes = {k: tuple(np.shape(v)) for k, v in inputs.items()}
+    for size in dict.fromkeys(s for sizes in CASES[name].sizes.values() for s in sizes):
+        built = CASES[name].build(size, torch.Generator().manual_seed(0), torch.float64).inputs
+        if {k: tuple(v.shape) for k, v in built.items()} == shapes:
+            return size
+    raise CaseError(f"case {name!r}: no size of the case has inputs of shapes {shapes}")
+
+
+def own_float64_run(name: str, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:
+    """A case with no reference: its own forward in float64 on these parameters and inputs.
+
+    Run under the emulated precision too, it stays float64, so each dtype is judged against the
+    float64 run with the budgets' floors (the emulated error is 0).
+    """
+    model = _float64_model(name, _size_of(name, inputs))
+    with torch.no_grad():
+        for k, p in model.named_parameters():
+            p.copy_(torch.from_numpy(plain(params[k])))
+    tensors = {
+        k: torch.from_numpy(plain(v) if np.issubdtype(np.asarray(v).dtype, np.floating) else np.asarray(v))
+        for k, v in inputs.items()
+    }
+    with torch.no_grad():
+        out = CASES[name].forward(model, tensors)
+    return {k: v.double().numpy() for k, v in out.items()}
