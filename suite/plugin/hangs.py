@@ -3,7 +3,8 @@
 A kernel that hung once in a run hangs again on its next call of the same path, and each hang
 costs the whole ``--time-limit``. So where a test of case C on device D in dtype T timed out (in
 the journal this run resumes, or in the ``--checks-from`` file of the checks phase), the tests of
-(C, D, T) still to run are skipped, each with the hung test's name in its reason. A run with
+(C, D, T) still to run are skipped, each with the hung test's name in its reason. A variant of a
+fused layer (``nn_gru[bidir]``) counts as its layer (``nn_gru``): it calls the same kernel. A run with
 hangs then costs one time limit per hung (case, device, dtype), not one per test; the rest of
 the run, and every other case, goes on. Run the skipped tests alone (``-k``) to try them again.
 """
@@ -21,6 +22,20 @@ TIMED_OUT = "timed out"
 Group = tuple[str, str, str]  # case, device, dtype
 
 
+def layer_of(name: str | None) -> str | None:
+    """The case whose fused layer case ``name`` runs: a variant's baseline (``nn_gru`` for ``nn_gru[bidir]``),
+    whose kernel it calls; any other case is its own (a hand-written cell runs no fused layer)."""
+    from cases import CASES
+
+    case = CASES.get(name or "")
+    baseline = getattr(case, "baseline", None)
+    return baseline if case is not None and case.fused and baseline else name
+
+
+def _group(ident: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    return (layer_of(ident.get("case")), ident.get("device"), ident.get("dtype"))
+
+
 def hung_groups(errors: Iterable[Mapping[str, Any]]) -> dict[Group, str]:
     """(case, device, dtype) -> ``"NODEID (timed out after N s)"`` of the first test that hung there.
 
@@ -32,8 +47,7 @@ def hung_groups(errors: Iterable[Mapping[str, Any]]) -> dict[Group, str]:
     for err in errors:
         if not str(err.get("error", "")).startswith(TIMED_OUT):
             continue
-        ident = err.get("ident") or err
-        group = (ident.get("case"), ident.get("device"), ident.get("dtype"))
+        group = _group(err.get("ident") or err)
         if all(isinstance(part, str) for part in group):
             hung.setdefault(group, f"{err.get('nodeid')} ({err['error']})")  # type: ignore[arg-type]
     return hung
@@ -57,16 +71,18 @@ def skip_hung(
     """
     marked: dict[Group, int] = {}
     for item in items:
-        ident = ident_of(item)
-        group = (ident.get("case"), ident.get("device"), ident.get("dtype"))
+        group = _group(ident_of(item))
         if group in hung:
             case, device, dtype = group
-            item.add_marker(pytest.mark.skip(reason=f"not run: {case} on {device} in {dtype} hung in {hung[group]}"))
+            what = ident_of(item).get("case")
+            item.add_marker(
+                pytest.mark.skip(reason=f"not run: {what} on {device} in {dtype}: {case} hung in {hung[group]}")
+            )
             marked[group] = marked.get(group, 0) + 1
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     for (case, device, dtype), count in marked.items():
         if say and reporter is not None:
             reporter.write_line(
-                f"rnnsuite: {count} test(s) of {case} on {device} in {dtype} skipped: it hung in {hung[case, device, dtype]}"
+                f"rnnsuite: {count} test(s) on {device} in {dtype} skipped: {case} hung in {hung[case, device, dtype]}"
             )
     return sum(marked.values())

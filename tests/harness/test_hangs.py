@@ -50,19 +50,30 @@ class _Config:
 
 def test_the_hung_groups_tests_are_skipped_with_the_hung_test_named_and_no_other() -> None:
     hung = hung_groups([_journal_error("t::a[nn_gru]", "timed out after 60 s", "nn_gru")])
-    same, other_dtype, other_case, other = (
+    same, variant, other_dtype, other_case, cell, other = (
         _Item("nn_gru", "float32"),
+        _Item("nn_gru[bidir]", "float32"),  # a variant calls its layer's kernel
         _Item("nn_gru", "float64"),
         _Item("nn_lstm", "float32"),
+        _Item("gru_cell", "float32"),  # a hand-written cell timed against nn_gru runs no nn.GRU
         _Item(None, "float32"),
     )
-    items = [same, other_dtype, other_case, other]
+    items = [same, variant, other_dtype, other_case, cell, other]
     marked = skip_hung(_Config(), items, hung, lambda item: item.ident, say=True)  # type: ignore[arg-type]
-    assert marked == 1
+    assert marked == 2
     (mark,) = same.marks
     assert mark.name == "skip"
-    assert mark.kwargs["reason"] == "not run: nn_gru on cpu in float32 hung in t::a[nn_gru] (timed out after 60 s)"
-    assert [i.marks for i in (other_dtype, other_case, other)] == [[], [], []]
+    assert (
+        mark.kwargs["reason"] == "not run: nn_gru on cpu in float32: nn_gru hung in t::a[nn_gru] (timed out after 60 s)"
+    )
+    (mark,) = variant.marks
+    assert mark.kwargs["reason"].startswith("not run: nn_gru[bidir] on cpu in float32: nn_gru hung in t::a[nn_gru]")
+    assert [i.marks for i in (other_dtype, other_case, cell, other)] == [[], [], [], []]
+
+
+def test_a_hang_in_a_variant_skips_its_layer_too() -> None:
+    hung = hung_groups([_journal_error("t::v[nn_gru[bidir]]", "timed out after 60 s", "nn_gru[bidir]")])
+    assert hung == {("nn_gru", "cpu", "float32"): "t::v[nn_gru[bidir]] (timed out after 60 s)"}
 
 
 def test_nothing_is_skipped_without_a_hang() -> None:

@@ -100,7 +100,7 @@ def test_a_hang_is_stopped_at_the_time_limit_and_recorded_as_timed_out(tmp_path:
     # (suite/plugin/hangs.py): one hang costs one time limit, not one per test.
     outcomes = _outcomes(journal)
     assert (outcomes[FORWARD], outcomes[DETERMINISTIC], outcomes.get(BACKWARD)) == ("passed", "skipped", None)
-    assert f"1 test(s) of nn_gru on cpu in float32 skipped: it hung in {BACKWARD} (timed out after 8 s)" in done.stdout
+    assert f"1 test(s) on cpu in float32 skipped: nn_gru hung in {BACKWARD} (timed out after 8 s)" in done.stdout
 
 
 def test_an_allocation_past_the_memory_limit_fails_its_test_only(tmp_path: Path) -> None:
