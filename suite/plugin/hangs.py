@@ -49,7 +49,7 @@ def hung_groups(errors: Iterable[Mapping[str, Any]]) -> dict[Group, str]:
             continue
         group = _group(err.get("ident") or err)
         if all(isinstance(part, str) for part in group):
-            hung.setdefault(group, f"{err.get('nodeid')} ({err['error']})")  # type: ignore[arg-type]
+            hung.setdefault(group, f"{err.get('nodeid')} ({err['error']})")
     return hung
 
 
