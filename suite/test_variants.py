@@ -10,7 +10,7 @@ import torch
 from cases import CASES
 from cases.sizes import TIER
 from suite.harness.builds import build
-from suite.harness.kernels import kernel_flags, kernel_label, kernel_of, kernel_ops
+from suite.harness.kernels import kernel_flags, kernel_label, kernel_ops
 from suite.harness.points import Point
 
 pytestmark = pytest.mark.correctness
@@ -152,6 +152,6 @@ def test_kernel_flags_refuse_an_unknown_kernel() -> None:
 @pytest.mark.cases("nn_lstm")
 def test_a_matrix_point_runs_under_its_kernel(point: Point) -> None:
     """A ``-native`` point runs with oneDNN and cuDNN off, a vendor point with torch's default."""
-    native = kernel_of(point) == "native"
+    native = point.kernel == "native"
     assert torch.backends.mkldnn.enabled is not native, point.id
     assert native or torch.backends.mkldnn.enabled == torch.backends.mkldnn.is_available()

@@ -45,7 +45,7 @@ def build_as_user(case: Case, size: Size, seed: int, device: str, dtype: torch.d
     return inst
 
 
-def built_note(case: Case, device: str, dtype: torch.dtype) -> str:
+def built_note(device: str, dtype: torch.dtype) -> str:
     """How ``build_as_user`` builds a case (the run file's ``built``)."""
     return f"constructed in {dtype_name(dtype)}" + ("" if device == "cpu" else f", moved to {device}")
 

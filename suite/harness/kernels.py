@@ -19,7 +19,7 @@ import torch
 
 from suite.harness.points import DEFAULT_KERNEL, KERNELS
 
-__all__ = ["DEFAULT_KERNEL", "KERNELS", "kernel_flags", "kernel_label", "kernel_of", "kernel_ops", "op_names"]
+__all__ = ["DEFAULT_KERNEL", "KERNELS", "kernel_flags", "kernel_label", "kernel_ops", "op_names"]
 
 # The aten ops that say which path ran: the fused entry points, the vendor kernels, the native
 # cell ops and the products of the native loop. Views, copies and allocations are left out.
@@ -34,11 +34,6 @@ HEADLINE_OPS = (
     "_cudnn_rnn", "mkldnn_rnn_layer", "_thnn_fused_lstm_cell", "_thnn_fused_gru_cell",
     "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", "addmm",
 )  # fmt: skip
-
-
-def kernel_of(point: object) -> str:
-    """The kernel a matrix point runs with (the default for a plain Point)."""
-    return str(getattr(point, "kernel", DEFAULT_KERNEL))
 
 
 @contextmanager

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reports.runfile.writer import check_record
-from suite.harness.kernels import kernel_of
 from suite.harness.points import Point
 
 
@@ -21,7 +20,7 @@ class Records:
 def record_check(records: Records, point: Point, check: str, outcome: str, **fields: Any) -> None:
     """Add one correctness record of a point of the matrix (see docs/run-file.md)."""
     ident = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
-    add_record(records, ident, check, outcome, kernel=kernel_of(point), **fields)
+    add_record(records, ident, check, outcome, kernel=point.kernel, **fields)
 
 
 def add_record(records: Records, ident: dict[str, Any], check: str, outcome: str, **fields: Any) -> None:

@@ -8,7 +8,6 @@ import pytest
 
 from cases import CASES
 from reports.runfile.checks import CHECK_NAMES
-from suite.harness.kernels import kernel_of
 from suite.harness.points import Point
 from suite.harness.records import Records
 
@@ -29,7 +28,7 @@ def item_identity(item: pytest.Item) -> tuple[dict[str, Any], str]:
     point = next((params[p] for p in POINT_PARAMS if isinstance(params.get(p), Point)), None)
     if point is not None:
         ident = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
-        return ident | {"kernel": kernel_of(point)}, check
+        return ident | {"kernel": point.kernel}, check
     if params.get("name") in CASES:
         case = params["name"]
         return {"key": f"{case}-cpu-float64", "case": case, "device": "cpu", "dtype": "float64"}, check

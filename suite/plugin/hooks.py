@@ -15,7 +15,7 @@ from reports.runfile.record import checked
 from reports.runfile.run import RunFileError
 from reports.runfile.schema import Peak
 from reports.runfile.writer import checks_file, run_section
-from suite.harness.kernels import kernel_flags, kernel_of
+from suite.harness.kernels import DEFAULT_KERNEL, kernel_flags
 from suite.harness.matrix import points
 from suite.harness.points import dtype_of
 from suite.harness.records import Records, add_record
@@ -139,7 +139,7 @@ def kernel_of_point(request: pytest.FixtureRequest) -> Any:
     """A matrix test runs under its point's kernel (``--kernel``); other tests under torch's default."""
     params = getattr(getattr(request.node, "callspec", None), "params", {})
     point = params.get("point", params.get("point64"))
-    with kernel_flags(kernel_of(point)):
+    with kernel_flags(point.kernel if point is not None else DEFAULT_KERNEL):
         yield
 
 

@@ -46,7 +46,7 @@ def benchmark_info(
         peak_mem_bytes: CUDA peak memory during timing, or None (CPU).
         compile_s: the compile backend's first-call time, or None.
         allocator: the process's malloc.
-        built: how the timed model was built (``suite.harness.points.built_note``).
+        built: how the timed model was built (``suite.harness.builds.built_note``).
         cold: the benchmark timed in a fresh process (``suite.measure.cold.run_cold``), or None.
         kernel_ops: the aten ops of one profiled call (``suite.harness.kernels.kernel_ops``; empty: not profiled).
         injected_work: the extra fraction of the sequence each call runs (``--inject-work``; 0.0).
