@@ -48,6 +48,19 @@ def test_a_call_that_faults_nothing_reads_zero() -> None:
     assert probe.stop(10)["minor_faults_per_call"] < 1.0
 
 
+def test_a_high_water_mark_read_under_the_resident_size_is_the_resident_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel's counters are read approximately: a VmHWM seen 250 KB under the VmRSS read before it (a
+    real run's figures) is no peak under the start; the peak is the larger."""
+    monkeypatch.setattr(memory, "reset_peak", lambda: None)
+    reads = {"VmRSS": [418447360, 418000000], "VmHWM": [418193408]}
+    monkeypatch.setattr(memory, "rss_bytes", lambda field="VmRSS": reads[field].pop(0))
+    probe = memory.Probe()
+    probe.start()
+    rec = probe.stop(1)
+    assert rec["rss_before_bytes"] == 418447360
+    assert rec["peak_rss_bytes"] == 418447360
+
+
 def test_peak_unavailable_is_none_with_the_reason(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(memory, "CLEAR_REFS", tmp_path / "absent" / "clear_refs")
     probe = memory.Probe()
