@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from reports import axis, build, intervals, table
+from tests.reports.cli import run_main
 
 ROOT = Path(__file__).resolve().parents[2]
 H100 = ROOT / "docs" / "runs" / "h100-torch2.11.json"
@@ -79,12 +80,11 @@ def test_build_by_device_writes_the_section_and_its_csv(tmp_path: Path) -> None:
     ("args", "says"),
     [(["--by", "colour"], "choose one of"), (["--by", "torch"], "one torch")],
 )
-def test_a_bad_axis_is_one_line_and_exit_2(tmp_path: Path, args: list[str], says: str) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "reports", "build", str(H100), "--out", str(tmp_path), *args],
-        capture_output=True, text=True, cwd=ROOT,
-    )  # fmt: skip
-    assert result.returncode == 2
-    assert result.stderr.startswith("error: ")
-    assert result.stderr.count("\n") == 1
-    assert says in result.stderr
+def test_a_bad_axis_is_one_line_and_exit_2(
+    tmp_path: Path, args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, err = run_main(["build", str(H100), "--out", str(tmp_path), *args], capsys)
+    assert code == 2
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+    assert says in err
