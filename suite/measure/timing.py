@@ -24,6 +24,7 @@ MIN_BLOCK_S = 0.05  # a timed block lasts at least this long (10 ms blocks: IQR/
 MIN_ROUNDS, MAX_ROUNDS = 10, 1000
 WARMUP_CALLS, WARMUP_S = 3, 0.05  # the warm-up before the timed rounds: at least this many calls and seconds
 PEAK_BLOCKS = 3  # matmul_peak: the best of this many blocks per size
+PEAK_NEXT_S = 0.25  # matmul_peak: no larger size whose one product would take longer than this (was 0.8)
 
 
 def synchronizer(device: str) -> Callable[[], None]:
@@ -128,7 +129,9 @@ def measure(
 def matmul_peak(device: str, dtype: torch.dtype, threads: int) -> dict[str, Any]:
     """Dense matmul GFLOP/s of this device and dtype: the best of growing square sizes.
 
-    Sizes double from 256 until one product takes 0.1 s or the size reaches 2048 (8192 on CUDA).
+    Sizes double from 256 until the next size's product would take over ``PEAK_NEXT_S`` (8 times this
+    size's) or the size reaches 2048 (8192 on CUDA): float16 on a CPU without a float16 GEMM runs at
+    about 3 GFLOP/s at every size, and its 1024 took 0.7 s a product here, measured twice a run.
     Each size: one warm-up product, then the best of ``PEAK_BLOCKS`` blocks of at least
     ``MIN_BLOCK_S`` (a product is one kernel with no state to settle: the RNN calibration's
     warm-up is not needed, and at 2048 in float64 here each product costs half a second).
@@ -145,7 +148,7 @@ def matmul_peak(device: str, dtype: torch.dtype, threads: int) -> dict[str, Any]
         gflops = 2 * n**3 / per_call / 1e9
         if gflops > best:
             best, best_n = gflops, n
-        if per_call > 0.1:
+        if 8 * per_call > PEAK_NEXT_S:
             break
         n *= 2
     return {

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 
 from cases import CASES, DTYPES
 from suite.harness.points import Point
+from suite.measure import timing
 from suite.studies.inject import block_for, scaled
 
 
@@ -187,3 +190,28 @@ def test_one_generator_gives_every_kind_of_point() -> None:
     assert all(Point.from_key(p.id) == p for p in bench)
     with pytest.raises(ValueError, match="unknown kind of point 'bench'"):
         list(points(opts, "bench"))
+
+
+@pytest.mark.parametrize(
+    ("gflops", "sizes"),
+    [
+        (3.0, [256, 512]),  # float16 without a GEMM: 512 takes 89 ms, 1024 would take 0.7 s: not measured
+        (200.0, [256, 512, 1024, 2048]),  # float32 here: 2048 takes 86 ms, the largest size on a CPU
+    ],
+)
+def test_the_peak_search_stops_before_a_size_whose_product_is_too_slow(
+    monkeypatch: pytest.MonkeyPatch, gflops: float, sizes: list[int]
+) -> None:
+    """matmul_peak on a device of ``gflops`` at every size: the sizes it multiplies (blocks timed by a model)."""
+    seen: list[int] = []
+
+    def modelled_block(fn: Callable[[], object], sync: Callable[[], None], n: int) -> float:
+        size = fn().shape[0]  # type: ignore[attr-defined]
+        if not seen or seen[-1] != size:
+            seen.append(size)
+        return 2 * size**3 / (gflops * 1e9)  # seconds a product, as time_block returns
+
+    monkeypatch.setattr(timing, "time_block", modelled_block)
+    peak = timing.matmul_peak("cpu", torch.float32, 1)
+    assert seen == sizes
+    assert peak["gflops"] == pytest.approx(gflops)
