@@ -232,22 +232,22 @@ def _seed_flops(family: str, s: Size) -> int:
 
 # GRUCell(input_size=10, hidden_size=20, output_size=10) as the chapter builds it.
 SEED_CELL_SIZE = Size(seq_len=100, batch=32, input_size=10, hidden_size=20, output_size=10)
-for _kind, _cls in (("lstm", "LSTMCell"), ("gru", "GRUCell")):
+for _family, _cls in (("lstm", "LSTMCell"), ("gru", "GRUCell")):
     case(
-        f"{_kind}_cell_seed",
-        partial(_seed_cell_build, _kind),
-        partial(_seed_cell_forward, _kind),
+        f"{_family}_cell_seed",
+        partial(_seed_cell_build, _family),
+        partial(_seed_cell_forward, _family),
         summary=f"the chapter's {_cls} as printed: one shared gate Linear (defect kept)",
-        family=_kind,
-        reference=partial(_seed_reference, _kind),
-        reference_grad=partial(_seed_grad, _kind),
-        out_shapes=partial(_seed_shapes, _kind),
+        family=_family,
+        reference=partial(_seed_reference, _family),
+        reference_grad=partial(_seed_grad, _family),
+        out_shapes=partial(_seed_shapes, _family),
         sizes={
             "tiny": (Size(**{**TINY_CELL.__dict__, "output_size": 3}),),
             "seed": (SEED_CELL_SIZE,),
-            "deepbench": tuple(Size(**{**s.__dict__, "output_size": 10}) for s in DEEPBENCH[_kind]),
+            "deepbench": tuple(Size(**{**s.__dict__, "output_size": 10}) for s in DEEPBENCH[_family]),
         },
-        flops=partial(_seed_flops, _kind),
+        flops=partial(_seed_flops, _family),
         time_axis={"output": 0},
-        baseline=f"nn_{_kind}",  # declared after this module (cases/sequence.py); checked at load
+        baseline=f"nn_{_family}",  # declared after this module (cases/sequence.py); checked at load
     )

@@ -24,14 +24,14 @@ def same_names(params: Mapping[str, Tensor]) -> dict[str, Tensor]:
     return dict(params)
 
 
-for _mode, _title in (("rnn", "nn.RNN (tanh)"), ("lstm", "nn.LSTM"), ("gru", "nn.GRU")):
+for _family, _title in (("rnn", "nn.RNN (tanh)"), ("lstm", "nn.LSTM"), ("gru", "nn.GRU")):
     case(
-        f"nn_{_mode}",
-        partial(build_layer, PLAIN, _mode),
-        partial(run_layer, PLAIN, _mode),
-        same_as=same_as(LAYERS[_mode], same_names),
+        f"nn_{_family}",
+        partial(build_layer, PLAIN, _family),
+        partial(run_layer, PLAIN, _family),
+        same_as=same_as(LAYERS[_family], same_names),
         summary=f"built-in {_title}, stacked, against the NumPy reference",
-        sizes=layer_presets(_mode),
+        sizes=layer_presets(_family),
         fused=True,
     )
 

@@ -100,23 +100,23 @@ def _own_reference(v: Variant) -> bool:
 
 
 for _v in LAYER_VARIANTS:
-    for _mode in _v.modes:
+    for _family in _v.modes:
         _own = _own_reference(_v)
         # dropout in eval() and a non-contiguous input compute the plain layer: no option of same_as
         _options = {k: x for k, x in _v.options.items() if k in OPTIONS}
         case(
-            f"nn_{_mode}[{_v.tag}]",
-            partial(build_layer, _v, _mode),
-            partial(run_layer, _v, _mode),
-            same_as=None if _own else same_as(LAYERS[_mode], same_names, **_options),
-            reference=partial(expected.layer_reference, _v, _mode) if _own else None,
-            reference_grad=partial(expected.layer_reference_grad, _v, _mode) if _own else None,
-            family=_mode,
-            summary=f"nn.{_mode.upper()} {_v.summary}",
-            sizes=_layer_sizes(_v, _mode),
-            out_shapes=partial(layer_shapes, _v, _mode),
-            flops=partial(layer_flops, _v, _mode),
-            baseline=f"nn_{_mode}",
+            f"nn_{_family}[{_v.tag}]",
+            partial(build_layer, _v, _family),
+            partial(run_layer, _v, _family),
+            same_as=None if _own else same_as(LAYERS[_family], same_names, **_options),
+            reference=partial(expected.layer_reference, _v, _family) if _own else None,
+            reference_grad=partial(expected.layer_reference_grad, _v, _family) if _own else None,
+            family=_family,
+            summary=f"nn.{_family.upper()} {_v.summary}",
+            sizes=_layer_sizes(_v, _family),
+            out_shapes=partial(layer_shapes, _v, _family),
+            flops=partial(layer_flops, _v, _family),
+            baseline=f"nn_{_family}",
             time_axis={"output": 1 if _v.batch_first else 0},
             fused=True,
             timed=_v.timed,
@@ -126,13 +126,13 @@ for _v in LAYER_VARIANTS:
         )
 
 for _v in CELL_VARIANTS:
-    for _mode in _v.modes:
+    for _family in _v.modes:
         case(
-            f"nn_{_mode}_cell[{_v.tag}]",
-            partial(build_cell, _v, _mode),
-            partial(run_cell, _v, _mode),
-            same_as=same_as(CELLS[_mode], same_names, **_v.options),
-            summary=f"nn.{_mode.upper()}Cell {_v.summary}, stepped",
+            f"nn_{_family}_cell[{_v.tag}]",
+            partial(build_cell, _v, _family),
+            partial(run_cell, _v, _family),
+            same_as=same_as(CELLS[_family], same_names, **_v.options),
+            summary=f"nn.{_family.upper()}Cell {_v.summary}, stepped",
             sizes={"tiny": (TINY_CELL,), "seed": (TIER_CELL,)},
             timed=False,
             tol=_v.tol,
