@@ -8,6 +8,12 @@ STAMP := $(VENV)/.installed
 NOTORCH ?= .venv-notorch
 NOTORCH_STAMP := $(NOTORCH)/.installed
 
+# The venvs are installed with --no-compile (below): Python writes each module's bytecode the first
+# time a process imports it. Where the environment sets PYTHONDONTWRITEBYTECODE (this machine's
+# does), nothing would ever be written, and every process would compile torch from source again:
+# `import torch` took 3.4 s here without bytecode, 1.5 s with it, and make test starts dozens.
+unexport PYTHONDONTWRITEBYTECODE
+
 .PHONY: help venv test lint tests-without-torch correctness report matrix loop-bench allocators system-deps clean
 
 help:
