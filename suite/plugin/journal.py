@@ -64,6 +64,9 @@ class JournalPlugin:
             os.environ.setdefault(SESSION_ENV, uuid.uuid4().hex[:12])
         self.session = os.environ.get(SESSION_ENV, "")
         self.hung_errors: list[dict[str, Any]] = checks_from_errors(config)
+        # Every error of the journal, as it grows: a hang in another worker, or before this worker replaced
+        # one (hangs.py); read from the start, so a replacement worker sees the hang that killed the last.
+        self.follower = jr.Follower(path)
 
     def write(self, record: dict[str, Any]) -> None:
         jr.append(self.path, record)
@@ -132,6 +135,8 @@ class JournalPlugin:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
         self.bench, self.outcome = None, "passed"
+        self.hung_errors += [r for r in self.follower.poll() if r.get("kind") == "error"]
+        skip_hung(self.config, [item], hung_groups(self.hung_errors), _ident, say=False)  # hung since collection
         self.write(
             {"kind": "start", "nodeid": item.nodeid, "pid": os.getpid(), "t": time.time(), "ident": _ident(item)}
         )
