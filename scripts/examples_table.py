@@ -2,10 +2,11 @@
 
     python scripts/examples_table.py RUN.json [--cases premul_lstm,...]
 
-Each hand-written case with a baseline (``builtin`` in the run file) is divided by its baseline at
-the same device, dtype, pass and shape, once per kernel the baseline ran (vendor: oneDNN /
-cuDNN; native: both off); the case itself has one kernel (it calls no fused op). Prints a Markdown
-table: one row per case, size preset, shape and pass.
+Each hand-written case with a baseline (the run file's ``baseline``; a hand-written case calls no
+fused op, so it ran with one kernel, where a layer's variant ran with both) is divided by its
+baseline at the same device, dtype, pass and shape, once per kernel the baseline ran (vendor:
+oneDNN / cuDNN; native: both off). Prints a Markdown table: one row per case, size preset, shape
+and pass.
 """
 
 from __future__ import annotations
@@ -22,12 +23,13 @@ from reports.table import tidy
 
 def table(df: pd.DataFrame) -> pd.DataFrame:
     on = ["device", "dtype", "pass", "shape"]
-    hand = df[df["builtin"].notna()]
-    base = df[df["case"].isin(set(hand["builtin"]))]
+    fused = set(df.loc[df["kernel"] == "native", "case"])  # ran with both kernels: a layer or its variant
+    hand = df[df["baseline"].notna() & ~df["case"].isin(fused)]
+    base = df[df["case"].isin(set(hand["baseline"]))]
     rows = []
     for _, h in hand.iterrows():
-        same = base[(base["case"] == h["builtin"]) & (base[on] == h[on]).all(axis=1)]
-        row = {"case": h["case"], "baseline": h["builtin"], "size": h["size"], "shape": h["shape"], "pass": h["pass"],
+        same = base[(base["case"] == h["baseline"]) & (base[on] == h[on]).all(axis=1)]
+        row = {"case": h["case"], "baseline": h["baseline"], "size": h["size"], "shape": h["shape"], "pass": h["pass"],
                "dtype": h["dtype"], "ms": h["median_s"] * 1e3}  # fmt: skip
         for kernel in ("vendor", "native"):
             b = same[same["kernel"] == kernel]
