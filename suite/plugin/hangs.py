@@ -71,10 +71,11 @@ def skip_hung(
     """
     marked: dict[Group, int] = {}
     for item in items:
-        group = _group(ident_of(item))
+        ident = ident_of(item)
+        group = _group(ident)
         if group in hung:
             case, device, dtype = group
-            what = ident_of(item).get("case")
+            what = ident.get("case")
             item.add_marker(
                 pytest.mark.skip(reason=f"not run: {what} on {device} in {dtype}: {case} hung in {hung[group]}")
             )

@@ -86,7 +86,6 @@ class JournalPlugin:
             if why:
                 raise pytest.UsageError(f"--resume {self.path}: {why}; start a new run without --resume")
             self.finished = old.finished
-            self.hung_errors += list(old.errors.values())
         if self.worker:
             return
         opts = self.config.stash.get(OPTIONS_KEY, None)
@@ -119,7 +118,7 @@ class JournalPlugin:
             if dropped:
                 config.hook.pytest_deselected(items=dropped)
                 items[:] = [item for item in items if item.nodeid not in self.finished]
-        skip_hung(config, items, hung_groups(self.hung_errors), _ident, say=not self.worker)
+        skip_hung(config, items, self._hung(), _ident, say=not self.worker)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if not self.controller and not self.resume:
@@ -135,8 +134,7 @@ class JournalPlugin:
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[Any]:
         self.bench, self.outcome = None, "passed"
-        self.hung_errors += [r for r in self.follower.poll() if r.get("kind") == "error"]
-        skip_hung(self.config, [item], hung_groups(self.hung_errors), _ident, say=False)  # hung since collection
+        skip_hung(self.config, [item], self._hung(), _ident, say=False)  # hung since collection
         self.write(
             {"kind": "start", "nodeid": item.nodeid, "pid": os.getpid(), "t": time.time(), "ident": _ident(item)}
         )
@@ -157,6 +155,11 @@ class JournalPlugin:
         if call.when == "call" and report.passed:
             self.bench = _benchmark_dict(item)
         return report
+
+    def _hung(self) -> dict[tuple[str, str, str], str]:
+        """The hung groups so far: the checks file's, and the journal's errors read as it grows."""
+        self.hung_errors += [r for r in self.follower.poll() if r.get("kind") == "error"]
+        return hung_groups(self.hung_errors)
 
     def _records(self, nodeid: str) -> None:
         """The check, peak and benchmark records the test made, as the run file will hold them."""
