@@ -176,11 +176,11 @@ def test_a_run_killed_at_a_random_point_and_resumed_has_the_keys_of_an_uninterru
     journal = jr.journal_for(cut)
     cmd = [sys.executable, "-m", "suite.isolate", "-q", "-p", "no:cacheprovider", *BENCHES, f"--benchmark-json={cut}"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), start_new_session=True, stdout=subprocess.DEVNULL)
-    while not journal.exists() and proc.poll() is None:
-        time.sleep(0.05)
-    delay = random.uniform(0.0, 6.0)
-    print(f"SIGKILL after {delay:.2f} s")  # shown when the test fails
-    time.sleep(delay)
+    done = json.loads(whole.read_text())["benchmarks"]
+    after = random.randrange(len(done))  # a random point before the end: after 0 to n-1 finished benchmarks
+    print(f"SIGKILL after {after} finished benchmark(s)")  # shown when the test fails
+    while proc.poll() is None and (not journal.exists() or len(jr.read(journal).of("done")) < after):
+        time.sleep(0.02)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     resumed = _isolate(*BENCHES, f"--benchmark-json={cut}", "--resume", str(journal), env=_env())
