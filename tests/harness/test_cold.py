@@ -101,6 +101,21 @@ def test_the_server_forks_before_openmp_starts() -> None:
     assert started > fresh  # the check can see a pool that has started
 
 
+CHURN = 200  # faults a call: a block that churns makes 270-2,470 here; a warm one, under 25
+
+
+def _first_churning(key: str, process: str, tries: int = 3) -> list[dict]:
+    """Cold records of up to ``tries`` processes of one kind, stopping at the first that churns."""
+    recs = [run_cold(key, seed=0, threads=1, min_time=0.3, process=process)]
+    while recs[-1]["minor_faults_per_call"] <= CHURN and len(recs) < tries:
+        recs.append(run_cold(key, seed=0, threads=1, min_time=0.3, process=process))
+    return recs
+
+
+def _faults(recs: list[dict]) -> list[float]:
+    return [round(r["minor_faults_per_call"], 1) for r in recs]
+
+
 @pytest.mark.slow
 def test_a_forked_child_churns_as_a_fresh_process_does() -> None:
     """The row of docs/page-faults.md (nn.LSTM(512, 512), T25 B16, no-grad forward): a fresh process faults its
@@ -109,19 +124,19 @@ def test_a_forked_child_churns_as_a_fresh_process_does() -> None:
     if allocator() != "glibc":
         pytest.skip("the suite runs under a preloaded allocator; this is glibc's behaviour")
     key = _key("nn_lstm", "deepbench")
-    # A fork is not always as cold as a fresh process (docs/benchmarks.md): one fresh-clone make test saw a
-    # child's first block at 20.5 faults a call. Up to three children; one must churn.
-    forks = []
-    for _ in range(3):
-        forks.append(run_cold(key, seed=0, threads=1, min_time=0.3, process="fork"))
-        if forks[-1]["minor_faults_per_call"] > 200:
-            break
+    # Whether a process churns on this row depends on where its heap's free chunks lie, which differs from process
+    # to process and from machine to machine: here 8 fresh processes of 8 churned (1,100-1,533 faults a call), but
+    # one CI machine's fresh process made none while its fork churned, and one fresh-clone make test saw a fork's
+    # first block at 20.5 faults a call. So up to three of each; one of each must churn. Where no fresh process
+    # churns, this machine has no churn on this row to compare with.
+    fresh = _first_churning(key, "fresh")
+    if fresh[-1]["minor_faults_per_call"] <= CHURN:
+        pytest.skip(f"no fresh process churned on this row on this machine: {_faults(fresh)} faults a call")
+    forks = _first_churning(key, "fork")
+    assert forks[-1]["minor_faults_per_call"] > CHURN, f"forks {_faults(forks)}, fresh {_faults(fresh)} faults a call"
     fork = forks[-1]
-    fresh = run_cold(key, seed=0, threads=1, min_time=0.3, process="fresh")
-    assert fork["minor_faults_per_call"] > 200, forks
-    assert fresh["minor_faults_per_call"] > 200, fresh
     assert fork["timed"]
-    assert fresh["timed"]
+    assert fresh[-1]["timed"]
     assert fork["median_s"] > 0
 
 
