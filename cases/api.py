@@ -7,7 +7,7 @@ loaded with ``pytest suite --cases MODULE`` or through the entry-point group ``r
     from cases.api import Instance, case, same_as
 
     def build(size, gen, dtype):       # one builder: the model and its inputs in ``dtype``
-        ...
+        ...                            # (add ``device="cpu"`` to build on the device yourself)
         return Instance(model, {"x": x, "h0": h0, "c0": c0})
 
     def forward(model, inputs):        # named outputs
@@ -75,6 +75,7 @@ from cases.user_code import (
     checked_forward,
     own_float64_run,
     shapes_from_run,
+    takes_device,
 )
 
 __all__ = [
@@ -122,10 +123,13 @@ def case(
     Args:
         name: the case's id: letters, digits, ``_``, ``.`` and brackets (no ``-``: it separates
             the parts of a benchmark key); must not clash with a shipped case.
-        build: ``(size, generator, dtype) -> Instance(model, inputs)`` on the CPU, the model and
-            floating inputs in ``dtype``; all randomness from the generator. The suite moves it to
-            the device. The same builder makes the float64 instance the references read and the
-            instance the benchmarks time.
+        build: ``(size, generator, dtype) -> Instance(model, inputs)``, the model and floating inputs
+            in ``dtype``; all randomness from the generator (a CPU generator: draw on the CPU, then
+            move). Without a ``device`` parameter it builds on the CPU and the suite moves the
+            instance to the device; with one (``build(size, gen, dtype, device="cpu")``) it builds
+            there, and the benchmarks time the model as constructed on its device (the run file's
+            ``built`` says which). The same builder makes the float64 instance the references read
+            (on the CPU) and the instance the benchmarks time.
         forward: ``(model, inputs) -> {output name: tensor}``.
         same_as: expected values from a built-in (:func:`same_as`); inputs are then named as the
             built-in's (``x``; ``h0`` and, for an LSTM, ``c0``; layer states ``(L*D, B, H)``, cell
@@ -201,7 +205,8 @@ def case(
             name=name,
             summary=summary or (f"{name}, same as {same_as.title}" if same_as else name),
             family=fam,
-            build=functools.partial(checked_build, name, build),
+            build=functools.partial(checked_build, name, build, takes_device(build)),
+            device_builder=takes_device(build),
             forward=functools.partial(checked_forward, name, forward),
             reference=reference,
             reference_grad=reference_grad,

@@ -111,7 +111,7 @@ def _copy_module(model: nn.Module) -> nn.Module:
 
 
 Arrays = Mapping[str, np.ndarray]
-Builder = Callable[[Size, torch.Generator, torch.dtype], Instance]
+Builder = Callable[..., Instance]  # (size, generator, dtype), and the device where Case.device_builder
 Forward = Callable[[nn.Module, Mapping[str, Tensor]], dict[str, Tensor]]
 Reference = Callable[[Arrays, Arrays], dict[str, np.ndarray]]
 ReferenceGrad = Callable[[Arrays, Arrays, Arrays], dict[str, np.ndarray]]
@@ -131,8 +131,8 @@ class Case:
             build in float64 and round that to each dtype (so every dtype sees the same values);
             the benchmarks time the model built in its dtype (no float64 copy made and freed:
             freeing large buffers changes what glibc's allocator does next; see
-            docs/page-faults.md). The suite moves an instance to the device: inputs drawn on the
-            CPU do not depend on it.
+            docs/page-faults.md). The suite moves an instance to the device (inputs drawn on the
+            CPU do not depend on it), unless ``device_builder``.
         forward: runs the model on its inputs, returns named outputs.
         reference: independent NumPy float64 forward, ``(params, inputs) -> outputs``.
         reference_grad: NumPy backward, ``(params, inputs, output cotangents) -> gradients``
@@ -153,6 +153,9 @@ class Case:
             backward check skips with it; the forward check still runs).
         fused: runs torch's fused recurrent op (nn.RNN / nn.LSTM / nn.GRU), whose kernel the
             suite's ``--kernel`` option selects (oneDNN or cuDNN, or torch's native one).
+        device_builder: ``build`` takes a fourth argument, the device, and builds there: the
+            benchmarks time a model constructed on its device, as a user who passes ``device=``
+            builds it. The checks still build in float64 on the CPU and move that.
         timed: benchmarked; False keeps a case to the correctness tier.
         untimed: sizes of ``sizes`` that are checked but never benchmarked (a variant's small
             correctness size: its base layer has no benchmark at that shape to be timed against).
@@ -177,6 +180,7 @@ class Case:
     norm_floor: Mapping[torch.dtype, NormFloor] = field(default_factory=dict)
     grad_unchecked: Mapping[torch.dtype, str] = field(default_factory=dict)
     fused: bool = False
+    device_builder: bool = False
     timed: bool = True
     untimed: tuple[Size, ...] = ()
 

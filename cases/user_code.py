@@ -5,6 +5,7 @@ what a case without a reference is judged against (its own float64 run)."""
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,7 +16,7 @@ from torch import Tensor, nn
 from cases.registry import CASES, Arrays, Instance, Size
 from cases.rounding import Rounded
 
-UserBuild = Callable[[Size, torch.Generator, torch.dtype], Instance]
+UserBuild = Callable[..., Instance]  # (size, generator, dtype), and ``device=`` where it takes one
 UserForward = Callable[[nn.Module, Mapping[str, Tensor]], Mapping[str, Tensor]]
 
 
@@ -34,24 +35,53 @@ def plain(a: np.ndarray) -> np.ndarray:
     return np.array(a.view(np.ndarray) if isinstance(a, Rounded) else a, dtype=np.float64)
 
 
-def _call(name: str, what: str, fn: Callable[..., Any], *args: Any) -> Any:
+def _call(name: str, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """``fn(*args)``, an exception of it made a one-line CaseError.
 
     The CaseError is raised outside the handler, so it carries no context: the user's frames, and
     what they hold (the memory of a MemoryError), are freed before the failure is reported.
     """
     try:
-        return fn(*args)
+        return fn(*args, **kwargs)
     except Exception as exc:
         error = f"case {name!r}: the {what} raised {one_line(exc)}"
     raise CaseError(error)
 
 
-def checked_build(name: str, build: UserBuild, size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
-    """``build(size, gen, dtype)``, its exception or a return that is not an Instance made a CaseError."""
-    inst = _call(name, "builder", build, size, gen, dtype)
+def takes_device(build: UserBuild) -> bool:
+    """Whether a user's builder takes the device: a parameter named ``device`` (or ``**kwargs``)."""
+    try:
+        params = inspect.signature(build).parameters.values()
+    except (TypeError, ValueError):  # a callable without a signature: built on the CPU and moved
+        return False
+    return any(p.name == "device" or p.kind is p.VAR_KEYWORD for p in params)
+
+
+def checked_build(
+    name: str,
+    build: UserBuild,
+    on_device: bool,
+    size: Size,
+    gen: torch.Generator,
+    dtype: torch.dtype,
+    device: str = "cpu",
+) -> Instance:
+    """``build(size, gen, dtype)``, or ``build(size, gen, dtype, device=device)`` where the builder takes the
+    device (``on_device``); its exception, a return that is not an Instance, or tensors on another device made
+    a CaseError."""
+    inst = _call(name, "builder", build, size, gen, dtype, **({"device": device} if on_device else {}))
     if not isinstance(inst, Instance):
         raise CaseError(f"case {name!r}: the builder returned {type(inst).__name__}, not an Instance(model, inputs)")
+    if on_device:
+        want = torch.device(device)
+        tensors = [("parameter " + k, p) for k, p in inst.model.named_parameters()] + [
+            ("input " + k, v) for k, v in inst.inputs.items()
+        ]
+        for what, t in tensors:
+            if t.device.type != want.type or (want.index is not None and t.device.index != want.index):
+                raise CaseError(
+                    f"case {name!r}: the builder was asked for device {device} and returned {what} on {t.device}"
+                )
     return inst
 
 

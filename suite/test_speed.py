@@ -68,7 +68,7 @@ def test_speed(bench_point: Point, benchmark: Any, options: Options, records: Re
             peak_mem_bytes=peak_mem,
             compile_s=compile_s,
             allocator=options.allocator,
-            built=built_note(bp.device, bp.dtype),
+            built=built_note(bp.case, bp.device, bp.dtype),
             cold=_cold(bp, options) if cold else None,
             kernel_ops=ops,
             injected_work=extra_work,

@@ -54,9 +54,11 @@ def _as_layer(model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tenso
 # ----------------------------------------------------------------------------- premul
 
 
-def _build_premul(size: Size, gen: torch.Generator, dtype: torch.dtype) -> Instance:
-    model = models.uniform_(models.PremulLSTM(size.input_size, size.hidden_size, dtype), gen, size.hidden_size)
-    return Instance(model, _inputs(size, gen, dtype, 1))
+def _build_premul(size: Size, gen: torch.Generator, dtype: torch.dtype, device: str = "cpu") -> Instance:
+    """Constructed on the device it is timed on (a builder that takes ``device``); drawn on the CPU and copied."""
+    premul = models.PremulLSTM(size.input_size, size.hidden_size, dtype, device)
+    model = models.uniform_(premul, gen, size.hidden_size)
+    return Instance(model, {k: v.to(device) for k, v in _inputs(size, gen, dtype, 1).items()})
 
 
 def _suffix_l0(p: Mapping[str, Tensor]) -> dict[str, Tensor]:

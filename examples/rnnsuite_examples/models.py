@@ -12,8 +12,8 @@ import torch
 from torch import Tensor, nn
 
 
-def _param(*shape: int, dtype: torch.dtype) -> nn.Parameter:
-    return nn.Parameter(torch.empty(*shape, dtype=dtype))
+def _param(*shape: int, dtype: torch.dtype, device: str | torch.device = "cpu") -> nn.Parameter:
+    return nn.Parameter(torch.empty(*shape, dtype=dtype, device=device))
 
 
 def lstm_update(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
@@ -23,20 +23,24 @@ def lstm_update(gates: Tensor, c: Tensor) -> tuple[Tensor, Tensor]:
     return torch.sigmoid(o) * torch.tanh(c), c
 
 
-def _lstm_params(module: nn.Module, input_size: int, hidden_size: int, dtype: torch.dtype) -> None:
+def _lstm_params(
+    module: nn.Module, input_size: int, hidden_size: int, dtype: torch.dtype, device: str | torch.device = "cpu"
+) -> None:
     """nn.LSTMCell's four parameters, under its names, on ``module``."""
-    module.weight_ih = _param(4 * hidden_size, input_size, dtype=dtype)
-    module.weight_hh = _param(4 * hidden_size, hidden_size, dtype=dtype)
-    module.bias_ih = _param(4 * hidden_size, dtype=dtype)
-    module.bias_hh = _param(4 * hidden_size, dtype=dtype)
+    module.weight_ih = _param(4 * hidden_size, input_size, dtype=dtype, device=device)
+    module.weight_hh = _param(4 * hidden_size, hidden_size, dtype=dtype, device=device)
+    module.bias_ih = _param(4 * hidden_size, dtype=dtype, device=device)
+    module.bias_hh = _param(4 * hidden_size, dtype=dtype, device=device)
 
 
 class PremulLSTM(nn.Module):
     """fastrnns' "premul": the input projection of every step in one matmul, then the recurrence."""
 
-    def __init__(self, input_size: int, hidden_size: int, dtype: torch.dtype) -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, dtype: torch.dtype, device: str | torch.device = "cpu"
+    ) -> None:
         super().__init__()
-        _lstm_params(self, input_size, hidden_size, dtype)
+        _lstm_params(self, input_size, hidden_size, dtype, device)
 
     def forward(self, x: Tensor, h: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         xw = torch.addmm(self.bias_ih, x.flatten(0, 1), self.weight_ih.t()).view(*x.shape[:2], -1)

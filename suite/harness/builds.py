@@ -38,16 +38,22 @@ def build(case: Case, size: Size, seed: int, device: str = "cpu", dtype: torch.d
 
 
 def build_as_user(case: Case, size: Size, seed: int, device: str, dtype: torch.dtype) -> Instance:
-    """Build a case as a user would, for timing: the constructor in ``dtype``, then moved to ``device``."""
-    inst = case.build(size, torch.Generator().manual_seed(seed), dtype)
+    """Build a case as a user would, for timing: the constructor in ``dtype``, on ``device`` where the case's
+    builder takes the device (``Case.device_builder``), else on the CPU and then moved to ``device``."""
+    gen = torch.Generator().manual_seed(seed)
+    if case.device_builder:
+        return case.build(size, gen, dtype, device)
+    inst = case.build(size, gen, dtype)
     if device != "cpu":
         inst = Instance(inst.model.to(device), {k: v.to(device) for k, v in inst.inputs.items()})
     return inst
 
 
-def built_note(device: str, dtype: torch.dtype) -> str:
+def built_note(case: Case, device: str, dtype: torch.dtype) -> str:
     """How ``build_as_user`` builds a case (the run file's ``built``)."""
-    return f"constructed in {dtype_name(dtype)}" + ("" if device == "cpu" else f", moved to {device}")
+    if device == "cpu":
+        return f"constructed in {dtype_name(dtype)}"
+    return f"constructed in {dtype_name(dtype)}" + (f" on {device}" if case.device_builder else f", moved to {device}")
 
 
 @lru_cache(maxsize=256)
