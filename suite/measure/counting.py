@@ -31,6 +31,8 @@ switches, both off at the start:
 
 from __future__ import annotations
 
+import gc
+import math
 import os
 import re
 import statistics
@@ -50,10 +52,15 @@ REPEATS = 3  # counted blocks; their spread shows what is left of the first call
 # Calls of a small model (a few million instructions: Python-bound) keep getting cheaper for
 # many calls: numpy_rnn's forward+backward counted 1.52M, 1.49M, 1.47M instructions in its three
 # repeats after one warm-up call (3.7% spread, which the gate rightly calls unsettled), and
-# 1.47M, 1.45M, 1.45M after 20. Such a benchmark is warmed up by EXTRA_WARMUP more calls and
-# counted again; a large one is not (its first count is settled, and a call costs seconds).
+# 1.47M, 1.45M, 1.45M after 20. Such a benchmark is warmed up more and counted again; so is any
+# benchmark whose repeats spread over RECOUNT_SPREAD (a CI example's A/A had char_rnn's
+# forward+backward, 5.5M, at 5.49M, 5.73M, 5.46M: 4.95%, which the gate called inconclusive).
+# A large one whose repeats agree is not (its first count is settled, and a call costs seconds).
 SMALL_CALL = 5e6  # instructions per call
-EXTRA_WARMUP = 20
+RECOUNT_SPREAD = 0.01  # a third of the gate's 3% threshold (reports.counts.COUNT_THRESHOLD)
+EXTRA_WARMUP = 20  # more warm-up calls before the second count, at most ...
+EXTRA_WARMUP_INSTRUCTIONS = 1e8  # ... and no more than about this much work (20 calls of a small call)
+EXTRA_WARMUP_MIN = 2  # ... and at least this many
 _PART = re.compile(r"\.(\d+)$")
 
 
@@ -108,7 +115,8 @@ def count_calls(
         dump: switches it off and returns the instructions counted since ``toggle``.
         calls: calls per counted block.
         repeats: counted blocks.
-        warmup: calls before the first block, not counted (a small call gets more: ``SMALL_CALL``).
+        warmup: calls before the first block, not counted. A small call (``SMALL_CALL``), or one whose
+            repeats spread over ``RECOUNT_SPREAD``, gets ``extra_warmup`` more and is counted again.
 
     Returns:
         The run-file fields (docs/run-file.md): ``instructions`` (the median over repeats of the
@@ -119,10 +127,12 @@ def count_calls(
     for _ in range(warmup):
         fn()
     per_call = _repeats(fn, toggle, dump, calls, repeats)
-    if statistics.median(per_call) < SMALL_CALL:  # a small call: warm up more, count again
-        for _ in range(EXTRA_WARMUP):
+    median = statistics.median(per_call)
+    if median < SMALL_CALL or spread(per_call) > RECOUNT_SPREAD:  # unsettled: warm up more, count again
+        extra = extra_warmup(median)
+        for _ in range(extra):
             fn()
-        warmup += repeats * calls + EXTRA_WARMUP
+        warmup += repeats * calls + extra
         per_call = _repeats(fn, toggle, dump, calls, repeats)
     return {
         "instructions": statistics.median(per_call),
@@ -134,16 +144,34 @@ def count_calls(
     }
 
 
+def extra_warmup(per_call: float) -> int:
+    """Warm-up calls before a second count: ``EXTRA_WARMUP``, fewer for a large call (``EXTRA_WARMUP_INSTRUCTIONS``)."""
+    if per_call <= 0:
+        return EXTRA_WARMUP
+    return max(EXTRA_WARMUP_MIN, min(EXTRA_WARMUP, math.ceil(EXTRA_WARMUP_INSTRUCTIONS / per_call)))
+
+
 def _repeats(
     fn: Callable[[], object], toggle: Callable[[], None], dump: Callable[[], int], calls: int, repeats: int
 ) -> list[float]:
-    """Instructions per call of ``repeats`` counted blocks of ``calls`` calls."""
+    """Instructions per call of ``repeats`` counted blocks of ``calls`` calls.
+
+    Python's cyclic garbage collector is off during a block (as ``timeit`` turns it off while it
+    times): a collection that happens to fall in one block is the interpreter's work, not the
+    model's, and would make that block's count an outlier.
+    """
     per_call = []
     for _ in range(repeats):
-        toggle()
-        for _ in range(calls):
-            fn()
-        per_call.append(dump() / calls)
+        was_on = gc.isenabled()
+        gc.disable()
+        try:
+            toggle()
+            for _ in range(calls):
+                fn()
+            per_call.append(dump() / calls)
+        finally:
+            if was_on:
+                gc.enable()
     return per_call
 
 
