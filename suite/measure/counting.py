@@ -44,11 +44,14 @@ from suite.measure.callgrind import DUMP_DIR_ENV, CountError
 
 # A seed-size forward of nn.LSTM is about 21M instructions, 1-2 s under callgrind: the counted
 # calls, with torch's import, set a run's length. Counts barely move between calls once warm
-# (0.07% for nn.LSTM between 5-call blocks here), so one call a repeat does; the median over
-# three repeats is robust to one repeat that still carries warm-up work.
+# (0.07% for nn.LSTM between 5-call blocks here), so one call a repeat does, and two repeats: the
+# per-call figure is their median (their mean). Two repeats that disagree by more than
+# RECOUNT_SPREAD are counted again after more warm-up (below), which is what a third repeat's
+# median was there to absorb; with the third gone, the CI example's count (28 benchmarks) took
+# 3 calls a benchmark instead of 4.
 WARMUP_CALLS = 1  # not counted: the first call allocates, fills the caches of torch's dispatcher, ...
 CALLS = 1  # calls per counted block (a repeat)
-REPEATS = 3  # counted blocks; their spread shows what is left of the first calls' extra work
+REPEATS = 2  # counted blocks; their spread shows what is left of the first calls' extra work
 # Calls of a small model (a few million instructions: Python-bound) keep getting cheaper for
 # many calls: numpy_rnn's forward+backward counted 1.52M, 1.49M, 1.47M instructions in its three
 # repeats after one warm-up call (3.7% spread, which the gate rightly calls unsettled), and

@@ -205,11 +205,14 @@ def _pass_call(
 
         return call
     leaves = [*model.parameters(), *(v.requires_grad_(True) for v in inputs.values() if v.is_floating_point())]
-    with torch.no_grad():  # output gradients, made once outside the timed call
-        ones = [torch.ones_like(o) for o in forward(inputs).values()]
+    ones: list[torch.Tensor] = []  # the output gradients, made once by the first call (a warm-up call, never timed)
 
     def call_bwd() -> object:
-        torch.autograd.backward(list(forward(inputs).values()), ones)
+        outs = list(forward(inputs).values())
+        if not ones:  # no forward of its own to learn the outputs' shapes: one call costs seconds under valgrind
+            with torch.no_grad():
+                ones.extend(torch.ones_like(o) for o in outs)
+        torch.autograd.backward(outs, ones)
         for t in leaves:
             t.grad = None
         return None

@@ -113,7 +113,7 @@ def test_a_small_call_is_warmed_up_more_and_counted_again() -> None:
     first = counting.spread([1_520_000 * 0.985**n for n in (1, 2, 3)])
     assert first > 0.03  # counted after one warm-up call, the repeats would spread beyond the gate's 3%
     out = counting.count_calls(c.fn, c.toggle, c.dump)
-    assert out["instructions_repeats"] == [1_450_000] * 3
+    assert out["instructions_repeats"] == [1_450_000] * counting.REPEATS
     assert out["instructions_spread"] == 0
     assert out["count_warmup"] == counting.WARMUP_CALLS + counting.REPEATS + counting.EXTRA_WARMUP
     assert c.calls == out["count_warmup"] + counting.REPEATS
@@ -127,10 +127,10 @@ def test_a_large_call_whose_repeats_spread_is_counted_again() -> None:
     out = counting.count_calls(c.fn, c.toggle, c.dump)
     extra = counting.extra_warmup(big)
     assert extra == max(counting.EXTRA_WARMUP_MIN, -(-int(counting.EXTRA_WARMUP_INSTRUCTIONS) // big))
-    assert out["instructions_repeats"] == [big] * 3
+    assert out["instructions_repeats"] == [big] * counting.REPEATS
     assert out["count_warmup"] == counting.WARMUP_CALLS + counting.REPEATS + extra
     steady = FakeCounter(lambda n: int(big * 1.005) if n == 2 else big)  # 0.5%: under RECOUNT_SPREAD, counted once
-    once = counting.count_calls(steady.fn, steady.toggle, steady.dump)
+    once = counting.count_calls(steady.fn, steady.toggle, steady.dump, repeats=3)
     assert once["count_warmup"] == counting.WARMUP_CALLS
     assert once["instructions_spread"] == pytest.approx(0.005, rel=1e-3)
 
