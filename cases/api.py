@@ -197,6 +197,7 @@ def case(
             baseline = same_as.baseline()
         if time_axis is None:
             time_axis = {"output": 1 if same_as.options.get("batch_first") else 0}
+    on_device = takes_device(build)
     if reference is None:  # no reference: judged against its own float64 run; gradients by gradcheck only
         reference = functools.partial(own_float64_run, name)
         summary = (summary or name) + " (no reference: judged against its own float64 run)"
@@ -205,8 +206,8 @@ def case(
             name=name,
             summary=summary or (f"{name}, same as {same_as.title}" if same_as else name),
             family=fam,
-            build=functools.partial(checked_build, name, build, takes_device(build)),
-            device_builder=takes_device(build),
+            build=functools.partial(checked_build, name, build, on_device),
+            device_builder=on_device,
             forward=functools.partial(checked_forward, name, forward),
             reference=reference,
             reference_grad=reference_grad,

@@ -122,12 +122,17 @@ def _float64_model(name: str, size: Size) -> nn.Module:
 
 def _size_of(name: str, inputs: Arrays) -> Size:
     """The size of the case whose float64 build has inputs of these shapes."""
-    shapes = {k: tuple(np.shape(v)) for k, v in inputs.items()}
+    return _size_of_shapes(name, tuple(sorted((k, tuple(np.shape(v))) for k, v in inputs.items())))
+
+
+@functools.lru_cache(maxsize=64)
+def _size_of_shapes(name: str, shapes: tuple[tuple[str, tuple[int, ...]], ...]) -> Size:
+    """``_size_of`` by the inputs' sorted (name, shape) pairs: each reference call would otherwise build every size."""
     for size in dict.fromkeys(s for sizes in CASES[name].sizes.values() for s in sizes):
         built = CASES[name].build(size, torch.Generator().manual_seed(0), torch.float64).inputs
-        if {k: tuple(v.shape) for k, v in built.items()} == shapes:
+        if tuple(sorted((k, tuple(v.shape)) for k, v in built.items())) == shapes:
             return size
-    raise CaseError(f"case {name!r}: no size of the case has inputs of shapes {shapes}")
+    raise CaseError(f"case {name!r}: no size of the case has inputs of shapes {dict(shapes)}")
 
 
 def own_float64_run(name: str, params: Arrays, inputs: Arrays) -> dict[str, np.ndarray]:

@@ -51,9 +51,10 @@ def build_as_user(case: Case, size: Size, seed: int, device: str, dtype: torch.d
 
 def built_note(case: Case, device: str, dtype: torch.dtype) -> str:
     """How ``build_as_user`` builds a case (the run file's ``built``)."""
+    note = f"constructed in {dtype_name(dtype)}"
     if device == "cpu":
-        return f"constructed in {dtype_name(dtype)}"
-    return f"constructed in {dtype_name(dtype)}" + (f" on {device}" if case.device_builder else f", moved to {device}")
+        return note
+    return note + (f" on {device}" if case.device_builder else f", moved to {device}")
 
 
 @lru_cache(maxsize=256)

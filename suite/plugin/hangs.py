@@ -28,8 +28,7 @@ def layer_of(name: str | None) -> str | None:
     from cases import CASES
 
     case = CASES.get(name or "")
-    baseline = getattr(case, "baseline", None)
-    return baseline if case is not None and case.fused and baseline else name
+    return case.baseline if case is not None and case.fused and case.baseline else name
 
 
 def _group(ident: Mapping[str, Any]) -> tuple[Any, Any, Any]:
@@ -80,9 +79,9 @@ def skip_hung(
                 pytest.mark.skip(reason=f"not run: {what} on {device} in {dtype}: {case} hung in {hung[group]}")
             )
             marked[group] = marked.get(group, 0) + 1
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    reporter = config.pluginmanager.get_plugin("terminalreporter") if say else None
     for (case, device, dtype), count in marked.items():
-        if say and reporter is not None:
+        if reporter is not None:
             reporter.write_line(
                 f"rnnsuite: {count} test(s) on {device} in {dtype} skipped: {case} hung in {hung[case, device, dtype]}"
             )
