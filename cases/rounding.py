@@ -24,18 +24,32 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import ml_dtypes
 import numpy as np
 
-# Storage formats by dtype name; float64 has no emulation (the reference itself is float64).
-STORAGE: dict[str, Any] = {"float32": np.float32, "bfloat16": ml_dtypes.bfloat16, "float16": np.float16}
+# The storage formats' names; float64 has no emulation (the reference itself is float64).
+STORAGE = ("float32", "bfloat16", "float16")
 # Ufuncs that accumulate many products or terms: computed in float32, as torch's kernels do.
 _ACCUMULATING = (np.matmul,)
 
 
+def storage_type(dtype_name: str) -> Any:
+    """The NumPy type of a storage format (``KeyError`` for one that is not emulated).
+
+    ``ml_dtypes`` is imported here, on first use, not with this module: importing it leaves the
+    heap in a layout where a freshly built ``nn.LSTM(512, 512)``'s no-grad forward at T25 B16
+    faulted 1,100-1,600 times a call instead of 2,270, and a cold process (suite/measure/cold.py)
+    imports the cases to build one, so it would not be the fresh process a user times.
+    """
+    if dtype_name == "bfloat16":
+        import ml_dtypes
+
+        return ml_dtypes.bfloat16
+    return {"float32": np.float32, "float16": np.float16}[dtype_name]
+
+
 def round_to(x: Any, dtype_name: str) -> np.ndarray:
     """``x`` rounded to ``dtype_name`` (round to nearest even), returned as float64."""
-    return np.asarray(x, dtype=np.float64).astype(STORAGE[dtype_name]).astype(np.float64)
+    return np.asarray(x, dtype=np.float64).astype(storage_type(dtype_name)).astype(np.float64)
 
 
 class Rounded(np.ndarray):
