@@ -78,7 +78,7 @@ def suite_median(key: str, threads: int) -> float:
 
 
 def suite_medians(key: str, threads: int) -> tuple[float, float]:
-    """The suite's warm median and its cold median (a fork of the cold server, timed whatever its faults), one run."""
+    """The suite's warm median and its cold median (``--cold-every``: a fresh interpreter), one run."""
     bench = suite_bench(key, threads)
     return float(bench["stats"]["median"]), float(bench["extra_info"]["cold"]["median_s"])
 

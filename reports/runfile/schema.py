@@ -43,13 +43,17 @@ lacks the fields added after it, and readers treat them as missing):
   a journal (reports/runfile/journal/, docs/crashes.md); a check that crashed or timed out has
   the outcome ``crashed`` or ``timed out``. Files of schema 1 to 3 have neither: no test of theirs
   crashed on record.
+- 5: the cold record's ``screen_faults_per_call``: a row that a fork of the cold server screened and
+  a fresh interpreter then timed (``--cold-process fork-then-fresh``, the default) keeps the
+  fork's faults a call. Older files lack it: their cold figures are the fork's or a fresh process's
+  alone (``process``).
 """
 
 from __future__ import annotations
 
 from reports.runfile.record import ABSENT, Absent, Field, declared, meta, record
 
-SCHEMA = 4
+SCHEMA = 5
 
 # The nested records' types: aten op -> calls (the kernel record), tensor name -> sampled values.
 KernelOps = dict[str, int]
@@ -72,10 +76,15 @@ class Cold:
     rss_before_bytes: int | None = meta("the resident set when the blocks began", since=2)
     peak_rss_bytes: int | None = meta("the resident high-water mark during them", since=2)
     peak_rss_note: str = meta("how peak_rss_bytes was measured, or why it was not", since=2)
-    process: str = meta("fork (a child of the cold server) or fresh (a new interpreter)", since=3)
+    process: str = meta("fork (a child of the cold server) or fresh (a new interpreter): the one timed", since=3)
     server_threads: int | None = meta("the server's thread count when it forked (null: fresh)", since=3)
     timed: bool = meta("false: stopped after the first block, its faults did not matter", since=3)
     note: str | None = meta("why it was not timed, else null", since=3)
+    screen_faults_per_call: float | Absent = meta(
+        "fork-then-fresh only: the faults a call of the fork's first block that sent the row to a fresh interpreter",
+        since=5,
+        default=ABSENT,
+    )
 
 
 @record

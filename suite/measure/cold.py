@@ -9,15 +9,22 @@ torch and built nothing: it builds the model (``timing.make_call``), warms up as
 and resident-set peak of those blocks. The first block is kept apart: it is what a user timing a
 handful of calls sees.
 
-Those processes are forks of one *cold server*: a process started once per run that imports what
-a cold process needs (torch, NumPy, the cases) and then only reads requests, forking a child for
-each. A fork shares the server's memory state, which is a fresh process's after the same imports:
-glibc's mmap and trim thresholds have not moved (nothing large was freed), and OpenMP's thread
-pool does not exist yet (no parallel region ran; the server checks its thread count before every
-fork, and the record keeps it). A child skips the seconds of ``import torch``; it is not always
-exactly a fresh process (at two threads, nn_lstm T25 B16: 1,193 faults a call against a fresh
-process's 2,264; glibc's per-thread arenas, copied from the server, are the lead, not traced).
-``--cold-process fresh`` starts a fresh interpreter per benchmark instead (tests compare the two).
+Each row is first *screened* in a fork of one *cold server*: a process started once per run that
+imports what a cold process needs (``_imports``: torch and ``torch.utils.benchmark``, as a script
+that times a model with ``Timer`` does, then the cases) and then only reads requests, forking a
+child for each. A fork shares the server's memory state: glibc's mmap and trim thresholds have
+not moved (nothing large was freed), and OpenMP's thread pool does not exist yet (no parallel
+region ran; the server checks its thread count before every fork, and the record keeps it). The
+child builds the model and times one block: where its faults do not matter, that block is the
+record. A row whose faults matter is then timed in a fresh interpreter (``python -m
+suite.measure.cold KEY``, the same imports first), and its record keeps the fork's faults a call
+(``screen_faults_per_call``). A fork is close to a fresh process but not equal to it: at two
+threads on nn_lstm T25 B16 forks took 1,805-2,271 faults a call and fresh processes 2,263-2,270,
+and a fork may land in the lower mode on any run (1,844 faults, 11.6 ms, where Timer on a fresh
+layer reads 12.4-13.9 ms; docs/benchmarks.md). The fresh interpreter costs 2-3 s on the few rows
+that churn; a fork skips the seconds of ``import torch`` on all the others.
+``--cold-process fork`` times in the fork too, ``--cold-process fresh`` screens and times every
+row in a fresh interpreter (tests compare them).
 
 Usage: python -m suite.measure.cold KEY --seed S --threads N --min-time SECONDS [--every]   (prints one JSON object)
        python -m suite.measure.cold --serve                                          (the server: JSON lines in and out)
@@ -35,10 +42,14 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 COLD_TIMEOUT_S = 600
-PROCESSES = ("fork", "fresh")
+# fork-then-fresh (the default): a fork of the cold server screens the row (its first block), and a row
+# whose faults matter is timed in a fresh interpreter; fork: timed in the fork too; fresh: a fresh
+# interpreter screens and times every row.
+PROCESSES = ("fork-then-fresh", "fork", "fresh")
 # The cold state is timed where the process with no history takes page faults that matter: the
 # state this suite found to move a timing (glibc returning a forward's buffers to the kernel, so
 # that every call faults them in again; docs/page-faults.md) shows as faults. A call whose first
@@ -67,8 +78,18 @@ def thread_count() -> int:
 
 
 def _imports() -> None:
-    """What a cold process imports before it builds anything (the server does exactly this, then forks)."""
-    import torch  # noqa: F401
+    """What a cold process imports before it builds anything (the server does exactly this, then forks).
+
+    First what a user's script that times a model imports: torch and ``torch.utils.benchmark``.
+    What a process imports decides where glibc's free chunks lie when the model is built, and on
+    some rows that decides whether a no-grad forward faults its buffers in again on every call.
+    nn_lstm at T25 B16, 2 threads, a fresh ``nn.LSTM(512, 512)``: a script that imports torch
+    alone faulted 1,144-1,182 times a call (11.0-11.3 ms), one that also imports
+    ``torch.utils.benchmark`` (as one that times with ``Timer`` does) 2,270-2,274 (12.8-13.1
+    ms), 3 processes each (docs/benchmarks.md). The cold state is the second script's.
+    """
+    import torch
+    import torch.utils.benchmark  # noqa: F401
 
     import suite.measure.memory
     import suite.measure.timing  # noqa: F401
@@ -77,12 +98,16 @@ def _imports() -> None:
     load()  # the users' cases the parent loaded (RNNSUITE_CASES, the entry points): keys name them too
 
 
-def time_cold(key: str, seed: int, threads: int, min_time: float, every: bool = False) -> dict[str, Any]:
+def time_cold(
+    key: str, seed: int, threads: int, min_time: float, every: bool = False, screen: bool = False
+) -> dict[str, Any]:
     """Build and time one benchmark in this process (fresh, or a fork of the cold server); the ``cold`` record.
 
     Args:
         every: time every benchmark; by default one whose first block's page faults do not matter
             (``faults_matter``) stops after that block (``timed`` false, ``median_s`` null).
+        screen: stop after the first block whatever its faults, and say in ``matter`` whether they
+            matter (a key no run file has: ``run_cold`` takes it out).
     """
     import torch
 
@@ -103,6 +128,17 @@ def time_cold(key: str, seed: int, threads: int, min_time: float, every: bool = 
     blocks = [time_block(call, sync, n)]
     memory = probe.stop(n)  # the first block's: what the rule reads, and the record of an untimed row
     timed = every or faults_matter(memory["minor_faults_per_call"], blocks[0])
+    if screen:
+        return {
+            "median_s": None,
+            "first_block_s": blocks[0],
+            "block": n,
+            "blocks": 1,
+            "threads": torch.get_num_threads(),
+            "timed": False,
+            "note": None if timed else NOT_TIMED,
+            "matter": timed,
+        } | memory
     while timed and (len(blocks) < 3 or time.perf_counter() < end):
         blocks.append(time_block(call, sync, n))
     if timed:
@@ -139,7 +175,12 @@ def _fork_one(request: dict[str, Any], threads_before: int) -> dict[str, Any]:
         code = 0
         try:
             rec = time_cold(
-                request["key"], request["seed"], request["threads"], request["min_time"], request.get("every", False)
+                request["key"],
+                request["seed"],
+                request["threads"],
+                request["min_time"],
+                request.get("every", False),
+                request.get("screen", False),
             )
             rec |= {"process": "fork", "server_threads": threads_before}
         except BaseException as exc:
@@ -234,21 +275,46 @@ atexit.register(_SERVER.close)
 
 
 def run_cold(
-    key: str, seed: int, threads: int, min_time: float, process: str = "fork", every: bool = False
+    key: str, seed: int, threads: int, min_time: float, process: str = "fork-then-fresh", every: bool = False
 ) -> dict[str, Any]:
     """``time_cold`` in a process with no history: a fork of the cold server, or a fresh interpreter.
+
+    Args:
+        process: ``fork-then-fresh`` (a fork screens the row, a fresh interpreter times it where its
+            faults matter; with ``every``, a fresh interpreter times every row), ``fork`` or ``fresh``
+            (``PROCESSES``). Without ``os.fork``, fresh.
 
     Returns:
         The ``cold`` record, or ``{"error": one line}`` when that process failed.
     """
+    if process not in PROCESSES:
+        raise ValueError(f"--cold-process: one of {', '.join(PROCESSES)}, not {process!r}")
     request = {"key": key, "seed": seed, "threads": threads, "min_time": min_time, "timeout": COLD_TIMEOUT_S}
     request["every"] = every
-    if process == "fork" and hasattr(os, "fork"):
-        try:
-            return _SERVER.run(request)
-        except (RuntimeError, OSError, json.JSONDecodeError) as exc:
-            return {"error": f"the cold server failed: {_one_line(exc)}"}
-    return _run_fresh(request)
+    if not hasattr(os, "fork") or process == "fresh" or (process == "fork-then-fresh" and every):
+        return _run_fresh(request)
+    try:
+        screened = _SERVER.run(request | {"screen": process == "fork-then-fresh"})
+    except (RuntimeError, OSError, json.JSONDecodeError) as exc:
+        return {"error": f"the cold server failed: {_one_line(exc)}"}
+    return after_screen(screened, lambda: _run_fresh(request | {"every": True}))
+
+
+def after_screen(screened: dict[str, Any], fresh: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The record of a row a fork screened: the fork's where its faults did not matter, else ``fresh()``'s.
+
+    The fresh record keeps the screen's faults a call (``screen_faults_per_call``). A record that
+    is no screen (``--cold-process fork``: no ``matter``) or an error is returned as it is.
+    """
+    if "matter" not in screened:
+        return screened
+    matter = screened.pop("matter")
+    if not matter:
+        return screened
+    timed = fresh()
+    if "error" in timed:
+        return timed
+    return timed | {"screen_faults_per_call": screened["minor_faults_per_call"]}
 
 
 def _run_fresh(request: dict[str, Any]) -> dict[str, Any]:
@@ -283,6 +349,7 @@ def main() -> int:
         return 0
     if not args.key:
         ap.error("a benchmark KEY, or --serve")
+    _imports()  # as the server does before it forks: the same state in both kinds of process
     try:
         record = time_cold(args.key, args.seed, args.threads, args.min_time, args.every)
     except ValueError as exc:  # a key that names no benchmark of the loaded cases: one line

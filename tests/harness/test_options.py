@@ -33,7 +33,7 @@ def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
         (("--checks-from", "pyproject.toml"), "--checks-from: pyproject.toml: not valid JSON"),
         (("--checks-from", "docs/runs/h100-torch2.11.json"), "not a checks file of this suite"),
         (("--cold-process", "spawn"), "--cold-process: unknown value 'spawn'"),
-        (("--cold-process", "fork,fresh"), "--cold-process: one of fork, fresh"),
+        (("--cold-process", "fork,fresh"), "--cold-process: one of fork-then-fresh, fork, fresh"),
         (("--min-rounds", "0"), "--min-rounds: must be at least 1"),
         # The parsers declared with the options (type=): each fed a bad value, stopped while parsing.
         (("--pass", "bwd"), "--pass: unknown value 'bwd'"),
