@@ -128,10 +128,11 @@ def _num(x: Any) -> float | None:
 
 HOW = (
     "warm is the suite's process after a large buffer was freed (glibc then keeps a forward's buffers for reuse); "
-    "cold is a process with no history (a fork of a server that imported torch and built nothing, or a fresh "
-    "one) that builds the model in its dtype and times it at once, as a user's script does (cold first block: "
-    "its first timed block). The cold state is timed only where that process's page faults matter: at "
-    f"{FAULT_COST_S * 1e6:g} us each, those of its first block make {COLD_FAULT_SHARE:.0%} or more of its time. "
+    "cold is a process with no history that builds the model in its dtype and times it at once, as a user's "
+    "script does (cold first block: its first timed block). A fork of a server that imported torch and built "
+    "nothing screens each row with one block; the cold state is timed only where that block's page faults "
+    f"matter (at {FAULT_COST_S * 1e6:g} us each, {COLD_FAULT_SHARE:.0%} or more of its time), and then in a fresh "
+    "interpreter (the run file's cold process; --cold-process fork times it in the fork). "
     "The state found to move a timing is the allocator returning a forward's buffers to the kernel, which shows "
     "as faults; elsewhere it cannot move a call by 10%, and cold (ms) is blank (--cold-every times every row). "
     "Faults/call are minor page faults per call (each one a page the "

@@ -21,7 +21,7 @@ suite.measure.cold KEY``, the same imports first), and its record keeps the fork
 (``screen_faults_per_call``). A fork is close to a fresh process but not equal to it: at two
 threads on nn_lstm T25 B16 forks took 1,805-2,271 faults a call and fresh processes 2,263-2,270,
 and a fork may land in the lower mode on any run (1,844 faults, 11.6 ms, where Timer on a fresh
-layer reads 12.4-13.9 ms; docs/benchmarks.md). The fresh interpreter costs 2-3 s on the few rows
+layer reads 12.4-13.9 ms; docs/benchmarks.md). The fresh interpreter costs 2.3-2.4 s on the few rows
 that churn; a fork skips the seconds of ``import torch`` on all the others.
 ``--cold-process fork`` times in the fork too, ``--cold-process fresh`` screens and times every
 row in a fresh interpreter (tests compare them).
