@@ -35,6 +35,7 @@ COLD = {
     "cold_median_s": "median_s",
     "cold_first_block_s": "first_block_s",
     "cold_faults_per_call": "minor_faults_per_call",
+    "cold_process": "process",  # the process that gave the cold figures: fork (a screen) or fresh
 }
 COLUMNS = [*FIELDS, *COLD, "memory_note"]
 
@@ -81,7 +82,7 @@ def note(row: pd.Series) -> str | None:
 def derive(df: pd.DataFrame) -> pd.DataFrame:
     """``df`` (the tidy frame) with the numbers typed and ``memory_note`` filled."""
     for col in (*FIELDS, *COLD):
-        if col not in ("allocator", "built"):
+        if col not in ("allocator", "built", "cold_process"):
             df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
     df["memory_note"] = [note(row) for _, row in df.iterrows()] if len(df) else pd.Series(dtype=object)
     return df
@@ -101,6 +102,7 @@ def memory_frame(df: pd.DataFrame) -> pd.DataFrame:
         "cold_median_s": "cold (ms)",
         "cold_first_block_s": "cold first block (ms)",
         "cold_faults_per_call": "cold faults/call",
+        "cold_process": "cold in",
         "memory_note": "note",
     }
     shown = df.assign(peak_rss_mib=df["peak_rss_bytes"] / 2**20)[list(cols)].rename(columns=cols)

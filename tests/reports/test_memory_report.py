@@ -65,6 +65,19 @@ def test_notes_name_the_state_and_the_bound(tmp_path: Path) -> None:
     assert df.loc[df["case"] == "nn_lstm", "peak_rss_bytes"].item() == 164 << 20
 
 
+def test_the_memory_section_names_the_process_that_gave_the_cold_figures(tmp_path: Path) -> None:
+    fresh = _bench(0.004, 0.0, 0.0068, 2250.0, case="nn_lstm")
+    fresh["extra_info"]["cold"] |= {"process": "fresh", "screen_faults_per_call": 1844.0}
+    screened = _bench(0.0152, 0.0, None, case="nn_gru", family="gru")
+    screened["extra_info"]["cold"] = {"median_s": None, "first_block_s": 0.0153, "minor_faults_per_call": 0.2}
+    screened["extra_info"]["cold"] |= {"process": "fork"}
+    frame = memory.memory_frame(_frame(tmp_path, fresh, screened))
+    assert dict(zip(frame["benchmark"].str.split("-").str[0], frame["cold in"], strict=True)) == {
+        "nn_lstm": "fresh",
+        "nn_gru": "fork",
+    }
+
+
 def test_headline_shows_faults_beside_the_time_and_the_note(tmp_path: Path) -> None:
     df = _frame(tmp_path, _bench(0.004, 1279.0, 0.0068, 2250.0))
     from reports.table import headline
