@@ -35,7 +35,7 @@ COLD = {
     "cold_median_s": "median_s",
     "cold_first_block_s": "first_block_s",
     "cold_faults_per_call": "minor_faults_per_call",
-    "cold_process": "process",  # the process that gave the cold figures: fork (a screen) or fresh
+    "cold_process": "process",  # the process that gave the cold figures: fork or fresh
 }
 COLUMNS = [*FIELDS, *COLD, "memory_note"]
 

@@ -76,7 +76,9 @@ class Cold:
     rss_before_bytes: int | None = meta("the resident set when the blocks began", since=2)
     peak_rss_bytes: int | None = meta("the resident high-water mark during them", since=2)
     peak_rss_note: str = meta("how peak_rss_bytes was measured, or why it was not", since=2)
-    process: str = meta("fork (a child of the cold server) or fresh (a new interpreter): the one timed", since=3)
+    process: str = meta(
+        "fork (a child of the cold server) or fresh (a new interpreter): the one that gave the figures", since=3
+    )
     server_threads: int | None = meta("the server's thread count when it forked (null: fresh)", since=3)
     timed: bool = meta("false: stopped after the first block, its faults did not matter", since=3)
     note: str | None = meta("why it was not timed, else null", since=3)

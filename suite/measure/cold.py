@@ -45,10 +45,7 @@ from typing import Any
 
 from suite.measure.cold_server import _SERVER, COLD_TIMEOUT_S, _one_line, serve
 
-# fork-then-fresh (the default): a fork of the cold server screens the row (its first block), and a row
-# whose faults matter is timed in a fresh interpreter; fork: timed in the fork too; fresh: a fresh
-# interpreter screens and times every row.
-PROCESSES = ("fork-then-fresh", "fork", "fresh")
+PROCESSES = ("fork-then-fresh", "fork", "fresh")  # --cold-process (run_cold)
 # The cold state is timed where the process with no history takes page faults that matter: the
 # state this suite found to move a timing (glibc returning a forward's buffers to the kernel, so
 # that every call faults them in again; docs/page-faults.md) shows as faults. A call whose first
@@ -106,7 +103,7 @@ def time_cold(
         every: time every benchmark; by default one whose first block's page faults do not matter
             (``faults_matter``) stops after that block (``timed`` false, ``median_s`` null).
         screen: stop after the first block whatever its faults, and say in ``matter`` whether they
-            matter (a key no run file has: ``run_cold`` takes it out).
+            matter (a key no run file has: ``after_screen`` takes it out).
     """
     import torch
 
@@ -126,31 +123,25 @@ def time_cold(
     end = time.perf_counter() + min_time
     blocks = [time_block(call, sync, n)]
     memory = probe.stop(n)  # the first block's: what the rule reads, and the record of an untimed row
-    timed = every or faults_matter(memory["minor_faults_per_call"], blocks[0])
-    if screen:
-        return {
-            "median_s": None,
-            "first_block_s": blocks[0],
-            "block": n,
-            "blocks": 1,
-            "threads": torch.get_num_threads(),
-            "timed": False,
-            "note": None if timed else NOT_TIMED,
-            "matter": timed,
-        } | memory
+    matter = every or faults_matter(memory["minor_faults_per_call"], blocks[0])
+    timed = matter and not screen
     while timed and (len(blocks) < 3 or time.perf_counter() < end):
         blocks.append(time_block(call, sync, n))
     if timed:
         memory = probe.stop(n * len(blocks))
-    return {
-        "median_s": statistics.median(blocks) if timed else None,
-        "first_block_s": blocks[0],
-        "block": n,
-        "blocks": len(blocks),
-        "threads": torch.get_num_threads(),
-        "timed": timed,
-        "note": None if timed else NOT_TIMED,
-    } | memory
+    return (
+        {
+            "median_s": statistics.median(blocks) if timed else None,
+            "first_block_s": blocks[0],
+            "block": n,
+            "blocks": len(blocks),
+            "threads": torch.get_num_threads(),
+            "timed": timed,
+            "note": None if matter else NOT_TIMED,
+        }
+        | memory
+        | ({"matter": matter} if screen else {})
+    )
 
 
 def run_cold(
@@ -228,10 +219,12 @@ def main() -> int:
         return 0
     if not args.key:
         ap.error("a benchmark KEY, or --serve")
-    _imports()  # as the server does before it forks: the same state in both kinds of process
+    from cases.load import LoadError
+
     try:
+        _imports()  # as the server does before it forks: the same state in both kinds of process
         record = time_cold(args.key, args.seed, args.threads, args.min_time, args.every)
-    except ValueError as exc:  # a key that names no benchmark of the loaded cases: one line
+    except (ValueError, LoadError) as exc:  # a key naming no benchmark of the loaded cases, a bad module: one line
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(record | {"process": "fresh", "server_threads": None}))
