@@ -18,11 +18,10 @@ region ran; the server checks its thread count before every fork, and the record
 child builds the model and times one block: where its faults do not matter, that block is the
 record. A row whose faults matter is then timed in a fresh interpreter (``python -m
 suite.measure.cold KEY``, the same imports first), and its record keeps the fork's faults a call
-(``screen_faults_per_call``). A fork is close to a fresh process but not equal to it: at two
-threads on nn_lstm T25 B16 forks took 1,805-2,271 faults a call and fresh processes 2,263-2,270,
-and a fork may land in the lower mode on any run (1,844 faults, 11.6 ms, where Timer on a fresh
-layer reads 12.4-13.9 ms; docs/benchmarks.md). The fresh interpreter costs 2.3-2.4 s on the few rows
-that churn; a fork skips the seconds of ``import torch`` on all the others.
+(``screen_faults_per_call``). A fork is close to a fresh process but not equal to it: on a row
+that churns it may fault less and run faster than a fresh interpreter (docs/benchmarks.md). The
+fresh interpreter costs 2.3-2.4 s on the few rows that churn; a fork skips the seconds of
+``import torch`` on all the others.
 ``--cold-process fork`` times in the fork too, ``--cold-process fresh`` screens and times every
 row in a fresh interpreter (tests compare them). The server's machinery (its loop, the forked
 child's isolation, the client) is ``suite/measure/cold_server.py``.
@@ -99,6 +98,8 @@ def time_cold(
 ) -> dict[str, Any]:
     """Build and time one benchmark in this process (fresh, or a fork of the cold server); the ``cold`` record.
 
+    The process has run ``_imports`` (``main`` and the server do): the cases, the users' included, are loaded.
+
     Args:
         every: time every benchmark; by default one whose first block's page faults do not matter
             (``faults_matter``) stops after that block (``timed`` false, ``median_s`` null).
@@ -107,12 +108,10 @@ def time_cold(
     """
     import torch
 
-    from cases.load import load
     from suite.harness.points import Point
     from suite.measure.memory import Probe
     from suite.measure.timing import calibrate, make_call, synchronizer, time_block
 
-    load()  # once per process (a fork of the server has them already)
     torch.set_num_threads(threads)
     bp = Point.from_key(key)
     call, _ = make_call(bp, seed)

@@ -29,9 +29,8 @@ def test_a_slower_loop_shows_its_ratio_to_the_last_row_of_its_machine(tmp_path: 
 
 
 def test_a_measurement_counts_wall_and_cpu(tmp_path: Path) -> None:
-    row = loop_bench.measure(
-        "tier", [sys.executable, "-c", "sum(range(30_000_000))"], tmp_path
-    )  # over 0.1 s: cpu_s has one decimal
+    busy = [sys.executable, "-c", "sum(range(30_000_000))"]  # over 0.1 s: cpu_s has one decimal
+    row = loop_bench.measure("tier", busy, tmp_path)
     assert row["exit"] == 0
     assert float(str(row["wall_s"])) > 0
     assert float(str(row["cpu_s"])) > 0
