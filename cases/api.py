@@ -4,7 +4,7 @@ A user module calls :func:`case` once per model (importing the module registers 
 loaded with ``pytest suite --cases MODULE`` or through the entry-point group ``rnnsuite.cases``
 (``cases/load.py``). The README's "Checking your own RNN" shows it whole. In short::
 
-    from cases.api import Instance, case, same_as
+    from rnnsuite.cases.api import Instance, case, same_as
 
     def build(size, gen, dtype):       # one builder: the model and its inputs in ``dtype``
         ...                            # (add ``device="cpu"`` to build on the device yourself)
@@ -51,9 +51,9 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import torch
 
-from cases import layers
-from cases.mapping import SameAs, same_as, same_as_reference, same_as_reference_grad
-from cases.registry import (
+from rnnsuite.cases import layers
+from rnnsuite.cases.mapping import SameAs, same_as, same_as_reference, same_as_reference_grad
+from rnnsuite.cases.registry import (
     CASES,
     DEVICES,
     DTYPES,
@@ -66,8 +66,8 @@ from cases.registry import (
     Tol,
     register,
 )
-from cases.sizes import cell_presets
-from cases.user_code import (
+from rnnsuite.cases.sizes import cell_presets
+from rnnsuite.cases.user_code import (
     CaseError,
     UserBuild,
     UserForward,

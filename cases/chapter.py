@@ -14,13 +14,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from cases import reference_chapter as ref
-from cases.api import case
-from cases.models import CharRNN, SeedGRUCell, SeedLSTMCell
-from cases.reference import linear_backward
-from cases.reference_layers import LayerSpec, layers_backward, layers_forward
-from cases.registry import Arrays, Instance, NormFloor, Size, Tol, randn, uniform_
-from cases.sizes import DEEPBENCH, GATE_BLOCKS, TINY_CELL
+from rnnsuite.cases import reference_chapter as ref
+from rnnsuite.cases.api import case
+from rnnsuite.cases.models import CharRNN, SeedGRUCell, SeedLSTMCell
+from rnnsuite.cases.reference import linear_backward
+from rnnsuite.cases.reference_layers import LayerSpec, layers_backward, layers_forward
+from rnnsuite.cases.registry import Arrays, Instance, NormFloor, Size, Tol, randn, uniform_
+from rnnsuite.cases.sizes import DEEPBENCH, GATE_BLOCKS, TINY_CELL
 
 # ----------------------------------------------------------------- the two-step NumPy RNN
 

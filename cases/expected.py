@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from cases.layers import Variant
-from cases.reference_layers import LayerSpec, layers_backward, layers_forward
-from cases.registry import Arrays
+from rnnsuite.cases.layers import Variant
+from rnnsuite.cases.reference_layers import LayerSpec, layers_backward, layers_forward
+from rnnsuite.cases.registry import Arrays
 
 
 def _time_major(v: Variant, inputs: Arrays) -> tuple[np.ndarray, np.ndarray | None]:

@@ -20,9 +20,9 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from cases.reference_layers import LayerSpec
-from cases.registry import Instance, Size, Tol, randn, uniform_
-from cases.sizes import GATE_BLOCKS
+from rnnsuite.cases.reference_layers import LayerSpec
+from rnnsuite.cases.registry import Instance, Size, Tol, randn, uniform_
+from rnnsuite.cases.sizes import GATE_BLOCKS
 
 LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 CELLS = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 
-from cases.registry import CASES
+from rnnsuite.cases.registry import CASES
 
 GROUP = "rnnsuite.cases"
 ENV = "RNNSUITE_CASES"
@@ -73,7 +73,7 @@ def load_module(spec: str, source: str) -> tuple[str, ...]:
     spec = _normal(spec)
     if spec in LOADED:
         return LOADED[spec]
-    from cases.api import CaseError
+    from rnnsuite.cases.api import CaseError
 
     before = set(CASES)
     try:

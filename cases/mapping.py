@@ -19,11 +19,11 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from cases import expected
-from cases.layers import Variant
-from cases.registry import Arrays
-from cases.rounding import Rounded, rounded
-from cases.user_code import CaseError, one_line, plain
+from rnnsuite.cases import expected
+from rnnsuite.cases.layers import Variant
+from rnnsuite.cases.registry import Arrays
+from rnnsuite.cases.rounding import Rounded, rounded
+from rnnsuite.cases.user_code import CaseError, one_line, plain
 
 ParamMap = Callable[[Mapping[str, Tensor]], Mapping[str, Tensor]]
 

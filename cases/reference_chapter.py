@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from cases.reference import (
+from rnnsuite.cases.reference import (
     Array,
     Params,
     embedding,
@@ -22,7 +22,7 @@ from cases.reference import (
     log_softmax_backward,
     sigmoid,
 )
-from cases.reference_layers import LayerSpec, layers_backward, layers_forward
+from rnnsuite.cases.reference_layers import LayerSpec, layers_backward, layers_forward
 
 LSTM = LayerSpec(family="lstm", num_layers=1)
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from cases.reference import STEPS, Array, Params, StepBwd, StepFwd
+from rnnsuite.cases.reference import STEPS, Array, Params, StepBwd, StepFwd
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -13,10 +13,10 @@ from functools import partial
 import torch
 from torch import Tensor, nn
 
-from cases.api import case, same_as
-from cases.layers import CELLS, LAYERS, PLAIN, build_cell, build_layer, run_cell, run_layer
-from cases.models import GatedCell, GRUCell, LSTMCell
-from cases.sizes import layer_presets
+from rnnsuite.cases.api import case, same_as
+from rnnsuite.cases.layers import CELLS, LAYERS, PLAIN, build_cell, build_layer, run_cell, run_layer
+from rnnsuite.cases.models import GatedCell, GRUCell, LSTMCell
+from rnnsuite.cases.sizes import layer_presets
 
 
 def same_names(params: Mapping[str, Tensor]) -> dict[str, Tensor]:

@@ -6,7 +6,7 @@ run in seconds on two CPU cores are kept, and long GRU sequences are cut to T = 
 
 from __future__ import annotations
 
-from cases.registry import Size
+from rnnsuite.cases.registry import Size
 
 GATE_BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}
 

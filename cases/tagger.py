@@ -9,10 +9,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from cases import reference_chapter as ref
-from cases.api import case
-from cases.models import LSTMTagger
-from cases.registry import Arrays, Instance, Size, uniform_
+from rnnsuite.cases import reference_chapter as ref
+from rnnsuite.cases.api import case
+from rnnsuite.cases.models import LSTMTagger
+from rnnsuite.cases.registry import Arrays, Instance, Size, uniform_
 
 EMBEDDING_DIM = 6
 HIDDEN_DIM = 6

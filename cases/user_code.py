@@ -13,8 +13,8 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from cases.registry import CASES, Arrays, Instance, Size
-from cases.rounding import Rounded
+from rnnsuite.cases.registry import CASES, Arrays, Instance, Size
+from rnnsuite.cases.rounding import Rounded
 
 UserBuild = Callable[..., Instance]  # (size, generator, dtype), and ``device=`` where it takes one
 UserForward = Callable[[nn.Module, Mapping[str, Tensor]], Mapping[str, Tensor]]

@@ -18,13 +18,13 @@ from functools import partial
 
 import torch
 
-from cases import expected
-from cases.api import case, same_as
-from cases.layers import CELLS, LAYERS, Variant, build_cell, build_layer, layer_flops, layer_shapes, run_cell, run_layer
-from cases.mapping import OPTIONS
-from cases.registry import Size, Tol
-from cases.sequence import same_names
-from cases.sizes import DEEPBENCH, SEED, TIER, TIER_CELL, TINY, TINY_CELL
+from rnnsuite.cases import expected
+from rnnsuite.cases.api import case, same_as
+from rnnsuite.cases.layers import CELLS, LAYERS, Variant, build_cell, build_layer, layer_flops, layer_shapes, run_cell, run_layer
+from rnnsuite.cases.mapping import OPTIONS
+from rnnsuite.cases.registry import Size, Tol
+from rnnsuite.cases.sequence import same_names
+from rnnsuite.cases.sizes import DEEPBENCH, SEED, TIER, TIER_CELL, TINY, TINY_CELL
 
 __all__ = ["CELL_VARIANTS", "LAYER_VARIANTS", "TIER", "TIER_CELL"]
 

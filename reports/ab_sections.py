@@ -10,14 +10,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports import render as r
-from reports import stats
-from reports import table as tb
-from reports.gate import compare_runs
-from reports.gate_result import VERDICTS, BenchRow, ComparisonResult
-from reports.gate_text import BENCH_HEAD, fmt_p, processes_cell
-from reports.runfile.reader import load_run
-from reports.runfile.run import RunFile
+from rnnsuite.reports import render as r
+from rnnsuite.reports import stats
+from rnnsuite.reports import table as tb
+from rnnsuite.reports.gate import compare_runs
+from rnnsuite.reports.gate_result import VERDICTS, BenchRow, ComparisonResult
+from rnnsuite.reports.gate_text import BENCH_HEAD, fmt_p, processes_cell
+from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.reports.runfile.run import RunFile
 
 DRIFT_KEYS = ["case", "device", "dtype", "check"]
 MAX_LISTED = 10  # benchmark keys named when listing those in one A/B file only

@@ -25,10 +25,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from reports import comparison_plots, intervals
-from reports import render as r
-from reports.runfile.run import RunFile
-from reports.store import machine_id
+from rnnsuite.reports import comparison_plots, intervals
+from rnnsuite.reports import render as r
+from rnnsuite.reports.runfile.run import RunFile
+from rnnsuite.reports.store import machine_id
 
 AXES = ("device", "torch", "machine", "allocator", "kernel")
 MATCH = ["family", "case", "dtype", "pass", "backend", "shape"]

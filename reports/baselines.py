@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from reports.table import GROUP
+from rnnsuite.reports.table import GROUP
 
 
 def _variant(df: pd.DataFrame) -> pd.Series:

@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from reports import ab_sections, axis, errors, page
-from reports import render as r
-from reports import table as tb
-from reports.cli import OneLineParser, UsageError
-from reports.report_data import Data
-from reports.runfile.atomic import write_all_atomic
-from reports.runfile.reader import load_run
-from reports.runfile.run import RunFile, RunFileError
+from rnnsuite.reports import ab_sections, axis, errors, page
+from rnnsuite.reports import render as r
+from rnnsuite.reports import table as tb
+from rnnsuite.reports.cli import USAGE, OneLineParser, UsageError
+from rnnsuite.reports.report_data import Data
+from rnnsuite.reports.runfile.atomic import write_all_atomic
+from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.reports.runfile.run import RunFile, RunFileError
 
 OUTPUTS = ("results.csv", "report.html", "summary.md")
 
@@ -27,7 +27,7 @@ class BuildError(Exception):
 def parser() -> argparse.ArgumentParser:
     """The command line of ``build``."""
     p = OneLineParser(
-        prog="python -m reports build", description="Build results.csv, report.html and summary.md from run files."
+        prog="rnnsuite build", description="Build results.csv, report.html and summary.md from run files."
     )
     p.add_argument(
         "runs",
@@ -62,7 +62,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    """Build the report; returns the exit code (0 done, 2 bad input or output folder).
+    """Build the report; returns the exit code (0 done, 2 bad input or output folder, 4 bad command line).
 
     Args:
         argv: the arguments after ``build``.
@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
         return int(exc.code or 0)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return USAGE
     try:
         out = _check_out(args.out, args.force)
         runs = load_runs(args.runs, args.label)

@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 
-from reports.cli import OneLineParser, UsageError
-from reports.gate import compare_runs
-from reports.gate_options import add_gate_options, gate_settings
-from reports.gate_text import to_markdown, to_text
-from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import load_run
-from reports.runfile.run import RunFileError
+from rnnsuite.reports.cli import USAGE, OneLineParser, UsageError
+from rnnsuite.reports.gate import compare_runs
+from rnnsuite.reports.gate_options import add_gate_options, gate_settings
+from rnnsuite.reports.gate_text import to_markdown, to_text
+from rnnsuite.reports.runfile.atomic import write_atomic
+from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.reports.runfile.run import RunFileError
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = OneLineParser(prog="python -m reports compare", description="The regression gate between two run files.")
+    p = OneLineParser(prog="rnnsuite compare", description="The regression gate between two run files.")
     p.add_argument("base", help="the reference run file (pytest-benchmark JSON of this suite)")
     p.add_argument("cand", help="the candidate run file")
     add_gate_options(p)
@@ -34,7 +34,8 @@ def main(argv: list[str]) -> int:
         argv: the arguments after ``compare``.
 
     Returns:
-        0 when nothing regressed, 1 on a slowdown or a newly failing check, 2 on unusable input, 3 when
+        0 when nothing regressed, 1 on a slowdown or a newly failing check, 2 on unusable input, 4 on a bad
+        command line, 3 when
         nothing regressed but a benchmark is inconclusive.
     """
     try:
@@ -42,7 +43,10 @@ def main(argv: list[str]) -> int:
         result = compare_runs(load_run(args.base), load_run(args.cand), **gate_settings(args))
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
-    except (UsageError, RunFileError) as exc:
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE
+    except RunFileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.markdown:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from reports.plot_style import OTHER_COLORS, grid, plain_log_ticks, png_uri
+from rnnsuite.reports.plot_style import OTHER_COLORS, grid, plain_log_ticks, png_uri
 
 
 def along(rows: pd.DataFrame, values: list[str], names: dict[str, str]) -> str | None:

@@ -7,10 +7,10 @@ from typing import Any
 
 import pandas as pd
 
-from reports import errors
-from reports import render as r
-from reports import table as tb
-from reports.report_data import Data
+from rnnsuite.reports import errors
+from rnnsuite.reports import render as r
+from rnnsuite.reports import table as tb
+from rnnsuite.reports.report_data import Data
 
 
 def correctness_section(data: Data) -> str:

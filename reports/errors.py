@@ -12,9 +12,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from reports import render as r
-from reports.runfile.run import RunFile
-from reports.runfile.schema import ERROR
+from rnnsuite.reports import render as r
+from rnnsuite.reports.runfile.run import RunFile
+from rnnsuite.reports.runfile.schema import ERROR
 
 COLUMNS = ["run", "test", "key", "pass", "check", "error", "nodeid", "output"]
 SHOWN_LINES = 4  # of each error's output, in the page

@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from reports import counts, stats
-from reports.counts import COUNT_THRESHOLD
-from reports.gate_result import BenchRow, ComparisonResult, DriftRow
-from reports.runfile.run import RunFile
-from reports.stats import ALPHA, MAX_NOISE, THRESHOLD, sample_diff
+from rnnsuite.reports import counts, stats
+from rnnsuite.reports.counts import COUNT_THRESHOLD
+from rnnsuite.reports.gate_result import BenchRow, ComparisonResult, DriftRow
+from rnnsuite.reports.runfile.run import RunFile
+from rnnsuite.reports.stats import ALPHA, MAX_NOISE, THRESHOLD, sample_diff
 
 
 def compare_runs(

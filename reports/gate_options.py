@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from reports import stats
-from reports.cli import UsageError
-from reports.counts import COUNT_THRESHOLD
-from reports.stats import ALPHA, MAX_NOISE, THRESHOLD
+from rnnsuite.reports import stats
+from rnnsuite.reports.cli import UsageError
+from rnnsuite.reports.counts import COUNT_THRESHOLD
+from rnnsuite.reports.stats import ALPHA, MAX_NOISE, THRESHOLD
 
 
 def add_gate_options(p: argparse.ArgumentParser) -> None:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reports.counts import COUNT_THRESHOLD
-from reports.stats import MAX_NOISE
+from rnnsuite.reports.counts import COUNT_THRESHOLD
+from rnnsuite.reports.stats import MAX_NOISE
 
 VERDICTS = ("slower", "faster", "unchanged", "inconclusive")
 EXIT_INCONCLUSIVE = 3  # no benchmark slower, but one could not be judged: never a pass in CI

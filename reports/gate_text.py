@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable
 
-from reports import counts, stats
-from reports.gate_result import BenchRow, ComparisonResult, DriftRow
+from rnnsuite.reports import counts, stats
+from rnnsuite.reports.gate_result import BenchRow, ComparisonResult, DriftRow
 
 
 def fmt_time(seconds: float) -> str:

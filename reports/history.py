@@ -34,17 +34,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports import comparison_plots
-from reports import render as r
-from reports import table as tb
-from reports.cli import OneLineParser, one_line_errors
-from reports.counts import fmt_count
-from reports.gate import compare_runs
-from reports.gate_result import ComparisonResult
-from reports.page import CSS
-from reports.runfile.atomic import write_all_atomic
-from reports.runfile.run import RunFile, RunFileError
-from reports.store import Stored, StoreError, load_store, machines
+from rnnsuite.reports import comparison_plots
+from rnnsuite.reports import render as r
+from rnnsuite.reports import table as tb
+from rnnsuite.reports.cli import OneLineParser, one_line_errors
+from rnnsuite.reports.counts import fmt_count
+from rnnsuite.reports.gate import compare_runs
+from rnnsuite.reports.gate_result import ComparisonResult
+from rnnsuite.reports.page import CSS
+from rnnsuite.reports.runfile.atomic import write_all_atomic
+from rnnsuite.reports.runfile.run import RunFile, RunFileError
+from rnnsuite.reports.store import Stored, StoreError, load_store, machines
 
 OUTPUTS = ("history.html", "history.csv", "history.md")
 KINDS = ("time (processes)", "time", "instructions")
@@ -262,7 +262,7 @@ def render(stored: list[Stored], machine: str | None) -> dict[str, str]:
 
 def parser() -> argparse.ArgumentParser:
     """The command line of ``history``."""
-    p = OneLineParser(prog="python -m reports history", description="Each benchmark's trend over a store's runs.")
+    p = OneLineParser(prog="rnnsuite history", description="Each benchmark's trend over a store's runs.")
     p.add_argument("store", type=Path, metavar="STORE", help="a results store (python -m reports store add)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for history.html, .csv and .md")
     p.add_argument(

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports import stats
-from reports.runfile.run import RunFile
+from rnnsuite.reports import stats
+from rnnsuite.reports.runfile.run import RunFile
 
 LEVEL = 0.95
 

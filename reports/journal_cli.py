@@ -6,15 +6,15 @@ import json
 import sys
 from pathlib import Path
 
-from reports.cli import OneLineParser, one_line_errors
-from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import load_run
-from reports.runfile.run import RunFileError
+from rnnsuite.reports.cli import OneLineParser, one_line_errors
+from rnnsuite.reports.runfile.atomic import write_atomic
+from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.reports.runfile.run import RunFileError
 
 
 def main(argv: list[str]) -> int:
     """Write the run file a journal assembles to; exit 0, or 2 with one line for a bad journal or command line."""
-    p = OneLineParser(prog="python -m reports journal", description="Assemble a run file from a journal.")
+    p = OneLineParser(prog="rnnsuite journal", description="Assemble a run file from a journal.")
     p.add_argument("journal", type=Path, metavar="JOURNAL", help="a journal (RUN.journal.jsonl)")
     p.add_argument("--out", required=True, type=Path, metavar="RUN.json", help="the run file to write")
     p.add_argument("--force", action="store_true", help="replace RUN.json where it exists")

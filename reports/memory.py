@@ -19,10 +19,10 @@ from typing import Any
 
 import pandas as pd
 
-from reports import render as r
-from reports.render import fmt_ms
-from reports.runfile.run import RunFile
-from reports.runfile.schema import Cold
+from rnnsuite.reports import render as r
+from rnnsuite.reports.render import fmt_ms
+from rnnsuite.reports.runfile.run import RunFile
+from rnnsuite.reports.runfile.schema import Cold
 
 STATE_DIFF = 0.10
 COLD_FAULT_SHARE = 0.01  # suite/measure/cold.py's FAULT_SHARE (the reports never import the suite)

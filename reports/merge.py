@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reports.cli import OneLineParser, one_line_errors
-from reports.runfile.reader import dump, load_run
-from reports.runfile.run import RunFile, RunFileError
-from reports.store import machine_id
+from rnnsuite.reports.cli import OneLineParser, one_line_errors
+from rnnsuite.reports.runfile.reader import dump, load_run
+from rnnsuite.reports.runfile.run import RunFile, RunFileError
+from rnnsuite.reports.store import machine_id
 
 SAME = ("torch", "metric", "machine", "label")
 
@@ -85,7 +85,7 @@ def _peaks(runs: Sequence[RunFile]) -> list[dict[str, Any]]:
 
 def parser() -> argparse.ArgumentParser:
     """The command line of ``merge``."""
-    p = OneLineParser(prog="python -m reports merge", description="Merge the run files of --shard I/N jobs.")
+    p = OneLineParser(prog="rnnsuite merge", description="Merge the run files of --shard I/N jobs.")
     p.add_argument("out", type=Path, metavar="OUT.json", help="the merged run file (not overwritten without --force)")
     p.add_argument("shards", nargs="+", metavar="SHARD.json", help="the shards' run files")
     p.add_argument("--force", action="store_true", help="replace OUT.json")

@@ -10,14 +10,14 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
-from reports import ab_sections, axis, errors, memory, variants
-from reports import render as r
-from reports import table as tb
-from reports import time_sections as ts
-from reports.correctness import correctness_section
-from reports.report_data import Data
-from reports.runfile.run import RunFile
-from reports.side_by_side import compare_section
+from rnnsuite.reports import ab_sections, axis, errors, memory, variants
+from rnnsuite.reports import render as r
+from rnnsuite.reports import table as tb
+from rnnsuite.reports import time_sections as ts
+from rnnsuite.reports.correctness import correctness_section
+from rnnsuite.reports.report_data import Data
+from rnnsuite.reports.runfile.run import RunFile
+from rnnsuite.reports.side_by_side import compare_section
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#222;

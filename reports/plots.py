@@ -10,8 +10,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import NullLocator
 
-from reports.plot_style import CASE_COLORS, dtype_color, dtypes_of, grid, plain_log_ticks, png_uri
-from reports.sweep import fit_exponent, sweep_series
+from rnnsuite.reports.plot_style import CASE_COLORS, dtype_color, dtypes_of, grid, plain_log_ticks, png_uri
+from rnnsuite.reports.sweep import fit_exponent, sweep_series
 
 PANEL = ["device", "pass", "backend"]
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from matplotlib import colormaps
 
-from reports import stats
+from rnnsuite.reports import stats
 
 Formatter = Callable[[Any], str]
 

@@ -8,8 +8,8 @@ from functools import cached_property
 
 import pandas as pd
 
-from reports import ab_sections, axis, intervals
-from reports.runfile.run import RunFile
+from rnnsuite.reports import ab_sections, axis, intervals
+from rnnsuite.reports.runfile.run import RunFile
 
 
 @dataclass(frozen=True)

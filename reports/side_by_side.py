@@ -7,10 +7,10 @@ import html
 import numpy as np
 import pandas as pd
 
-from reports import intervals
-from reports import render as r
-from reports import table as tb
-from reports.report_data import Data
+from rnnsuite.reports import intervals
+from rnnsuite.reports import render as r
+from rnnsuite.reports import table as tb
+from rnnsuite.reports.report_data import Data
 
 MAX_COMPARE_ROWS = 40
 

@@ -30,10 +30,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from reports.cli import OneLineParser, one_line_errors
-from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import load_run
-from reports.runfile.run import RunFile, RunFileError
+from rnnsuite.reports.cli import OneLineParser, one_line_errors
+from rnnsuite.reports.runfile.atomic import write_atomic
+from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.reports.runfile.run import RunFile, RunFileError
 
 NAME = re.compile(r"^(\d{4})_.*\.json$")
 
@@ -191,7 +191,7 @@ def machines(stored: list[Stored]) -> dict[str, list[Stored]]:
 
 def parser() -> argparse.ArgumentParser:
     """The command line of ``store``."""
-    p = OneLineParser(prog="python -m reports store", description="Add run files to a results store, or list it.")
+    p = OneLineParser(prog="rnnsuite store", description="Add run files to a results store, or list it.")
     sub = p.add_subparsers(dest="action", required=True, parser_class=OneLineParser)
     add_p = sub.add_parser("add", help="copy run files into STORE/<machine id>/NNNN_<commit>_<date>.json")
     add_p.add_argument("store", type=Path, metavar="STORE")

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from reports.table import GROUP
+from rnnsuite.reports.table import GROUP
 
 
 def fit_exponent(x: Sequence[float] | np.ndarray, y: Sequence[float] | np.ndarray) -> float:

@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from reports import memory
-from reports.runfile.record import kinds, names
-from reports.runfile.run import RunFile
-from reports.runfile.schema import BENCH, CHECK
+from rnnsuite.reports import memory
+from rnnsuite.reports.runfile.record import kinds, names
+from rnnsuite.reports.runfile.run import RunFile
+from rnnsuite.reports.runfile.schema import BENCH, CHECK
 
 STATS = {
     "median_s": "median",

@@ -8,10 +8,10 @@ import html
 import numpy as np
 import pandas as pd
 
-from reports import baselines, intervals, plot_style, plots, sweep
-from reports import render as r
-from reports import table as tb
-from reports.report_data import Data
+from rnnsuite.reports import baselines, intervals, plot_style, plots, sweep
+from rnnsuite.reports import render as r
+from rnnsuite.reports import table as tb
+from rnnsuite.reports.report_data import Data
 
 
 def time_section(data: Data) -> str:

@@ -7,9 +7,9 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from reports import baselines, intervals
-from reports import render as r
-from reports import table as tb
+from rnnsuite.reports import baselines, intervals
+from rnnsuite.reports import render as r
+from rnnsuite.reports import table as tb
 
 ON = ["run", "device", "dtype", "pass", "size", "shape"]
 COST_COLUMNS = [

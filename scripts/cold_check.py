@@ -17,7 +17,7 @@ import statistics
 import sys
 from typing import Any
 
-from suite.measure.cold import run_cold
+from rnnsuite.suite.measure.cold import run_cold
 
 
 def check(key: str, rounds: int, threads: int, min_time: float) -> dict[str, Any]:

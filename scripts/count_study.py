@@ -31,9 +31,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from reports.gate import compare_runs  # noqa: E402
-from reports.runfile.reader import load_run  # noqa: E402
-from suite.ab.counts import counted_command, side_env  # noqa: E402
+from rnnsuite.reports.gate import compare_runs  # noqa: E402
+from rnnsuite.reports.runfile.reader import load_run  # noqa: E402
+from rnnsuite.suite.ab.counts import counted_command, side_env  # noqa: E402
 
 
 def run_one(name: str, out: Path, selection: list[str], env: dict[str, str]) -> tuple[str, float, float]:

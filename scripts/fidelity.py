@@ -27,12 +27,12 @@ from typing import Any
 
 import torch
 
-from suite.harness.points import Point
+from rnnsuite.suite.harness.points import Point
 
 TIMER = r"""
 import sys, torch, torch.utils.benchmark as tb
-from suite.harness.kernels import kernel_flags
-from suite.measure.timing import make_call
+from rnnsuite.suite.harness.kernels import kernel_flags
+from rnnsuite.suite.measure.timing import make_call
 key, threads = sys.argv[1], int(sys.argv[2])
 torch.set_num_threads(threads)
 bp = Point.from_key(key)
@@ -116,7 +116,7 @@ def verdict(warm: float, cold: float, timer: float, noise: float = 0.0) -> str:
 
 def deepbench_keys() -> list[str]:
     """Every DeepBench-size float32 CPU eager forward of the built-in layers."""
-    from cases import CASES
+    from rnnsuite.cases import CASES
 
     return [
         Point.benchmark(CASES[c], "cpu", torch.float32, "fwd", "eager", "deepbench", size).id

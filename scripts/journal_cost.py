@@ -13,7 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from reports.runfile import journal as jr
+from rnnsuite.reports.runfile import journal as jr
 
 CHECK = {"nodeid": "suite/test_correctness.py::test_forward[nn_lstm-cpu-float32]", "record": {"sample": [0.1] * 64}}
 

@@ -27,8 +27,8 @@ def trace(key: str, seconds: float, block: float, threads: int) -> list[float]:
     """Seconds per call of consecutive blocks of about ``block`` seconds, for ``seconds``."""
     import torch
 
-    from suite.harness.points import Point
-    from suite.measure.timing import make_call, synchronizer, time_block
+    from rnnsuite.suite.harness.points import Point
+    from rnnsuite.suite.measure.timing import make_call, synchronizer, time_block
 
     torch.set_num_threads(threads)
     try:

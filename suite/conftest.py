@@ -1,36 +1,25 @@
-"""Loads the suite's pytest plugin for the tests under suite/ only (``pytest tests`` never imports torch).
+"""The suite's tests' hooks and fixtures (suite/plugin/items.py), for the tests under suite/ only.
 
-Every hook and fixture of suite/plugin/hooks.py must be named here (tests/harness/test_conftest.py checks it).
+The session's hooks (suite/plugin/hooks.py) are registered by the rnnsuite pytest plugin where a run asks
+for the suite (``pytest suite`` in a checkout, ``pytest --rnnsuite CASES`` anywhere); a conftest's hooks
+and fixtures reach only its folder, so a project's own tests keep theirs. Every hook and fixture of
+items.py must be named here (tests/harness/test_conftest.py checks it).
 """
 
-from suite.plugin.hooks import (
+from rnnsuite.suite.plugin.items import (
     kernel_of_point,
     options,
-    pytest_benchmark_update_json,
-    pytest_benchmark_update_machine_info,
-    pytest_collection_modifyitems,
-    pytest_configure,
     pytest_generate_tests,
     pytest_runtest_makereport,
-    pytest_runtestloop,
-    pytest_sessionfinish,
-    pytest_testnodedown,
     records,
 )
-from suite.plugin.user_cases import pytest_runtest_call
+from rnnsuite.suite.plugin.user_cases import pytest_runtest_call
 
 __all__ = [
     "kernel_of_point",
     "options",
-    "pytest_benchmark_update_json",
-    "pytest_benchmark_update_machine_info",
-    "pytest_collection_modifyitems",
-    "pytest_configure",
     "pytest_generate_tests",
     "pytest_runtest_call",
     "pytest_runtest_makereport",
-    "pytest_runtestloop",
-    "pytest_sessionfinish",
-    "pytest_testnodedown",
     "records",
 ]

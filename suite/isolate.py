@@ -33,9 +33,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reports.runfile import journal as jr
-from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import RunFileError, load_check_errors, load_checks
+from rnnsuite.reports.runfile import journal as jr
+from rnnsuite.reports.runfile.atomic import write_atomic
+from rnnsuite.reports.runfile.reader import RunFileError, load_check_errors, load_checks
 
 POLL_S = 0.5
 GRACE_S = 10.0  # after SIGABRT, for the fault handler to write the traceback and the process to die
@@ -72,7 +72,7 @@ def without(args: Sequence[str], name: str) -> list[str]:
 
 
 def time_limit(args: Sequence[str]) -> float:
-    from suite.plugin.options import TIME_LIMIT
+    from rnnsuite.suite.plugin.options import TIME_LIMIT
 
     text = option(args, "--time-limit")
     try:

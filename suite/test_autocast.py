@@ -15,14 +15,14 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cases import CASES
-from suite.harness.builds import build, cotangents
-from suite.harness.checks import backward_expected, compare_both, forward_expected
-from suite.harness.compare import compare
-from suite.harness.points import Point
-from suite.harness.records import Records
-from suite.plugin.hooks import matrix
-from suite.plugin.options import OPTIONS_KEY, Options
+from rnnsuite.cases import CASES
+from rnnsuite.suite.harness.builds import build, cotangents
+from rnnsuite.suite.harness.checks import backward_expected, compare_both, forward_expected
+from rnnsuite.suite.harness.compare import compare
+from rnnsuite.suite.harness.points import Point
+from rnnsuite.suite.harness.records import Records
+from rnnsuite.suite.plugin.items import matrix
+from rnnsuite.suite.plugin.options import OPTIONS_KEY, Options
 
 pytestmark = pytest.mark.correctness
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import pytest
 
-from suite.harness.checks import backward_check, forward_check
-from suite.harness.points import Point
-from suite.harness.records import Records
-from suite.plugin.options import Options
+from rnnsuite.suite.harness.checks import backward_check, forward_check
+from rnnsuite.suite.harness.points import Point
+from rnnsuite.suite.harness.records import Records
+from rnnsuite.suite.plugin.options import Options
 
 pytestmark = pytest.mark.correctness
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 import torch
 
-from suite.harness.builds import build
-from suite.harness.checks import backward_check, forward_check, run_and_record
-from suite.harness.compare import compare
-from suite.harness.points import Point
-from suite.harness.records import Records
-from suite.plugin.options import Options
+from rnnsuite.suite.harness.builds import build
+from rnnsuite.suite.harness.checks import backward_check, forward_check, run_and_record
+from rnnsuite.suite.harness.compare import compare
+from rnnsuite.suite.harness.points import Point
+from rnnsuite.suite.harness.records import Records
+from rnnsuite.suite.plugin.options import Options
 
 pytestmark = pytest.mark.correctness
 

@@ -11,12 +11,12 @@ import pytest
 import torch
 from torch import nn
 
-from cases import CASES, DEFAULT_TOL
-from cases.layers import PLAIN, run_cell
-from cases.models import GRUCell, LSTMCell, SeedGRUCell, SeedLSTMCell
-from cases.registry import uniform_
-from suite.harness.builds import build
-from suite.harness.points import Point
+from rnnsuite.cases import CASES, DEFAULT_TOL
+from rnnsuite.cases.layers import PLAIN, run_cell
+from rnnsuite.cases.models import GRUCell, LSTMCell, SeedGRUCell, SeedLSTMCell
+from rnnsuite.cases.registry import uniform_
+from rnnsuite.suite.harness.builds import build
+from rnnsuite.suite.harness.points import Point
 
 pytestmark = pytest.mark.correctness
 

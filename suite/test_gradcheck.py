@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import Tensor, nn
 
-from cases import Case
-from suite.harness.builds import build
-from suite.harness.points import Point
+from rnnsuite.cases import Case
+from rnnsuite.suite.harness.builds import build
+from rnnsuite.suite.harness.points import Point
 
 pytestmark = pytest.mark.correctness
 

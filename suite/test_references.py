@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 import torch
 
-from cases import CASES, DEFAULT_TOL
-from cases import chapter as ch
-from cases.reference_chapter import chapter_rnn
-from cases.reference_layers import LayerSpec, layers_forward
-from suite.harness.builds import build
-from suite.harness.compare import compare
+from rnnsuite.cases import CASES, DEFAULT_TOL
+from rnnsuite.cases import chapter as ch
+from rnnsuite.cases.reference_chapter import chapter_rnn
+from rnnsuite.cases.reference_layers import LayerSpec, layers_forward
+from rnnsuite.suite.harness.builds import build
+from rnnsuite.suite.harness.compare import compare
 
 pytestmark = pytest.mark.correctness
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from cases import CASES, DTYPES
-from cases.registry import Case, Tol, register
-from suite.harness.builds import build
+from rnnsuite.cases import CASES, DTYPES
+from rnnsuite.cases.registry import Case, Tol, register
+from rnnsuite.suite.harness.builds import build
 
 CHAPTER_MODELS = {
     "numpy_rnn", "nn_rnn", "rnn_cell_loop", "char_rnn", "lstm_cell_seed", "gru_cell_seed",

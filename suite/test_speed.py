@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 import torch
 
-from suite.harness.builds import built_note
-from suite.harness.kernels import DEFAULT_KERNEL, kernel_flags, kernel_ops
-from suite.harness.points import Point, dtype_name
-from suite.harness.records import Records
-from suite.measure.cold import run_cold
-from suite.measure.memory import warm_allocator
-from suite.measure.timing import make_call, matmul_peak, measure
-from suite.plugin.options import Options
-from suite.plugin.runrecord import benchmark_info
+from rnnsuite.suite.harness.builds import built_note
+from rnnsuite.suite.harness.kernels import DEFAULT_KERNEL, kernel_flags, kernel_ops
+from rnnsuite.suite.harness.points import Point, dtype_name
+from rnnsuite.suite.harness.records import Records
+from rnnsuite.suite.measure.cold import run_cold
+from rnnsuite.suite.measure.memory import warm_allocator
+from rnnsuite.suite.measure.timing import make_call, matmul_peak, measure
+from rnnsuite.suite.plugin.options import Options
+from rnnsuite.suite.plugin.runrecord import benchmark_info
 
 pytestmark = pytest.mark.speed
 
@@ -89,7 +89,7 @@ def _counted(benchmark: Any, call: Callable[[], object]) -> dict[str, Any]:
     valgrind), so that the run file keeps its format; that time is no timing of the code, and
     the gate never compares the ``stats`` of a counted benchmark.
     """
-    from suite.measure import callgrind, counting
+    from rnnsuite.suite.measure import callgrind, counting
 
     try:
         toggle, dump = counting.torch_counter()

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from cases.tagger import TAG_TO_IX, TRAINING_DATA, WORD_TO_IX, new_tagger, prepare_sequence
-from suite.harness.points import Point
+from rnnsuite.cases.tagger import TAG_TO_IX, TRAINING_DATA, WORD_TO_IX, new_tagger, prepare_sequence
+from rnnsuite.suite.harness.points import Point
 
 pytestmark = pytest.mark.correctness
 

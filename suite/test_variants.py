@@ -7,11 +7,11 @@ import copy
 import pytest
 import torch
 
-from cases import CASES
-from cases.sizes import TIER
-from suite.harness.builds import build
-from suite.harness.kernels import kernel_flags, kernel_label, kernel_ops
-from suite.harness.points import Point
+from rnnsuite.cases import CASES
+from rnnsuite.cases.sizes import TIER
+from rnnsuite.suite.harness.builds import build
+from rnnsuite.suite.harness.kernels import kernel_flags, kernel_label, kernel_ops
+from rnnsuite.suite.harness.points import Point
 
 pytestmark = pytest.mark.correctness
 
@@ -128,7 +128,7 @@ def test_the_fast_op_names_are_the_profilers_events() -> None:
 
     from torch.profiler import ProfilerActivity, profile
 
-    from suite.harness.kernels import KERNEL_OPS, op_names
+    from rnnsuite.suite.harness.kernels import KERNEL_OPS, op_names
 
     case = CASES["nn_gru"]
     inst = build(case, TIER, 0, "cpu", torch.float32)

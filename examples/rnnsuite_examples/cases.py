@@ -18,9 +18,9 @@ import torch
 import torch._functorch.config
 from torch import Tensor, nn
 
-from cases.api import Instance, Size, case, same_as
-from cases.models import GRUCell, LSTMCell
-from cases.sizes import DEEPBENCH, SEED, SEED_CELL, TIER, TINY, TINY_CELL
+from rnnsuite.cases.api import Instance, Size, case, same_as
+from rnnsuite.cases.models import GRUCell, LSTMCell
+from rnnsuite.cases.sizes import DEEPBENCH, SEED, SEED_CELL, TIER, TINY, TINY_CELL
 from rnnsuite_examples import models
 from rnnsuite_examples.reference import layernorm_lstm
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from pytest_benchmark.stats import Stats
 
-from reports.runfile.record import to_dict
-from reports.runfile.run import RunFile, RunFileError
-from reports.runfile.schema import Process
+from rnnsuite.reports.runfile.record import to_dict
+from rnnsuite.reports.runfile.run import RunFile, RunFileError
+from rnnsuite.reports.runfile.schema import Process
 
 
 def merged_stats(stats: dict[str, Any], data: list[float]) -> dict[str, Any]:

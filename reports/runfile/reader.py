@@ -12,11 +12,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from reports.runfile import legacy
-from reports.runfile.atomic import write_atomic
-from reports.runfile.record import problems
-from reports.runfile.run import RunFile, RunFileError
-from reports.runfile.schema import SCHEMA, Bench, Check, Error, Machine, Peak, Run
+from rnnsuite.reports.runfile import legacy
+from rnnsuite.reports.runfile.atomic import write_atomic
+from rnnsuite.reports.runfile.record import problems
+from rnnsuite.reports.runfile.run import RunFile, RunFileError
+from rnnsuite.reports.runfile.schema import SCHEMA, Bench, Check, Error, Machine, Peak, Run
 
 
 def dump(path: str | Path, data: dict[str, Any]) -> None:
@@ -47,7 +47,7 @@ def load_run(path: str | Path, label: str | None = None) -> RunFile:
 
 def _from_journal(p: Path) -> dict[str, Any]:
     """The run file a journal assembles to (reports/runfile/journal/), with its checks file's records."""
-    from reports.runfile import journal
+    from rnnsuite.reports.runfile import journal
 
     try:
         found = journal.read(p)

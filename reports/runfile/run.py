@@ -12,8 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from reports.runfile.record import from_dict
-from reports.runfile.schema import SCHEMA, Cold, ColdFailure, Error, Process
+from rnnsuite.reports.runfile.record import from_dict
+from rnnsuite.reports.runfile.schema import SCHEMA, Cold, ColdFailure, Error, Process
 
 
 class RunFileError(Exception):

@@ -51,7 +51,7 @@ lacks the fields added after it, and readers treat them as missing):
 
 from __future__ import annotations
 
-from reports.runfile.record import ABSENT, Absent, Field, declared, meta, record
+from rnnsuite.reports.runfile.record import ABSENT, Absent, Field, declared, meta, record
 
 SCHEMA = 5
 

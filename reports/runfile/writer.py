@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.runfile.record import checked, from_dict, to_dict
-from reports.runfile.schema import SCHEMA, Check, ChecksFile, Machine, Peak, Run
+from rnnsuite.reports.runfile.record import checked, from_dict, to_dict
+from rnnsuite.reports.runfile.schema import SCHEMA, Check, ChecksFile, Machine, Peak, Run
 
 
 def check_record(ident: dict[str, Any], check: str, outcome: str, **fields: Any) -> dict[str, Any]:

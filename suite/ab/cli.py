@@ -10,16 +10,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from reports.cli import OneLineParser, UsageError
-from reports.gate import compare_runs
-from reports.gate_options import add_gate_options, gate_settings
-from reports.gate_text import to_markdown, to_text
-from reports.runfile.atomic import write_atomic
-from reports.runfile.processes import add_processes
-from reports.runfile.reader import dump, load_run
-from reports.runfile.run import RunFile, RunFileError
-from suite.ab import counts as ab_counts
-from suite.ab.runner import PROCESSES, AbError, Side, run_checks, run_counted_side, run_processes
+from rnnsuite.reports.cli import USAGE, OneLineParser, UsageError
+from rnnsuite.reports.gate import compare_runs
+from rnnsuite.reports.gate_options import add_gate_options, gate_settings
+from rnnsuite.reports.gate_text import to_markdown, to_text
+from rnnsuite.reports.runfile.atomic import write_atomic
+from rnnsuite.reports.runfile.processes import add_processes
+from rnnsuite.reports.runfile.reader import dump, load_run
+from rnnsuite.reports.runfile.run import RunFile, RunFileError
+from rnnsuite.suite.ab import counts as ab_counts
+from rnnsuite.suite.ab.runner import PROCESSES, AbError, Side, run_checks, run_counted_side, run_processes
 
 USAGE_EPILOG = """\
 Options this command does not know are passed to pytest as the selection, e.g.
@@ -30,12 +30,12 @@ slow drift of the machine falls on both sides alike.
 With --metric instructions each side runs once, both at once, under valgrind's callgrind, and the
 gate compares instructions per call against --count-threshold (docs/gate.md).
 exit codes: 0 no regression of B against A, 1 a slowdown or a check passed -> failed, 2 a process
-failed or bad arguments, 3 no slowdown but a benchmark inconclusive (not a pass), 4 valgrind not found."""
+failed, 3 no slowdown but a benchmark inconclusive (not a pass), 4 bad arguments or valgrind not found."""
 
 
 def _parser() -> argparse.ArgumentParser:
     p = OneLineParser(
-        prog="python -m suite.ab",
+        prog="rnnsuite ab",
         allow_abbrev=False,
         epilog=USAGE_EPILOG,
         description=__doc__.split(": ", 1)[1],
@@ -143,7 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         write_atomic(out / "compare.md", to_markdown(result))
     except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
-    except (UsageError, AbError, RunFileError) as exc:
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE
+    except (AbError, RunFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:

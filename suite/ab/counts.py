@@ -71,7 +71,7 @@ def run_counted(
 
 def valgrind_missing() -> str | None:
     """The one-line reason when valgrind is not on PATH, else None."""
-    from suite.measure.callgrind import INSTALL_HINT
+    from rnnsuite.suite.measure.callgrind import INSTALL_HINT
 
     if shutil.which("valgrind"):
         return None

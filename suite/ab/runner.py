@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from reports.runfile.reader import load_run
-from reports.runfile.run import RunFileError
-from reports.runfile.schema import Error
-from reports.stats import ALPHA, processes_needed
-from suite.ab import counts as ab_counts
+from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.reports.runfile.run import RunFileError
+from rnnsuite.reports.runfile.schema import Error
+from rnnsuite.reports.stats import ALPHA, processes_needed
+from rnnsuite.suite.ab import counts as ab_counts
 
 # Processes per side, at least. Each process is a fresh process, so warm-up and allocator state are
 # sampled too; the gate's process-level test needs 7 a side to reach p < 0.001 at all, 8 for up to 12
@@ -82,7 +82,9 @@ def launcher(side: Side) -> list[str]:
     process goes on with the next one; the gate's verdict for it is ``crashed on A/B``. An older checkout
     runs pytest itself, and a crash fails the whole A/B (exit 2) as before.
     """
-    if (side.cwd / "suite" / "isolate.py").is_file():
+    if (side.cwd / "rnnsuite" / "suite" / "isolate.py").is_file():
+        return [side.python, "-m", "rnnsuite.suite.isolate"]
+    if (side.cwd / "suite" / "isolate.py").is_file():  # a checkout from before the rnnsuite package (0.1)
         return [side.python, "-m", "suite.isolate"]
     return [side.python, "-m", "pytest"]
 

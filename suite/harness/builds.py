@@ -10,9 +10,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cases import CASES, Case, Instance, Size
-from cases.rounding import run_rounded
-from suite.harness.points import dtype_name
+from rnnsuite.cases import CASES, Case, Instance, Size
+from rnnsuite.cases.rounding import run_rounded
+from rnnsuite.suite.harness.points import dtype_name
 
 SHARED_BUILDS = 64  # the float64 builds kept for sharing (a DeepBench layer's is a few MB)
 _shared: OrderedDict[tuple[str, Size, int], tuple[Case, Instance]] = OrderedDict()

@@ -15,11 +15,11 @@ import pytest
 import torch
 from torch import Tensor
 
-from suite.harness.budget import Budget, NormError, budget_for, check_normwise
-from suite.harness.builds import build, cotangents, emulated_reference, reference, reference_grads
-from suite.harness.compare import Errors, compare, output_sample
-from suite.harness.points import Point
-from suite.harness.records import Records, record_check
+from rnnsuite.suite.harness.budget import Budget, NormError, budget_for, check_normwise
+from rnnsuite.suite.harness.builds import build, cotangents, emulated_reference, reference, reference_grads
+from rnnsuite.suite.harness.compare import Errors, compare, output_sample
+from rnnsuite.suite.harness.points import Point
+from rnnsuite.suite.harness.records import Records, record_check
 
 # Gradients chain the forward and the backward recurrence: twice the rounding of the forward.
 BACKWARD_TOL_FACTOR = 2.0

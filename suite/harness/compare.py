@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cases import Tol
+from rnnsuite.cases import Tol
 
 
 @dataclass(frozen=True)

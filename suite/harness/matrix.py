@@ -9,8 +9,8 @@ from typing import Protocol
 
 import torch
 
-from cases import CASES, Case, Size
-from suite.harness.points import DEFAULT_KERNEL, Point
+from rnnsuite.cases import CASES, Case, Size
+from rnnsuite.suite.harness.points import DEFAULT_KERNEL, Point
 
 # The autocast checks' dtypes per device: the dtype torch.autocast computes in (CPU: bfloat16 only).
 AUTOCAST_DTYPES = {"cpu": (torch.bfloat16,), "cuda": (torch.float16, torch.bfloat16)}

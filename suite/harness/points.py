@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from cases import CASES, DTYPES, Case, Size
+from rnnsuite.cases import CASES, DTYPES, Case, Size
 
 KERNELS = ("vendor", "native")
 DEFAULT_KERNEL = "vendor"

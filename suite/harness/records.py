@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from reports.runfile.writer import check_record
-from suite.harness.points import Point
+from rnnsuite.reports.runfile.writer import check_record
+from rnnsuite.suite.harness.points import Point
 
 
 @dataclass

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from suite.measure.memory import ALLOCATORS, PRELOADS, preload_path
+from rnnsuite.suite.measure.memory import ALLOCATORS, PRELOADS, preload_path
 
 PATH_OPTIONS = ("--benchmark-json", "--checks-json")
 

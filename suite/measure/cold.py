@@ -42,7 +42,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from suite.measure.cold_server import _SERVER, COLD_TIMEOUT_S, _one_line, serve
+from rnnsuite.suite.measure.cold_server import _SERVER, COLD_TIMEOUT_S, _one_line, serve
 
 PROCESSES = ("fork-then-fresh", "fork", "fresh")  # --cold-process (run_cold)
 # The cold state is timed where the process with no history takes page faults that matter: the
@@ -67,7 +67,7 @@ def faults_matter(faults_per_call: float, seconds_per_call: float) -> bool:
 
 def thread_count() -> int:
     """This process's threads (Linux ``/proc/self/status``; 0 where it is absent)."""
-    from suite.measure.memory import status_field
+    from rnnsuite.suite.measure.memory import status_field
 
     return status_field("Threads") or 0
 
@@ -86,9 +86,9 @@ def _imports() -> None:
     import torch
     import torch.utils.benchmark  # noqa: F401
 
-    import suite.measure.memory
-    import suite.measure.timing  # noqa: F401
-    from cases.load import load
+    import rnnsuite.suite.measure.memory
+    import rnnsuite.suite.measure.timing  # noqa: F401
+    from rnnsuite.cases.load import load
 
     load()  # the users' cases the parent loaded (RNNSUITE_CASES, the entry points): keys name them too
 
@@ -108,9 +108,9 @@ def time_cold(
     """
     import torch
 
-    from suite.harness.points import Point
-    from suite.measure.memory import Probe
-    from suite.measure.timing import calibrate, make_call, synchronizer, time_block
+    from rnnsuite.suite.harness.points import Point
+    from rnnsuite.suite.measure.memory import Probe
+    from rnnsuite.suite.measure.timing import calibrate, make_call, synchronizer, time_block
 
     torch.set_num_threads(threads)
     bp = Point.from_key(key)
@@ -187,7 +187,7 @@ def after_screen(screened: dict[str, Any], fresh: Callable[[], dict[str, Any]]) 
 
 
 def _run_fresh(request: dict[str, Any]) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "suite.measure.cold", request["key"], "--seed", str(request["seed"])]
+    cmd = [sys.executable, "-m", "rnnsuite.suite.measure.cold", request["key"], "--seed", str(request["seed"])]
     cmd += ["--threads", str(request["threads"]), "--min-time", str(request["min_time"])]
     cmd += ["--every"] if request.get("every") else []
     try:
@@ -218,7 +218,7 @@ def main() -> int:
         return 0
     if not args.key:
         ap.error("a benchmark KEY, or --serve")
-    from cases.load import LoadError
+    from rnnsuite.cases.load import LoadError
 
     try:
         _imports()  # as the server does before it forks: the same state in both kinds of process

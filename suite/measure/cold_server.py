@@ -42,7 +42,7 @@ def _fork_one(request: dict[str, Any], threads_before: int) -> dict[str, Any]:
         os.close(read_end)
         code = 0
         try:
-            from suite.measure import cold
+            from rnnsuite.suite.measure import cold
 
             time_cold = cold.time_cold
             rec = time_cold(
@@ -85,7 +85,7 @@ def _fork_one(request: dict[str, Any], threads_before: int) -> dict[str, Any]:
 
 def serve(requests: IO[str], replies: IO[str]) -> None:
     """The cold server: import, announce readiness and the thread count, then one forked child per request line."""
-    from suite.measure.cold import _imports, thread_count
+    from rnnsuite.suite.measure.cold import _imports, thread_count
 
     _imports()
     print(json.dumps({"ready": True, "threads": thread_count()}), file=replies, flush=True)
@@ -104,7 +104,7 @@ class ColdServer:
         self.threads_at_start: int | None = None
 
     def _start(self) -> None:
-        cmd = [sys.executable, "-m", "suite.measure.cold", "--serve"]
+        cmd = [sys.executable, "-m", "rnnsuite.suite.measure.cold", "--serve"]
         self.proc = subprocess.Popen(
             cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1
         )

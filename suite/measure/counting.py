@@ -40,7 +40,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from suite.measure.callgrind import DUMP_DIR_ENV, CountError
+from rnnsuite.suite.measure.callgrind import DUMP_DIR_ENV, CountError
 
 # A seed-size forward of nn.LSTM is about 21M instructions, 1-2 s under callgrind: the counted
 # calls, with torch's import, set a run's length. Counts barely move between calls once warm

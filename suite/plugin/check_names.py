@@ -6,14 +6,14 @@ from typing import Any
 
 import pytest
 
-from cases import CASES
-from reports.runfile.checks import CHECK_NAMES
-from suite.harness.points import Point
-from suite.harness.records import Records
+from rnnsuite.cases import CASES
+from rnnsuite.reports.runfile.checks import CHECK_NAMES
+from rnnsuite.suite.harness.points import Point
+from rnnsuite.suite.harness.records import Records
 
 RECORDS_KEY = pytest.StashKey[Records]()
 
-POINT_PARAMS = ("point", "point64", "compiled_point")
+POINT_PARAMS = ("point", "point64", "compiled_point", "bench_point")
 
 
 def item_identity(item: pytest.Item) -> tuple[dict[str, Any], str]:
@@ -22,17 +22,21 @@ def item_identity(item: pytest.Item) -> tuple[dict[str, Any], str]:
     A test on a point of the matrix is that point; one on a case's NumPy reference is the case on
     ``cpu`` in ``float64``; any other is keyed by its test id, with no case.
     """
-    check = check_name(item)
+    return point_identity(item), check_name(item)
+
+
+def point_identity(item: pytest.Item) -> dict[str, Any]:
+    """The ``key, case, device, dtype`` (and ``kernel``) of any test: its point, its case's reference, or its id."""
     callspec = getattr(item, "callspec", None)
     params = callspec.params if callspec is not None else {}
     point = next((params[p] for p in POINT_PARAMS if isinstance(params.get(p), Point)), None)
     if point is not None:
         ident = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
-        return ident | {"kernel": point.kernel}, check
+        return ident | {"kernel": point.kernel}
     if params.get("name") in CASES:
         case = params["name"]
-        return {"key": f"{case}-cpu-float64", "case": case, "device": "cpu", "dtype": "float64"}, check
-    return {"key": item.name, "case": None, "device": None, "dtype": None}, check
+        return {"key": f"{case}-cpu-float64", "case": case, "device": "cpu", "dtype": "float64"}
+    return {"key": item.name, "case": None, "device": None, "dtype": None}
 
 
 WORKER_RECORDS = "rnnsuite_correctness"  # the key of an xdist worker's records in its ``workeroutput``

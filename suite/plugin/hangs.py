@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from reports.runfile.reader import RunFileError, load_check_errors
+from rnnsuite.reports.runfile.reader import RunFileError, load_check_errors
+from rnnsuite.suite.plugin.parsers import option
 
 TIMED_OUT = "timed out"
 Group = tuple[str, str, str]  # case, device, dtype
@@ -25,7 +26,7 @@ Group = tuple[str, str, str]  # case, device, dtype
 def layer_of(name: str | None) -> str | None:
     """The case whose fused layer case ``name`` runs: a variant's baseline (``nn_gru`` for ``nn_gru[bidir]``),
     whose kernel it calls; any other case is its own (a hand-written cell runs no fused layer)."""
-    from cases import CASES
+    from rnnsuite.cases import CASES
 
     case = CASES.get(name or "")
     return case.baseline if case is not None and case.fused and case.baseline else name
@@ -54,7 +55,7 @@ def hung_groups(errors: Iterable[Mapping[str, Any]]) -> dict[Group, str]:
 
 def checks_from_errors(config: pytest.Config) -> list[dict[str, Any]]:
     """The errors of the ``--checks-from`` file (a bad file is reported where the run file gets its checks)."""
-    source = config.getoption("checks_from", None)
+    source = option(config, "checks_from", None)
     try:
         return load_check_errors(source) if source else []
     except RunFileError:

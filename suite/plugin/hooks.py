@@ -9,30 +9,29 @@ from typing import Any
 import pytest
 import torch
 
-from reports.runfile.atomic import write_atomic
-from reports.runfile.reader import load_checks
-from reports.runfile.record import checked
-from reports.runfile.run import RunFileError
-from reports.runfile.schema import Peak
-from reports.runfile.writer import checks_file, run_section
-from suite.harness.kernels import DEFAULT_KERNEL, kernel_flags
-from suite.harness.matrix import points
-from suite.harness.points import dtype_of
-from suite.harness.records import Records, add_record
-from suite.measure.allocators import check_available, run_each
-from suite.measure.memory import ALLOCATORS, allocator
-from suite.plugin import journal
-from suite.plugin.check_names import RECORDS_KEY, WORKER_RECORDS, check_name, item_identity
-from suite.plugin.machine import describe_machine
-from suite.plugin.options import OPTIONS_KEY, Options, parse_options
-from suite.plugin.parsers import choices, shard_text
-from suite.plugin.progress import Progress
-from suite.plugin.user_cases import load_user_cases
+from rnnsuite.plugin import suite_dir
+from rnnsuite.reports.runfile.atomic import write_atomic
+from rnnsuite.reports.runfile.reader import load_checks
+from rnnsuite.reports.runfile.record import checked
+from rnnsuite.reports.runfile.run import RunFileError
+from rnnsuite.reports.runfile.schema import Peak
+from rnnsuite.reports.runfile.writer import checks_file, run_section
+from rnnsuite.suite.harness.points import dtype_of
+from rnnsuite.suite.harness.records import Records
+from rnnsuite.suite.measure.allocators import check_available, run_each
+from rnnsuite.suite.measure.memory import ALLOCATORS, allocator
+from rnnsuite.suite.plugin import journal
+from rnnsuite.suite.plugin.check_names import RECORDS_KEY, WORKER_RECORDS, check_name, point_identity
+from rnnsuite.suite.plugin.machine import describe_machine
+from rnnsuite.suite.plugin.options import OPTIONS_KEY, parse_options
+from rnnsuite.suite.plugin.parsers import choices, option, shard_text
+from rnnsuite.suite.plugin.progress import Progress
+from rnnsuite.suite.plugin.user_cases import load_user_cases
 
 
 def _allocators(config: pytest.Config) -> tuple[str, ...]:
     """The ``--allocator`` list, each library checked (absent: a one-line usage error, exit 4)."""
-    spec = config.getoption("allocator")
+    spec = option(config, "allocator")
     if spec is None:
         return (allocator(),)
     names = choices(config, "allocator", "--allocator", ALLOCATORS)
@@ -47,17 +46,18 @@ def _run_allocators(config: pytest.Config, names: tuple[str, ...]) -> None:
     """Other allocators than this process's: run pytest once per allocator, then stop with the worst status."""
     if hasattr(config, "workerinput"):
         raise pytest.UsageError(f"--allocator {','.join(names)}: a worker runs with {allocator()}")
-    label = config.getoption("run_label") or f"torch{torch.__version__}"
+    label = option(config, "run_label") or f"torch{torch.__version__}"
     status = run_each(config.invocation_params.args, names, label, str(config.invocation_params.dir))
     pytest.exit(f"--allocator {','.join(names)}: one run per allocator done", returncode=status)
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    load_user_cases(config)  # before anything reads the cases (--inject-slowdown, the matrix)
+    selected = load_user_cases(config)  # before anything reads the cases (--inject-slowdown, the matrix)
     names = _allocators(config)
     if names != (allocator(),):
         _run_allocators(config, names)
     opts = parse_options(config)
+    opts.only_cases = selected
     if opts.metric == "instructions":
         _callgrind(config)
     config.stash[OPTIONS_KEY] = opts
@@ -74,7 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def _checks_from(config: pytest.Config) -> list[dict[str, Any]]:
     """``--checks-from PATH``: the records of an earlier checks file (a bad file: one-line usage error, exit 4)."""
-    path = config.getoption("checks_from")
+    path = option(config, "checks_from")
     if not path or hasattr(config, "workerinput"):
         return []
     try:
@@ -89,7 +89,7 @@ def _callgrind(config: pytest.Config) -> None:
     Where valgrind is absent, a one-line usage error (exit 4). The rerun replaces this process,
     so its exit status is the command's; pytest's output capture is stopped first.
     """
-    from suite.measure import callgrind
+    from rnnsuite.suite.measure import callgrind
 
     if callgrind.under_callgrind() or hasattr(config, "workerinput"):
         return
@@ -112,7 +112,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:  # every correctness test names its check (a missing or undeclared name: exit 4)
         if item.get_closest_marker("correctness") is not None:
             check_name(item)
-    shard = config.getoption("shard")
+    _only_asked_cases(config, items)
+    shard = option(config, "shard")
     if shard is None:
         return
     i, n = shard
@@ -123,84 +124,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     items[:] = kept
 
 
-def device_marks(device: str) -> list[pytest.MarkDecorator]:
-    if device == "cuda" and not torch.cuda.is_available():
-        return [pytest.mark.skip(reason="CUDA not available on this machine")]
-    return []
-
-
-def matrix(opts: Options, kind: str = "check", **only: Any) -> list[Any]:
-    """``pytest.param(Point)`` for every point of ``kind`` the options allow (``suite.harness.matrix.points``)."""
-    return [pytest.param(p, id=p.id, marks=device_marks(p.device)) for p in points(opts, kind, **only)]
-
-
-@pytest.fixture(autouse=True)
-def kernel_of_point(request: pytest.FixtureRequest) -> Any:
-    """A matrix test runs under its point's kernel (``--kernel``); other tests under torch's default."""
-    params = getattr(getattr(request.node, "callspec", None), "params", {})
-    point = params.get("point", params.get("point64"))
-    with kernel_flags(point.kernel if point is not None else DEFAULT_KERNEL):
-        yield
-
-
-def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    opts = metafunc.config.stash[OPTIONS_KEY]
-    marker = metafunc.definition.get_closest_marker("cases")  # @pytest.mark.cases("name", ...)
-    only = tuple(marker.args) if marker else None
-    if "point" in metafunc.fixturenames:
-        metafunc.parametrize("point", matrix(opts, only_cases=only))
-    if "point64" in metafunc.fixturenames:  # float64-only checks (gradcheck)
-        metafunc.parametrize("point64", matrix(opts, only_dtypes=(torch.float64,), only_cases=only))
-    if "compiled_point" in metafunc.fixturenames:  # the compiled checks (suite/test_compiled.py)
-        skip = pytest.mark.skip(reason="the compiled-model checks run with --backend compile")
-        compiled = [pytest.param(None, id="eager-only", marks=skip)]
-        metafunc.parametrize(
-            "compiled_point", matrix(opts, only_cases=only) if "compile" in opts.backends else compiled
-        )
-    if "bench_point" in metafunc.fixturenames:
-        metafunc.parametrize("bench_point", matrix(opts, "benchmark"))
-
-
-@pytest.fixture
-def options(request: pytest.FixtureRequest) -> Options:
-    """The validated suite options."""
-    return request.config.stash[OPTIONS_KEY]
-
-
-@pytest.fixture
-def records(request: pytest.FixtureRequest) -> Records:
-    """The session's correctness records and matmul peaks."""
-    return request.config.stash[RECORDS_KEY]
-
-
 @pytest.hookimpl(wrapper=True)
 def pytest_runtestloop(session: pytest.Session) -> Any:
     """``--metric instructions``: once every benchmark is counted, the rest runs uninstrumented."""
     try:
         return (yield)
     finally:
-        from suite.measure import callgrind
+        from rnnsuite.suite.measure import callgrind
 
         callgrind.uninstrument()
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    """Every correctness test reaches the run file: one that did not record itself gets a record of its
-    outcome (passed, or failed with the first line of the failure; a skip is not a check)."""
-    report = yield
-    done = report.failed or (report.passed and report.when == "call")
-    if done and item.get_closest_marker("correctness") is not None:
-        ident, check = item_identity(item)
-        recs = item.config.stash[RECORDS_KEY]
-        if not any(r["key"] == ident["key"] and r["check"] == check for r in recs.correctness):
-            fields: dict[str, Any] = {}
-            if report.failed:
-                crash = getattr(report.longrepr, "reprcrash", None)
-                message = crash.message if crash is not None else str(report.longrepr)
-                fields["message"] = message.splitlines()[0][:300] if message else ""
-            add_record(recs, ident, check, "failed" if report.failed else "passed", **fields)
-    return report
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
@@ -232,7 +164,7 @@ def pytest_benchmark_update_machine_info(config: pytest.Config, machine_info: di
 
 def _counting_machine(config: pytest.Config) -> dict[str, str | None]:
     """valgrind's version and the process's instrumentation in a run under ``--metric instructions``, else None."""
-    from suite.measure import callgrind
+    from rnnsuite.suite.measure import callgrind
 
     if config.stash[OPTIONS_KEY].metric != "instructions":
         return {}
@@ -245,7 +177,7 @@ def _final_peaks(recs: Records, output_json: dict[str, Any]) -> None:
     A shared machine's speed drifts: one early measurement can sit below what the benchmarks
     later reached. Every benchmark's ``peak_gflops`` is set to the final figure.
     """
-    from suite.measure.timing import matmul_peak
+    from rnnsuite.suite.measure.timing import matmul_peak
 
     for (device, dtype), first in list(recs.peaks.items()):
         if "gflops_end" in first:  # pytest-benchmark writes the JSON once per output (--benchmark-json, -save)
@@ -268,3 +200,16 @@ def pytest_benchmark_update_json(config: pytest.Config, benchmarks: Any, output_
     opts = config.stash[OPTIONS_KEY]
     sections = list(recs.peaks.values()), recs.correctness
     output_json["rnnsuite"] = run_section(opts.label, opts.allocator, opts.metric, *sections, shard=shard_text(config))
+
+
+def _only_asked_cases(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``--rnnsuite``: of the suite's tests, only those of the asked cases stay (a project's own tests all stay)."""
+    only = config.stash[OPTIONS_KEY].only_cases
+    if only is None:
+        return
+    folder = suite_dir()
+    dropped = [i for i in items if folder in i.path.resolve().parents and point_identity(i)["case"] not in only]
+    if dropped:
+        gone = set(map(id, dropped))
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if id(i) not in gone]

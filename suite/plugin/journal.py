@@ -21,12 +21,12 @@ from typing import IO, Any
 
 import pytest
 
-from reports.runfile import journal as jr
-from suite.plugin.check_names import RECORDS_KEY, item_identity
-from suite.plugin.hangs import checks_from_errors, hung_groups, skip_hung
-from suite.plugin.options import OPTIONS_KEY, TIME_LIMIT
-from suite.plugin.parsers import shard_text
-from suite.plugin.resume import differs, fingerprint
+from rnnsuite.reports.runfile import journal as jr
+from rnnsuite.suite.plugin.check_names import RECORDS_KEY, item_identity
+from rnnsuite.suite.plugin.hangs import checks_from_errors, hung_groups, skip_hung
+from rnnsuite.suite.plugin.options import OPTIONS_KEY, TIME_LIMIT
+from rnnsuite.suite.plugin.parsers import option, shard_text
+from rnnsuite.suite.plugin.resume import differs, fingerprint
 
 SESSION_ENV = "RNNSUITE_JOURNAL_SESSION"  # the session id, for the workers the session's process starts
 
@@ -73,7 +73,7 @@ class JournalPlugin:
 
     # The session's process: the header, or a refusal to resume.
     def start_session(self) -> None:
-        from suite.plugin.machine import describe_machine
+        from rnnsuite.suite.plugin.machine import describe_machine
 
         machine = describe_machine()
         mine = fingerprint(self.config, machine)
@@ -101,8 +101,8 @@ class JournalPlugin:
             "allocator": getattr(opts, "allocator", None),
             "metric": getattr(opts, "metric", "time"),
             "shard": shard_text(self.config),
-            "checks_from": self.config.getoption("checks_from"),
-            "time_limit": self.config.getoption("time_limit") or TIME_LIMIT,
+            "checks_from": option(self.config, "checks_from"),
+            "time_limit": option(self.config, "time_limit") or TIME_LIMIT,
         }
         if self.config.getoption("benchmark_json", None):
             header |= _benchmark_context(self.config)
@@ -212,7 +212,7 @@ class JournalPlugin:
             return
         recs = self.config.stash.get(RECORDS_KEY, None)
         journal = _read_or_none(self.path)
-        if recs is not None and journal is not None and self.config.getoption("checks_json"):
+        if recs is not None and journal is not None and option(self.config, "checks_json"):
             recs.correctness[:] = jr.correctness(journal)
         self.write({"kind": "end", "session": self.session, "pid": os.getpid(), "status": int(exitstatus)})
 
@@ -274,7 +274,7 @@ def _benchmark_dict(item: pytest.Item) -> dict[str, Any] | None:
 
 def setup(config: pytest.Config) -> None:
     """Register the journal where ``--journal`` or ``--resume`` names one (a bad path: one-line usage error)."""
-    path, resume = config.getoption("journal"), config.getoption("resume")
+    path, resume = option(config, "journal"), option(config, "resume")
     if resume and path and Path(path).resolve() != Path(resume).resolve():
         raise pytest.UsageError(
             f"--resume {resume} and --journal {path}: a resumed run appends to the journal it resumes"

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from reports.runfile.record import checked
-from reports.runfile.schema import Machine
-from suite.measure.memory import allocator
+from rnnsuite.reports.runfile.record import checked
+from rnnsuite.reports.runfile.schema import Machine
+from rnnsuite.suite.measure.memory import allocator
 
 
 def describe_machine(valgrind: str | None = None, instrumentation: str | None = None) -> dict[str, Any]:

@@ -14,11 +14,11 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from suite.plugin.parsers import choices, comma_list, one_of, positive, shard_of, whole
+from rnnsuite.suite.plugin.parsers import PREFIX, choices, comma_list, one_of, option, positive, shard_of, whole
 
 if TYPE_CHECKING:
     import torch
@@ -34,8 +34,12 @@ TIME_LIMIT = 600.0
 RESUME_DESTS: list[str] = []  # filled by pytest_addoption
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("rnnsuite", "RNN suite")
+def add_options(parser: pytest.Parser) -> None:
+    """Declare the suite's options: each as ``--rnnsuite-NAME``, and as ``--NAME`` where no other plugin or
+    conftest took that name first (a project's own ``--device`` stays its own; ``--rnnsuite-device`` is
+    then the suite's). Idempotent: a second call declares nothing (the root conftest.py and the plugin
+    both call it). The values live under ``rnnsuite_``-prefixed dests, read with ``parsers.option``."""
+    group = _Declare(parser.getgroup("rnnsuite", "RNN suite"), taken_names(parser))
     group.addoption(
         "--device",
         type=comma_list("--device", DEVICES),
@@ -169,7 +173,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "past it is recorded as timed out and its process stopped",
     )
     # What --resume compares: every option of this group but these (they name this session's files or limit).
-    RESUME_DESTS[:] = [o.dest for o in group.options if o.dest not in ("journal", "resume", "time_limit")]
+    if group.declared:
+        names = [d.removeprefix(PREFIX) for d in group.declared]
+        RESUME_DESTS[:] = [d for d in names if d not in ("journal", "resume", "time_limit")]
+
+
+def taken_names(parser: pytest.Parser) -> set[str]:
+    """Every option string declared so far (pytest's own, other plugins', conftests')."""
+    groups = [getattr(parser, "_anonymous", None), *getattr(parser, "_groups", [])]
+    return {name for g in groups if g is not None for o in g.options for name in o.names()}
+
+
+class _Declare:
+    """An option group that declares ``--rnnsuite-NAME`` and, where free, ``--NAME``, with a prefixed dest."""
+
+    def __init__(self, group: pytest.OptionGroup, taken: set[str]) -> None:
+        self.group, self.taken = group, taken
+        self.declared: list[str] = []
+
+    def addoption(self, flag: str, **attrs: Any) -> None:
+        name = flag.removeprefix("--")
+        long = f"--rnnsuite-{name}"
+        if long in self.taken:  # declared already
+            return
+        dest = PREFIX + attrs.pop("dest", name.replace("-", "_"))
+        flags = [f for f in (flag, long) if f not in self.taken]
+        self.group.addoption(*flags, dest=dest, **attrs)
+        self.declared.append(dest)
 
 
 @dataclass
@@ -196,6 +226,7 @@ class Options:
     kernels: tuple[str, ...] = ("vendor",)  # suite.harness.kernels.DEFAULT_KERNEL
     metric: str = "time"  # or "instructions" (suite/measure/counting.py)
     extra_work: dict[str, float] = field(default_factory=dict)  # case -> extra fraction of its sequence
+    only_cases: tuple[str, ...] | None = None  # --rnnsuite: the cases of its modules only (None: every case)
 
 
 OPTIONS_KEY = pytest.StashKey[Options]()
@@ -203,7 +234,7 @@ OPTIONS_KEY = pytest.StashKey[Options]()
 
 def _case_number(spec: str) -> tuple[str, float]:
     """``CASE=NUMBER`` split; the number is NaN when it is not one, the case "" when unknown."""
-    from cases import CASES
+    from rnnsuite.cases import CASES
 
     case, _, number = spec.partition("=")
     try:
@@ -234,12 +265,12 @@ def _extra_work(spec: str | None) -> dict[str, float]:
 
 
 def _metric(config: pytest.Config) -> str:
-    metric = config.getoption("metric")
+    metric = option(config, "metric")
     if metric == "instructions" and getattr(config.option, "numprocesses", None):
         raise pytest.UsageError("--metric instructions: run without -n (one process under valgrind counts all)")
-    if metric == "instructions" and (config.getoption("threads") or 1) != 1:
+    if metric == "instructions" and (option(config, "threads") or 1) != 1:
         raise pytest.UsageError("--metric instructions: counts need --threads 1 (idle OpenMP threads spin)")
-    if metric == "instructions" and config.getoption("inject_slowdown"):
+    if metric == "instructions" and option(config, "inject_slowdown"):
         raise pytest.UsageError(
             "--inject-slowdown times whole extra calls; with --metric instructions use --inject-work"
         )
@@ -250,39 +281,39 @@ def parse_options(config: pytest.Config) -> Options:
     """Validate the options; a bad value stops pytest with a one-line usage error."""
     import torch
 
-    from cases import DTYPES
-    from suite.harness.kernels import KERNELS
-    from suite.harness.points import dtype_of
-    from suite.measure.cold import PROCESSES as COLD_PROCESSES
-    from suite.measure.memory import allocator
+    from rnnsuite.cases import DTYPES
+    from rnnsuite.suite.harness.kernels import KERNELS
+    from rnnsuite.suite.harness.points import dtype_of
+    from rnnsuite.suite.measure.cold import PROCESSES as COLD_PROCESSES
+    from rnnsuite.suite.measure.memory import allocator
 
     metric = _metric(config)
-    threads = 1 if metric == "instructions" else config.getoption("threads")
+    threads = 1 if metric == "instructions" else option(config, "threads")
     if threads is None:  # all CPUs, shared among xdist workers (oversubscribed OpenMP threads crawl)
         workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
         threads = max(1, (os.cpu_count() or 1) // workers)
-    checks_json = config.getoption("checks_json")
+    checks_json = option(config, "checks_json")
     if checks_json and not os.path.isdir(os.path.dirname(os.path.abspath(checks_json))):
         raise pytest.UsageError(f"--checks-json: no folder for {checks_json!r}")
     return Options(
-        devices=config.getoption("device"),
+        devices=option(config, "device"),
         dtypes=tuple(dtype_of(d) for d in choices(config, "dtype", "--dtype", tuple(DTYPES))),
-        sizes=config.getoption("size"),
-        backends=config.getoption("backend"),
-        passes=config.getoption("passes"),
+        sizes=option(config, "size"),
+        backends=option(config, "backend"),
+        passes=option(config, "passes"),
         threads=threads,
-        seed=config.getoption("seed"),
-        min_time=config.getoption("min_time"),
-        label=config.getoption("run_label") or f"torch{torch.__version__}",
-        slowdown=_slowdown(config.getoption("inject_slowdown")),
-        peak=not config.getoption("no_peak"),
+        seed=option(config, "seed"),
+        min_time=option(config, "min_time"),
+        label=option(config, "run_label") or f"torch{torch.__version__}",
+        slowdown=_slowdown(option(config, "inject_slowdown")),
+        peak=not option(config, "no_peak"),
         checks_json=checks_json,
         allocator=allocator(),
-        cold=not config.getoption("no_cold"),
-        cold_process=one_of("--cold-process", COLD_PROCESSES)(str(config.getoption("cold_process"))),
-        cold_every=config.getoption("cold_every"),
-        min_rounds=config.getoption("min_rounds"),
+        cold=not option(config, "no_cold"),
+        cold_process=one_of("--cold-process", COLD_PROCESSES)(str(option(config, "cold_process"))),
+        cold_every=option(config, "cold_every"),
+        min_rounds=option(config, "min_rounds"),
         kernels=choices(config, "kernel", "--kernel", KERNELS),
         metric=metric,
-        extra_work=_extra_work(config.getoption("inject_work")),
+        extra_work=_extra_work(option(config, "inject_work")),
     )

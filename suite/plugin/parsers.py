@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -70,9 +71,17 @@ def positive(flag: str) -> Callable[[str], float]:
     return parse
 
 
+PREFIX = "rnnsuite_"  # of every suite option's dest: a project's own ``--device`` keeps its own dest
+
+
+def option(config: pytest.Config, name: str, default: object = None) -> Any:
+    """The value of the suite's option ``name`` (its dest less the prefix: ``device``, ``passes``)."""
+    return config.getoption(PREFIX + name, default)
+
+
 def choices(config: pytest.Config, opt: str, flag: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
     """An option's comma list checked against ``allowed`` (values declared where torch is imported)."""
-    return comma_list(flag, allowed)(str(config.getoption(opt)))
+    return comma_list(flag, allowed)(str(option(config, opt)))
 
 
 def shard_of(spec: str) -> tuple[int, int]:
@@ -92,5 +101,5 @@ def shard_of(spec: str) -> tuple[int, int]:
 
 def shard_text(config: pytest.Config) -> str | None:
     """``--shard`` as the run file records it (``I/N``); None without the option."""
-    shard = config.getoption("shard")
+    shard = option(config, "shard")
     return None if shard is None else f"{shard[0]}/{shard[1]}"

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from suite.plugin.options import RESUME_DESTS
-from suite.plugin.parsers import shard_text
+from rnnsuite.suite.plugin.options import RESUME_DESTS
+from rnnsuite.suite.plugin.parsers import option, shard_text
 
 
 def fingerprint(config: pytest.Config, machine: dict[str, Any]) -> dict[str, Any]:
@@ -24,7 +24,7 @@ def fingerprint(config: pytest.Config, machine: dict[str, Any]) -> dict[str, Any
     }
     host = {"node": platform.node(), "cpu_model": machine.get("cpu_model"), "cores": machine.get("cores")}
     # The typed options as the command line wrote them (comma lists, I/N), as journals have always held them.
-    options = {dest: ",".join(v) if isinstance(v := config.getoption(dest), tuple) else v for dest in RESUME_DESTS}
+    options = {dest: ",".join(v) if isinstance(v := option(config, dest), tuple) else v for dest in RESUME_DESTS}
     options["shard"] = shard_text(config)
     options |= {"-k": config.getoption("keyword"), "-m": config.getoption("markexpr"), "args": list(config.args)}
     return {"torch build": torch_build, "machine": host, "options": options}

@@ -6,11 +6,11 @@ from typing import Any
 
 import torch
 
-from reports.runfile.record import to_dict
-from reports.runfile.run import cold_record
-from reports.runfile.schema import SCHEMA, Bench
-from suite.harness.kernels import kernel_label
-from suite.harness.points import Point
+from rnnsuite.reports.runfile.record import to_dict
+from rnnsuite.reports.runfile.run import cold_record
+from rnnsuite.reports.runfile.schema import SCHEMA, Bench
+from rnnsuite.suite.harness.kernels import kernel_label
+from rnnsuite.suite.harness.points import Point
 
 # The memory fields when the timed rounds did not run (--benchmark-disable): timing has none.
 NOT_MEASURED = {

@@ -13,25 +13,35 @@ from collections.abc import Generator
 
 import pytest
 
-from cases.api import CaseError
-from cases.load import LoadError, export, load
+from rnnsuite.cases.api import CaseError
+from rnnsuite.cases.load import LoadError, export, load, load_module
+from rnnsuite.suite.plugin.parsers import option
 
 
 def cases_option(config: pytest.Config) -> list[str]:
     """The modules of every ``--cases`` (each a module or a comma list of them)."""
-    values = config.getoption("cases", None) or []
+    values = option(config, "cases", None) or []
     return [m.strip() for v in values for m in str(v).split(",") if m.strip()]
 
 
-def load_user_cases(config: pytest.Config) -> list[str]:
-    """Load the entry points' and ``--cases``'s modules; a bad one: a one-line usage error (exit 4)."""
-    modules = cases_option(config)
+def load_user_cases(config: pytest.Config) -> tuple[str, ...] | None:
+    """Load the entry points', ``--cases``'s and ``--rnnsuite``'s modules; a bad one: a one-line usage error (exit 4).
+
+    Returns:
+        The cases of the ``--rnnsuite`` modules, the only ones such a run checks; None without ``--rnnsuite``
+        (every registered case runs, as in ``pytest suite``).
+    """
+    from rnnsuite.plugin import asked_cases
+
+    asked = asked_cases(config)
+    modules = [*cases_option(config), *asked]
     try:
-        names = load(modules)
+        load(modules)
+        selected = tuple(n for spec in asked for n in load_module(spec, "--rnnsuite"))
     except LoadError as exc:
         raise pytest.UsageError(str(exc)) from None
     export(modules)
-    return names
+    return selected if asked else None
 
 
 @pytest.hookimpl(wrapper=True)

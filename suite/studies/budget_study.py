@@ -16,10 +16,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from cases import CASES, DTYPES
-from suite.harness.budget import Budget, relative_errors
-from suite.harness.checks import GRAD_TIME_AXIS, backward_expected, backward_grads, forward_expected, forward_outputs
-from suite.harness.points import Point
+from rnnsuite.cases import CASES, DTYPES
+from rnnsuite.suite.harness.budget import Budget, relative_errors
+from rnnsuite.suite.harness.checks import (
+    GRAD_TIME_AXIS,
+    backward_expected,
+    backward_grads,
+    forward_expected,
+    forward_outputs,
+)
+from rnnsuite.suite.harness.points import Point
 
 Row = tuple[float, float, float, float, float]
 

@@ -17,10 +17,10 @@ from functools import lru_cache
 import torch
 from torch import Tensor, nn
 
-from cases import CASES, DTYPES, Case
-from cases.load import LOADED
-from cases.models import GatedCell, GRUCell, LSTMCell
-from suite.harness.checks import (
+from rnnsuite.cases import CASES, DTYPES, Case
+from rnnsuite.cases.load import LOADED
+from rnnsuite.cases.models import GatedCell, GRUCell, LSTMCell
+from rnnsuite.suite.harness.checks import (
     GRAD_TIME_AXIS,
     backward_expected,
     backward_grads,
@@ -28,8 +28,8 @@ from suite.harness.checks import (
     forward_expected,
     forward_outputs,
 )
-from suite.harness.points import Point
-from suite.harness.records import Records
+from rnnsuite.suite.harness.points import Point
+from rnnsuite.suite.harness.records import Records
 
 Tensors = dict[str, Tensor]
 # (tensors, time axes) -> [(what was changed, the perturbed tensors)]

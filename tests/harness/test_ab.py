@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from suite.ab import cli
-from suite.ab import runner as ab
+from rnnsuite.suite.ab import cli
+from rnnsuite.suite.ab import runner as ab
 from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -314,4 +314,4 @@ def test_a_benchmark_that_crashed_on_b_is_named_and_fails(tmp_path: Path, capsys
 
 def test_a_side_whose_checkout_has_suite_isolate_runs_under_it() -> None:
     cmd = ab.pytest_command(ab.Side("b", sys.executable, ROOT), Path("b.json"), [])
-    assert cmd[:3] == [sys.executable, "-m", "suite.isolate"]
+    assert cmd[:3] == [sys.executable, "-m", "rnnsuite.suite.isolate"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.measure import allocators, memory
+from rnnsuite.suite.measure import allocators, memory
 from tests.harness.usage import usage_error
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 import torch
 
-from cases import CASES
-from cases.rounding import round_to, rounded, run_rounded
-from reports import compare
-from suite.harness import checks
-from suite.harness.budget import FLOOR_U, UNIT_ROUNDOFF, budget_for, check_normwise, relative_errors
-from suite.harness.points import Point
+from rnnsuite.cases import CASES
+from rnnsuite.cases.rounding import round_to, rounded, run_rounded
+from rnnsuite.reports import compare
+from rnnsuite.suite.harness import checks
+from rnnsuite.suite.harness.budget import FLOOR_U, UNIT_ROUNDOFF, budget_for, check_normwise, relative_errors
+from rnnsuite.suite.harness.points import Point
 from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -150,7 +150,7 @@ def test_a_check_that_passes_under_a_and_fails_under_b_fails_the_gate(tmp_path: 
     for side, defect in (("a", "0"), ("b", "1")):
         out = tmp_path / f"{side}.json"
         cmd = [sys.executable, "-m", "pytest", str(tmp_path / "test_fake.py"), "-q", "-p", "no:cacheprovider",
-               "-p", "conftest", "-p", "suite.plugin.hooks", "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"),
+               "-p", "rnnsuite.suite.plugin.hooks", "-p", "rnnsuite.suite.plugin.items", "--rootdir", str(ROOT), "-c", str(ROOT / "pyproject.toml"),
                "--dtype", "float64", "--device", "cpu", f"--checks-json={out}"]  # fmt: skip
         env = os.environ | {"RNNSUITE_FAKE_DEFECT": defect, "PYTHONPATH": str(ROOT)}
         subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)

@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from cases import CASES
-from suite.harness import builds
+from rnnsuite.cases import CASES
+from rnnsuite.suite.harness import builds
 
 
 def counting(case: Any) -> tuple[Any, list[int]]:

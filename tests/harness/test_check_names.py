@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 import suite
-from reports.runfile.checks import CHECK_NAMES, Claim, problems
-from suite.plugin.check_names import check_name
+from rnnsuite.reports.runfile.checks import CHECK_NAMES, Claim, problems
+from rnnsuite.suite.plugin.check_names import check_name
 
 
 def _marks(obj: Any) -> list[pytest.Mark]:
@@ -24,7 +24,7 @@ def suite_claims() -> tuple[list[Claim], list[str]]:
     for info in pkgutil.iter_modules(suite.__path__):
         if not info.name.startswith("test_"):
             continue
-        module = importlib.import_module(f"suite.{info.name}")
+        module = importlib.import_module(f"rnnsuite.suite.{info.name}")
         module_marks = [m.mark if hasattr(m, "mark") else m for m in _marks(module)]
         for name, fn in vars(module).items():
             if not (name.startswith("test_") and callable(fn)):

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from cases import CASES, DTYPES
-from suite.harness.points import Point
-from suite.measure.cold import FAULT_COST_S, FAULT_SHARE, after_screen, faults_matter, run_cold
-from suite.measure.memory import allocator
+from rnnsuite.cases import CASES, DTYPES
+from rnnsuite.suite.harness.points import Point
+from rnnsuite.suite.measure.cold import FAULT_COST_S, FAULT_SHARE, after_screen, faults_matter, run_cold
+from rnnsuite.suite.measure.memory import allocator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -58,8 +58,8 @@ def test_a_fresh_cold_process_that_fails_is_recorded_as_one_line() -> None:
 # The server, with its child's work replaced: a crash and a hang are one-line errors, and the server goes on.
 SERVER = """
 import io, json, os, signal, sys, time
-import suite.measure.cold as cold
-import suite.measure.cold_server as server
+import rnnsuite.suite.measure.cold as cold
+import rnnsuite.suite.measure.cold_server as server
 def work(key, *args):
     if key == "crash":
         os.kill(os.getpid(), signal.SIGSEGV)
@@ -259,9 +259,9 @@ def test_faults_matter_from_one_percent_of_the_call(faults: float, seconds: floa
 
 STATE = """
 import sys, torch
-from cases import CASES
-from suite.harness.builds import build_as_user
-from suite.measure.memory import faults, warm_allocator
+from rnnsuite.cases import CASES
+from rnnsuite.suite.harness.builds import build_as_user
+from rnnsuite.suite.measure.memory import faults, warm_allocator
 torch.set_num_threads(1)
 if sys.argv[1] == "warm":
     warm_allocator()
@@ -293,7 +293,7 @@ def test_the_user_build_keeps_the_state_a_user_has() -> None:
 
 def test_the_report_states_the_suites_rule() -> None:
     """reports/memory.py cannot import the suite (no torch there): its copy of the rule's threshold must agree."""
-    from reports.memory import COLD_FAULT_SHARE
-    from reports.memory import FAULT_COST_S as REPORT_FAULT_COST_S
+    from rnnsuite.reports.memory import COLD_FAULT_SHARE
+    from rnnsuite.reports.memory import FAULT_COST_S as REPORT_FAULT_COST_S
 
     assert (COLD_FAULT_SHARE, REPORT_FAULT_COST_S) == (FAULT_SHARE, FAULT_COST_S)

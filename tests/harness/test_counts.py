@@ -16,16 +16,16 @@ from typing import Any
 import pytest
 import torch
 
-from cases import CASES
-from reports import compare, counts, gate
-from reports.runfile.reader import load_run
-from reports.runfile.schema import SCHEMA
-from suite.ab import cli
-from suite.ab import counts as ab_counts
-from suite.harness.points import Point
-from suite.measure import counting
-from suite.measure.timing import make_call
-from suite.studies.inject import prefix_inputs
+from rnnsuite.cases import CASES
+from rnnsuite.reports import compare, counts, gate
+from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.reports.runfile.schema import SCHEMA
+from rnnsuite.suite.ab import cli
+from rnnsuite.suite.ab import counts as ab_counts
+from rnnsuite.suite.harness.points import Point
+from rnnsuite.suite.measure import counting
+from rnnsuite.suite.measure.timing import make_call
+from rnnsuite.suite.studies.inject import prefix_inputs
 from tests import synthetic_runs as syn
 from tests.harness.test_ab import ab_args, fake_side, log_entries
 from tests.harness.usage import usage_error, usage_error_in_a_process
@@ -283,7 +283,7 @@ def test_a_counted_run_reports_instructions_not_its_time_under_valgrind(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The stats of a counted benchmark are the time of the count under valgrind: the report must not show them."""
-    from reports import build
+    from rnnsuite.reports import build
 
     path = syn.write(tmp_path / "counted.json", syn.run([counted("nn_lstm", LSTM), counted("nn_gru", GRU)]))
     assert build.main([str(path), "--out", str(tmp_path / "rep")]) == 0
@@ -446,7 +446,7 @@ def test_real_count_under_callgrind(tmp_path: Path, request: pytest.FixtureReque
 
 def test_a_benchmark_without_a_profiled_call_says_so() -> None:
     """Counted runs skip the profiled call: their kernel column must not read as a path that ran ("other")."""
-    from suite.harness.kernels import kernel_label
+    from rnnsuite.suite.harness.kernels import kernel_label
 
     assert kernel_label({}) == "not profiled"
     assert kernel_label({"aten::add": 3}) == "other"

@@ -12,9 +12,9 @@ import pytest
 import torch
 from torch import nn
 
-from cases.api import CaseError, Instance, case, same_as
-from cases.registry import CASES, Case
-from suite.harness.builds import build, build_as_user, built_note
+from rnnsuite.cases.api import CaseError, Instance, case, same_as
+from rnnsuite.cases.registry import CASES, Case
+from rnnsuite.suite.harness.builds import build, build_as_user, built_note
 
 
 def _lstm_cell(size, gen, dtype, device):  # type: ignore[no-untyped-def]

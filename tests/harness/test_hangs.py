@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from suite.plugin.hangs import hung_groups, skip_hung
+from rnnsuite.suite.plugin.hangs import hung_groups, skip_hung
 
 
 def _journal_error(nodeid: str, error: str, case: str, dtype: str = "float32") -> dict[str, Any]:

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from cases import Tol
-from suite.harness.compare import NonFiniteError, compare, output_sample
+from rnnsuite.cases import Tol
+from rnnsuite.suite.harness.compare import NonFiniteError, compare, output_sample
 
 TOL = Tol(1e-6, 1e-6)
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from reports import gate, page
-from reports.runfile.reader import load_run
-from suite.measure import callgrind, counting
+from rnnsuite.reports import gate, page
+from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.suite.measure import callgrind, counting
 from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]

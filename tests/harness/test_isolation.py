@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from reports.runfile import journal as jr
+from rnnsuite.reports.runfile import journal as jr
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ["suite/test_correctness.py", "-k", "nn_gru-cpu-float32 and not native", "--benchmark-disable"]
@@ -49,7 +49,7 @@ def _env(mode: str | None = None, **extra: str) -> dict[str, str]:
 
 
 def _isolate(*args: str, env: dict[str, str], timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "suite.isolate", "-q", "-p", "no:cacheprovider", *args]
+    cmd = [sys.executable, "-m", "rnnsuite.suite.isolate", "-q", "-p", "no:cacheprovider", *args]
     return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout, check=False)
 
 
@@ -174,7 +174,7 @@ def test_a_run_killed_at_a_random_point_and_resumed_has_the_keys_of_an_uninterru
     assert done.returncode == 0, done.stdout[-3000:]
     cut = tmp_path / "cut.json"
     journal = jr.journal_for(cut)
-    cmd = [sys.executable, "-m", "suite.isolate", "-q", "-p", "no:cacheprovider", *BENCHES, f"--benchmark-json={cut}"]
+    cmd = [sys.executable, "-m", "rnnsuite.suite.isolate", "-q", "-p", "no:cacheprovider", *BENCHES, f"--benchmark-json={cut}"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), start_new_session=True, stdout=subprocess.DEVNULL)
     done = json.loads(whole.read_text())["benchmarks"]
     after = random.randrange(len(done))  # a random point before the end: after 0 to n-1 finished benchmarks

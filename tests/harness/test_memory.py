@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from suite.measure import memory
+from rnnsuite.suite.measure import memory
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGE = mmap.PAGESIZE
@@ -73,7 +73,7 @@ def test_peak_unavailable_is_none_with_the_reason(monkeypatch: pytest.MonkeyPatc
 CHURN = """
 import sys
 import numpy as np
-from suite.measure.memory import faults, warm_allocator
+from rnnsuite.suite.measure.memory import faults, warm_allocator
 if sys.argv[1] == "warm":
     warm_allocator()
 def step():  # four 3 MiB buffers alive at once, written, then freed: a small forward's workspace

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from cases import CASES
-from cases.load import LOADED, load
+from rnnsuite.cases import CASES
+from rnnsuite.cases.load import LOADED, load
 
 
 @pytest.fixture

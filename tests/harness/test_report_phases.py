@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from suite.ab.runner import Side, pytest_command
-from suite.plugin.progress import Progress
+from rnnsuite.suite.ab.runner import Side, pytest_command
+from rnnsuite.suite.plugin.progress import Progress
 
 ROOT = Path(__file__).resolve().parents[2]
 SELECT = ["--device", "cpu", "--dtype", "float32", "-k", "nn_rnn-cpu-float32 and not native"]

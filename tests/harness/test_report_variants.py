@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from reports import table as tb
-from reports import variants
-from reports.page import page
-from reports.report_data import Data
-from reports.runfile.reader import load_run
-from suite.harness.points import Point
+from rnnsuite.reports import table as tb
+from rnnsuite.reports import variants
+from rnnsuite.reports.page import page
+from rnnsuite.reports.report_data import Data
+from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.suite.harness.points import Point
 from tests import synthetic_runs as syn
 
 

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from reports.runfile.reader import load_run
-from reports.runfile.record import names
-from reports.runfile.schema import BENCH, CHECK, MACHINE, PEAK, RUN
+from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.reports.runfile.record import names
+from rnnsuite.reports.runfile.schema import BENCH, CHECK, MACHINE, PEAK, RUN
 from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]

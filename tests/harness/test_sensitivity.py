@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import pytest
 
-from cases import DTYPES
-from suite.harness.points import Point
-from suite.studies.sensitivity import (
+from rnnsuite.cases import DTYPES
+from rnnsuite.suite.harness.points import Point
+from rnnsuite.suite.studies.sensitivity import (
     PERTURBATIONS,
     Perturbation,
     applications,

@@ -7,10 +7,10 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from cases import CASES, DTYPES
-from suite.harness.points import Point
-from suite.measure import timing
-from suite.studies.inject import block_for, scaled
+from rnnsuite.cases import CASES, DTYPES
+from rnnsuite.suite.harness.points import Point
+from rnnsuite.suite.measure import timing
+from rnnsuite.suite.studies.inject import block_for, scaled
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_a_bad_key_is_named(key: str, message: str) -> None:
 
 def test_calibration_keeps_the_rounds_floor_it_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
     """A call of 10 ms in blocks of at least 50 ms: min_time 0.1 s alone asks for one or two rounds; the floor decides."""
-    import suite.measure.timing as timing
+    import rnnsuite.suite.measure.timing as timing
 
     clock = {"t": 0.0}
 
@@ -146,8 +146,8 @@ def test_a_variant_is_timed_only_beside_its_base_layer() -> None:
     """A timed variant is checked at the tier's small size and timed at the chapter's, where its base layer is."""
     from types import SimpleNamespace
 
-    from cases import CASES, DTYPES
-    from suite.harness.matrix import points
+    from rnnsuite.cases import CASES, DTYPES
+    from rnnsuite.suite.harness.matrix import points
 
     opts = SimpleNamespace(
         sizes=("seed",), devices=("cpu",), dtypes=(DTYPES["float32"],), passes=("fwd",), backends=("eager",)
@@ -165,7 +165,7 @@ def test_one_generator_gives_every_kind_of_point() -> None:
     """The checks, the autocast checks and the benchmarks come from one generator, each point's id its key."""
     from types import SimpleNamespace
 
-    from suite.harness.matrix import points
+    from rnnsuite.suite.harness.matrix import points
 
     f32, bf16 = DTYPES["float32"], DTYPES["bfloat16"]
     opts = SimpleNamespace(

@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from cases.api import CaseError, same_as, same_as_reference, same_as_reference_grad
+from rnnsuite.cases.api import CaseError, same_as, same_as_reference, same_as_reference_grad
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,7 @@ GATE_LSTM = '''
 import torch
 from torch import nn
 
-from cases.api import Instance, case, same_as
+from rnnsuite.cases.api import Instance, case, same_as
 
 GATES = ("i", "f", "g", "o")
 
@@ -305,7 +305,7 @@ def test_same_as_refuses_what_it_has_no_reference_for() -> None:
 
 
 def test_an_ab_run_hands_cases_to_the_checks_of_both_sides() -> None:
-    from suite.ab.runner import checks_selection
+    from rnnsuite.suite.ab.runner import checks_selection
 
     assert checks_selection(["-k", "mine", "--cases", "my_rnns", "--cases=other"]) == [
         "--cases",

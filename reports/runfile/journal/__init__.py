@@ -33,9 +33,9 @@ names are taken from here: ``from reports.runfile import journal as jr``.
 
 from __future__ import annotations
 
-from reports.runfile.journal.assemble import assemble, check_of_error, checks_data, correctness, error_entry
-from reports.runfile.journal.crashes import died_of, error_record, fault_path, fault_tail, timed_out
-from reports.runfile.journal.lines import (
+from rnnsuite.reports.runfile.journal.assemble import assemble, check_of_error, checks_data, correctness, error_entry
+from rnnsuite.reports.runfile.journal.crashes import died_of, error_record, fault_path, fault_tail, timed_out
+from rnnsuite.reports.runfile.journal.lines import (
     KINDS,
     SUFFIX,
     SYNCED,

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from reports.runfile.journal.lines import Journal
-from reports.runfile.record import checked
-from reports.runfile.schema import SCHEMA, ChecksFile, Error, Run
+from rnnsuite.reports.runfile.journal.lines import Journal
+from rnnsuite.reports.runfile.record import checked
+from rnnsuite.reports.runfile.schema import SCHEMA, ChecksFile, Error, Run
 
 
 def error_entry(rec: Mapping[str, Any]) -> dict[str, Any]:

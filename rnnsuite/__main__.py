@@ -1,0 +1,7 @@
+"""``python -m rnnsuite``: the ``rnnsuite`` command (rnnsuite/cli.py)."""
+
+import sys
+
+from rnnsuite.cli import main
+
+sys.exit(main())
