@@ -73,7 +73,7 @@ tests-without-torch: $(NOTORCH_STAMP)
 correctness: $(STAMP)
 	$(PY) -m pytest suite --benchmark-skip -n auto -q --kernel vendor,native
 
-# The main job: rnnsuite report (suite/report_job.py: the checks on every core, the benchmarks in one
+# The main job: rnnsuite report (suite/commands/main_job.py: the checks on every core, the benchmarks in one
 # process, then the store and the report in $(OUT)/report). A run cut short is resumed by the next make
 # report (RESUME=no starts a new run). PYTEST_REPORT_ARGS go to pytest in both test phases (a -k there
 # replaces the benchmarks' selection; REPORT_SELECT= times everything, about twice as long).

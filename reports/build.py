@@ -83,9 +83,12 @@ def main(argv: list[str]) -> int:
         _check_not_inputs(out, [run.path for run in runs] + [Path(p) for p in args.ab or ()])
         ab = ab_sections.load_ab(args.ab) if args.ab else None
         if args.by is not None and args.by not in axis.AXES:
-            raise BuildError(f"--by {args.by!r}: choose one of {', '.join(axis.AXES)}")
+            raise UsageError(f"--by {args.by!r}: choose one of {', '.join(axis.AXES)}")
         files = render_all(runs, ab, args.by)
         write_atomically(out, files)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return USAGE
     except (BuildError, RunFileError, axis.AxisError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -108,7 +111,7 @@ def load_runs(paths: Sequence[str], labels: Sequence[str]) -> list[RunFile]:
         The runs, labels made unique (a repeated one gets `` (2)``).
     """
     if labels and len(labels) != len(paths):
-        raise BuildError(f"got {len(labels)} --label name(s) for {len(paths)} run file(s); give one per file or none")
+        raise UsageError(f"got {len(labels)} --label name(s) for {len(paths)} run file(s); give one per file or none")
     runs = [load_run(path, labels[i] if labels else None) for i, path in enumerate(paths)]
     unique = tb.unique_labels([run.label for run in runs])
     return [replace(run, label=label) for run, label in zip(runs, unique, strict=True)]

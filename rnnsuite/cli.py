@@ -2,7 +2,7 @@
 
 Each subcommand is a thin door: the checks and benchmarks are pytest runs of the suite's folder with the
 plugin's ``--rnnsuite`` (rnnsuite/plugin.py); the report runs the three phases of the main job
-(rnnsuite/suite/report_job.py); the rest are the reports' and the A/B runner's own command lines. The
+(rnnsuite/suite/commands/main_job.py); the rest are the reports' and the A/B runner's own command lines. The
 exit codes are one table (``EXIT_CODES``, printed by ``rnnsuite --help`` and in the README).
 """
 
@@ -25,10 +25,10 @@ exit codes (every subcommand):
 
 # name -> (one line of help, the module whose ``main(argv) -> int`` runs it)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "check": ("the correctness checks of the given case modules (or of the shipped cases)", "rnnsuite.suite.run_cmd:check"),
-    "bench": ("the benchmarks of the given case modules (or of the shipped cases) into a run file", "rnnsuite.suite.run_cmd:bench"),
-    "report": ("the main job: checks, benchmarks, then the report (./rnnsuite-out/ or --out)", "rnnsuite.suite.report_job:main"),
-    "resume": ("finish the unfinished run of `rnnsuite report` in --out (only what did not finish runs)", "rnnsuite.suite.report_job:resume"),
+    "check": ("the correctness checks of the given case modules (or of the shipped cases)", "rnnsuite.suite.commands.check_bench:check"),
+    "bench": ("the benchmarks of the given case modules (or of the shipped cases) into a run file", "rnnsuite.suite.commands.check_bench:bench"),
+    "report": ("the main job: checks, benchmarks, then the report (./rnnsuite-out/ or --out)", "rnnsuite.suite.commands.main_job:main"),
+    "resume": ("finish the unfinished run of `rnnsuite report` in --out (only what did not finish runs)", "rnnsuite.suite.commands.main_job:resume"),
     "build": ("the report (results.csv, report.html, summary.md) of run files", "rnnsuite.reports.build:main"),
     "compare": ("the regression gate between two run files", "rnnsuite.reports.compare:main"),
     "ab": ("benchmark two interpreters in alternating processes, then gate", "rnnsuite.suite.ab.cli:main"),
@@ -80,7 +80,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     command, rest = args[0], args[1:]
     if command not in COMMANDS:
-        print(f"error: unknown command {command!r}; choose from {', '.join(COMMANDS)} (see rnnsuite --help)", file=sys.stderr)
+        print(
+            f"error: unknown command {command!r}; choose from {', '.join(COMMANDS)} (see rnnsuite --help)",
+            file=sys.stderr,
+        )
         return USAGE
     try:
         return int(_load(COMMANDS[command][1])(rest) or 0)

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from pytest_benchmark.stats import Stats
 
-from reports.runfile.record import checked
-from reports.runfile.schema import SCHEMA, Bench, Check, Machine, Peak, Run
+from rnnsuite.reports.runfile.record import checked
+from rnnsuite.reports.runfile.schema import SCHEMA, Bench, Check, Machine, Peak, Run
 
 # The checks that add the norm-wise figures (suite/harness/checks.py), and the unit roundoff of each dtype.
 NORMWISE = ("forward", "backward", "forward_compile", "backward_compile")
@@ -130,6 +130,8 @@ def correctness(
         "sample": sample or {},
         "kernel": "vendor",
     }
+    if check in ("forward", "forward_compile"):  # the output's error at positions 1, 10, 100 (seed size T 100)
+        rec["err_at"] = {"1": 1.0, "10": 2.0, "100": 3.0}
     if check in NORMWISE and outcome == "passed":
         u = UNIT_ROUNDOFF.get(dtype, 2.0**-24)
         rec |= {"u": u, "err_u": max_rel / u if max_rel else 0.0, "budget_u": 16.0, "emulated_u": 2.0}

@@ -173,22 +173,22 @@ def test_failing_round_exits_2_naming_side_and_round(tmp_path: Path, capsys: pyt
     assert "Traceback" not in err
 
 
-def test_missing_interpreter_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_interpreter_is_a_bad_command_line_exit_4(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     b = fake_side(tmp_path, "b", side_rounds(1e-3))
     code = cli.main(ab_args(tmp_path, (tmp_path / "no-python", b[1]), b))
     err = capsys.readouterr().err
-    assert code == 2
+    assert code == 4
     assert err.startswith("error: --a: interpreter")
     assert err.count("\n") == 1
 
 
-def test_real_cli_missing_dir_exits_2(tmp_path: Path) -> None:
+def test_real_cli_missing_dir_exits_4(tmp_path: Path) -> None:
     a = fake_side(tmp_path, "a", side_rounds(1e-3))
     args = ab_args(tmp_path, a, (a[0], tmp_path / "no-such-checkout"))
     proc = subprocess.run(
-        [sys.executable, "-m", "suite.ab", *args], cwd=ROOT, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "rnnsuite", "ab", *args], cwd=ROOT, capture_output=True, text=True, check=False
     )
-    assert proc.returncode == 2
+    assert proc.returncode == 4
     assert proc.stderr.startswith("error: --b-dir")
     assert len(proc.stderr.splitlines()) == 1
     assert not (tmp_path / "log").exists()  # nothing ran
@@ -206,7 +206,7 @@ def test_gate_options_are_checked_before_anything_runs(tmp_path: Path, capsys: p
     a = fake_side(tmp_path, "a", side_rounds(1e-3))
     args, selection = cli.parse_args(["--a", "pa", "--b", "pb", "--out", "o", "--max-noise", "50", "-k", "x"])
     assert (args.max_noise, selection) == (50.0, ["-k", "x"])
-    assert cli.main(ab_args(tmp_path, a, a, "--max-noise", "0")) == 2
+    assert cli.main(ab_args(tmp_path, a, a, "--max-noise", "0")) == 4
     assert (
         capsys.readouterr().err
         == "error: --threshold must be >= 0, --alpha between 0 and 1, --max-noise and --count-threshold > 0\n"

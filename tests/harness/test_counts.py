@@ -254,7 +254,7 @@ def test_count_threshold_option(tmp_path: Path, capsys: pytest.CaptureFixture[st
     files = write_pair(tmp_path, [counted("nn_lstm", LSTM)], [counted("nn_lstm", LSTM * 1.02)])
     assert compare.main([*map(str, files), "--count-threshold", "1"]) == 1
     assert compare.main([*map(str, files), "--count-threshold", "3"]) == 0
-    assert compare.main([*map(str, files), "--count-threshold", "0"]) == 2
+    assert compare.main([*map(str, files), "--count-threshold", "0"]) == 4
     capsys.readouterr()
 
 
@@ -355,7 +355,7 @@ def test_ab_without_valgrind_exits_4(
 
 def test_ab_refuses_rounds_with_counts(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     a = fake_side(tmp_path, "a", [])
-    assert cli.main(ab_args(tmp_path, a, a, "--metric", "instructions", "--rounds", "3")) == 2
+    assert cli.main(ab_args(tmp_path, a, a, "--metric", "instructions", "--rounds", "3")) == 4
     assert "counted once" in capsys.readouterr().err
 
 

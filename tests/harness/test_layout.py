@@ -1,5 +1,7 @@
 """The rooms of the code and the arrows between them (README, "Layout"): no import runs back up, none
-goes into another room's private name, and no module of suite/, reports/ or cases/ outgrows one screenful of a job."""
+goes into another room's private name; a module of suite/, reports/ or cases/ over ``REVIEW_LINES`` is named for
+review (a skip that lists them), and one over ``MAX_LINES`` fails. Modules are cut by idea, not by count: a
+cap that splits one idea in two makes circles and private reaches, so the review line is a hint, not a rule."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # Most specific first: a module belongs to the first room its name starts with.
 ROOMS = (
-    "suite.harness", "suite.measure", "suite.studies", "suite.plugin", "suite.ab",
+    "suite.harness", "suite.measure", "suite.studies", "suite.plugin", "suite.ab", "suite.commands",
     "reports.runfile", "reports", "cases", "suite",
 )  # fmt: skip
 # room -> the rooms it may import. "suite" is suite/'s own tests (test_*.py) and conftest.py.
@@ -26,10 +28,12 @@ ALLOWED = {
     "suite.measure": {"cases", "suite.harness", "suite.studies"},
     "suite.plugin": {"cases", "reports.runfile", "suite.harness", "suite.measure"},
     "suite.ab": {"reports", "reports.runfile", "suite.measure"},
+    "suite.commands": {"reports", "reports.runfile"},
     "suite": {"cases", "reports.runfile", "suite.harness", "suite.measure", "suite.plugin", "suite.studies"},
 }
-MAX_LINES = 300
-LIMITED = ("suite", "reports", "cases")  # the folders whose modules keep under MAX_LINES
+REVIEW_LINES = 400  # STYLE.md: "~400 lines is a hint for review"
+MAX_LINES = 600  # past this a module is several ideas whatever its cut
+LIMITED = ("suite", "reports", "cases")  # the folders whose modules these lines cover
 
 
 def room(module: str) -> str | None:
@@ -51,11 +55,16 @@ def imports(path: Path) -> list[tuple[str, str | None]]:
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             for alias in node.names:
-                sub = f"{node.module}.{alias.name}"
-                found.append((sub, None) if sub in modules() else (node.module, alias.name))
+                sub = _in_package(f"{node.module}.{alias.name}")
+                found.append((sub, None) if sub in modules() else (_in_package(node.module), alias.name))
         elif isinstance(node, ast.Import):
-            found += [(alias.name, None) for alias in node.names]
+            found += [(_in_package(alias.name), None) for alias in node.names]
     return found
+
+
+def _in_package(module: str) -> str:
+    """A module's name in its folder (``rnnsuite.cases.api`` -> ``cases.api``: the rooms are the folders)."""
+    return module.removeprefix("rnnsuite.")
 
 
 def arrows(found: dict[str, Path] | None = None) -> tuple[Counter[tuple[str, str]], list[str]]:
@@ -113,15 +122,21 @@ def limited(found: dict[str, Path]) -> list[Path]:
     return [p for m, p in found.items() if m.split(".")[0] in LIMITED]
 
 
-def over_limit(paths: list[Path]) -> list[str]:
+def over_limit(paths: list[Path], limit: int = MAX_LINES) -> list[str]:
     counts = {p: len(p.read_text(encoding="utf-8").splitlines()) for p in paths}
-    return [f"{p}: {n} lines" for p, n in counts.items() if n > MAX_LINES]
+    return [f"{p}: {n} lines" for p, n in counts.items() if n > limit]
 
 
-def test_no_module_of_suite_reports_or_cases_over_300_lines() -> None:
+def test_no_module_of_suite_reports_or_cases_over_the_limit() -> None:
     paths = limited(modules())
     assert {p.relative_to(ROOT).parts[0] for p in paths} == set(LIMITED), "a folder's modules not found"
     assert over_limit(paths) == []
+
+
+def test_modules_past_the_review_line_are_named() -> None:
+    long = over_limit(limited(modules()), REVIEW_LINES)
+    if long:
+        pytest.skip(f"for review (over {REVIEW_LINES} lines, a hint): {', '.join(long)}")
 
 
 def test_a_wrong_arrow_and_a_private_import_are_caught(tmp_path: Path) -> None:

@@ -36,9 +36,7 @@ pytestmark = pytest.mark.slow
 
 def _run(cmd: Sequence[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "RNNSUITE_", "PYTHONPATH"))}
-    return subprocess.run(
-        list(cmd), cwd=cwd, env=clean | env, capture_output=True, text=True, timeout=600, check=False
-    )
+    return subprocess.run(list(cmd), cwd=cwd, env=clean | env, capture_output=True, text=True, timeout=600, check=False)
 
 
 def _fresh_venv(where: Path) -> Path:
@@ -143,7 +141,17 @@ def test_a_planted_defect_fails_naming_the_case_and_the_check(built: dict[str, P
 
 
 def test_pytest_rnnsuite_adds_the_checks_to_the_projects_session(built: dict[str, Path]) -> None:
-    cmd = [str(built["python"]), "-m", "pytest", "--rnnsuite", "my_rnn.rnn_cases", "-q", "-rA", "-p", "no:cacheprovider"]
+    cmd = [
+        str(built["python"]),
+        "-m",
+        "pytest",
+        "--rnnsuite",
+        "my_rnn.rnn_cases",
+        "-q",
+        "-rA",
+        "-p",
+        "no:cacheprovider",
+    ]
     done = _run([*cmd, "--benchmark-disable"], built["project"])
     assert done.returncode == 0, done.stdout[-3000:]
     assert "PASSED tests/test_model.py::test_shapes_and_a_deprecation_warning_that_stays_a_warning" in done.stdout

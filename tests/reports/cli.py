@@ -1,4 +1,4 @@
-"""``python -m reports ARGS`` in this process, through the command line's own entry (``reports.__main__.main``).
+"""``rnnsuite ARGS`` in this process, through the command line's own entry (``rnnsuite.cli.main``).
 
 For the bad-input tests: a new interpreter spends seconds importing pandas, scipy and matplotlib before
 it refuses a command line. Each command still has a test that runs it as a real process.
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from reports.__main__ import main
+from rnnsuite.cli import main
 
 
 def run_main(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    """(exit status, stderr) of ``python -m reports ARGS`` run here."""
+    """(exit status, stderr) of ``rnnsuite ARGS`` run here."""
     capsys.readouterr()
     try:
         code = main(args)

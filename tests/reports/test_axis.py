@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import axis, build, intervals, table
+from rnnsuite.reports import axis, build, intervals, table
 from tests.reports.cli import run_main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,7 +64,7 @@ def test_h100_and_cpu_meet_on_every_problem_both_ran() -> None:
 
 def test_build_by_device_writes_the_section_and_its_csv(tmp_path: Path) -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "reports", "build", str(H100), str(CPU), "--by", "device", "--out", str(tmp_path)],
+        [sys.executable, "-m", "rnnsuite", "build", str(H100), str(CPU), "--by", "device", "--out", str(tmp_path)],
         capture_output=True, text=True, cwd=ROOT,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr

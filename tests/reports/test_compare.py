@@ -1,4 +1,4 @@
-"""The regression gate (``python -m reports compare``) on synthetic run files: verdicts, drift, exit codes."""
+"""The regression gate (``rnnsuite compare``) on synthetic run files: verdicts, drift, exit codes."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from reports import compare, stats
-from reports.gate import compare_runs
-from reports.gate_result import ComparisonResult
-from reports.runfile.reader import load_run
+from rnnsuite.reports import compare, stats
+from rnnsuite.reports.gate import compare_runs
+from rnnsuite.reports.gate_result import ComparisonResult
+from rnnsuite.reports.runfile.reader import load_run
 from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -287,7 +287,7 @@ def test_unusable_input_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[st
 @pytest.mark.parametrize("bad", ["truncated", "foreign"])
 def test_real_cli_reports_unusable_input_in_one_line(tmp_path: Path, bad: str) -> None:
     good = syn.write(tmp_path / "good.json", syn.run([syn.bench(samples=tight(1e-3))]))
-    cmd = [sys.executable, "-m", "reports", "compare", str(bad_inputs(tmp_path)[bad]), str(good)]
+    cmd = [sys.executable, "-m", "rnnsuite", "compare", str(bad_inputs(tmp_path)[bad]), str(good)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
@@ -300,10 +300,10 @@ def test_real_cli_reports_unusable_input_in_one_line(tmp_path: Path, bad: str) -
     [["--alpha", "2"], ["--threshold", "abc"], ["--max-noise", "0"], ["--no-such-option"], []],
     ids=["alpha", "pct", "noise", "option", "none"],
 )
-def test_bad_arguments_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+def test_bad_arguments_exit_4(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
     good = syn.write(tmp_path / "good.json", syn.run([syn.bench(samples=tight(1e-3))]))
     code, _, err = gate(capsys, *([good, good] if args else [good]), *args)
-    assert code == 2
+    assert code == 4
     assert err.startswith("error: ")
     assert err.count("\n") == 1
 
@@ -321,7 +321,7 @@ def test_real_cli_slowdown_exits_1(tmp_path: Path) -> None:
     base = tight(1e-3)
     b, c = pair(tmp_path, [syn.bench(samples=base)], [syn.bench(samples=scaled(base, 1.25))])
     proc = subprocess.run(
-        [sys.executable, "-m", "reports", "compare", str(b), str(c)],
+        [sys.executable, "-m", "rnnsuite", "compare", str(b), str(c)],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from reports import ab_sections, build, intervals, side_by_side, table, variants
-from reports.report_data import Data
-from reports.runfile.reader import load_run
+from rnnsuite.reports import ab_sections, build, intervals, side_by_side, table, variants
+from rnnsuite.reports.report_data import Data
+from rnnsuite.reports.runfile.reader import load_run
 from tests.synthetic_runs import bench, run, write
 
 OPS = {"aten::gru": 1, "aten::addmm": 202}  # the same ops on both sides, as nn_gru float32 fwd ran them

@@ -12,13 +12,13 @@ from typing import Any
 
 import pytest
 
-from reports import build, table
-from reports.gate import compare_runs
-from reports.runfile import journal as jr
-from reports.runfile.reader import load_run
-from reports.runfile.record import names
-from reports.runfile.run import RunFileError
-from reports.runfile.schema import BENCH, RUN, Error
+from rnnsuite.reports import build, table
+from rnnsuite.reports.gate import compare_runs
+from rnnsuite.reports.runfile import journal as jr
+from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.reports.runfile.record import names
+from rnnsuite.reports.runfile.run import RunFileError
+from rnnsuite.reports.runfile.schema import BENCH, RUN, Error
 from tests import synthetic_runs as syn
 
 CRASHED = "suite/test_speed.py::test_speed[nn_gru-cpu-float32-fwd_bwd]"
@@ -242,7 +242,7 @@ def test_the_follower_returns_whole_lines_only(tmp_path: Path) -> None:
 def test_reports_journal_writes_the_run_file_and_names_what_did_not_finish(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from reports.journal_cli import main
+    from rnnsuite.reports.journal_cli import main
 
     out = tmp_path / "run.json"
     assert main([str(_crash_run(tmp_path)), "--out", str(out)]) == 0

@@ -8,10 +8,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from reports import build, memory, render, table
-from reports.runfile.reader import load_run
-from reports.runfile.record import names
-from reports.runfile.schema import BENCH
+from rnnsuite.reports import build, memory, render, table
+from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.reports.runfile.record import names
+from rnnsuite.reports.runfile.schema import BENCH
 from tests.synthetic_runs import bench, run, write
 
 
@@ -80,7 +80,7 @@ def test_the_memory_section_names_the_process_that_gave_the_cold_figures(tmp_pat
 
 def test_headline_shows_faults_beside_the_time_and_the_note(tmp_path: Path) -> None:
     df = _frame(tmp_path, _bench(0.004, 1279.0, 0.0068, 2250.0))
-    from reports.table import headline
+    from rnnsuite.reports.table import headline
 
     frame = render.headline_frame(headline(df, table.checks([])))
     cols = list(frame.columns)

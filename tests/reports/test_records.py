@@ -9,13 +9,13 @@ from typing import Any
 
 import pytest
 
-from reports import baselines, table, variants
-from reports.__main__ import main as reports_main
-from reports.runfile.processes import add_processes, process_samples
-from reports.runfile.reader import load_checks, load_run
-from reports.runfile.record import ABSENT, checked, from_dict, to_dict
-from reports.runfile.run import RunFile, RunFileError, cold_record
-from reports.runfile.schema import Bench, Check, ChecksFile, Cold, ColdFailure, Machine, Peak, Process, Run
+from rnnsuite.reports import baselines, table, variants
+from rnnsuite.reports.__main__ import main as reports_main
+from rnnsuite.reports.runfile.processes import add_processes, process_samples
+from rnnsuite.reports.runfile.reader import load_checks, load_run
+from rnnsuite.reports.runfile.record import ABSENT, checked, from_dict, to_dict
+from rnnsuite.reports.runfile.run import RunFile, RunFileError, cold_record
+from rnnsuite.reports.runfile.schema import Bench, Check, ChecksFile, Cold, ColdFailure, Machine, Peak, Process, Run
 from tests import synthetic_runs as syn
 
 COLD = {

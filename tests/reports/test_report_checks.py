@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reports import correctness
-from reports import table as tb
-from reports.report_data import Data
-from reports.runfile.reader import load_run
+from rnnsuite.reports import correctness
+from rnnsuite.reports import table as tb
+from rnnsuite.reports.report_data import Data
+from rnnsuite.reports.runfile.reader import load_run
 from tests import synthetic_runs as syn
 
 

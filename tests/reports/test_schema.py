@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from reports import compare, table
-from reports.runfile import legacy
-from reports.runfile.reader import load_run
-from reports.runfile.record import Field, checked, describe, names, problems
-from reports.runfile.run import RunFileError
-from reports.runfile.schema import (
+from rnnsuite.reports import compare, table
+from rnnsuite.reports.runfile import legacy
+from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.reports.runfile.record import Field, checked, describe, names, problems
+from rnnsuite.reports.runfile.run import RunFileError
+from rnnsuite.reports.runfile.schema import (
     BENCH,
     CHECK,
     CHECKS_FILE,
@@ -101,7 +101,9 @@ def test_fakes_carry_every_always_field_and_no_other() -> None:
     data = syn.run([syn.bench(samples=[1e-3, 2e-3, 3e-3])], [syn.correctness(check="golden")])
     assert set(data["benchmarks"][0]["extra_info"]) == set(names(BENCH, always=True))
     assert set(data["rnnsuite"]["correctness"][0]) == {*names(CHECK, always=True), "kernel"}  # a matrix point
-    normwise = {f.name for f in CHECK if f.name in ("u", "err_u", "budget_u", "emulated_u", "margin", "norm_at")}
+    normwise = {
+        f.name for f in CHECK if f.name in ("u", "err_u", "budget_u", "emulated_u", "margin", "norm_at", "err_at")
+    }
     assert set(syn.correctness(check="forward")) == {*names(CHECK, always=True), "kernel", *normwise}
     assert set(data["machine_info"]["rnnsuite"]) == set(names(MACHINE, always=True))
     assert set(data["rnnsuite"]) == set(names(RUN, always=True))

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from reports import history, merge, store
-from reports.runfile.reader import load_run
+from rnnsuite.reports import history, merge, store
+from rnnsuite.reports.runfile.reader import load_run
 from tests.reports.cli import run_main
 from tests.synthetic_runs import bench, run, write
 
@@ -26,7 +26,7 @@ COUNT_THRESHOLD = 0.03  # docs/gate.md: a count moves when it changes by more th
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reports", *args], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run([sys.executable, "-m", "rnnsuite", *args], capture_output=True, text=True, cwd=ROOT)
 
 
 def _raw(path: Path) -> dict[str, dict[str, Any]]:

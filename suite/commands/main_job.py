@@ -62,7 +62,7 @@ def parser(prog: str) -> argparse.ArgumentParser:
         "--select",
         default=SELECT,
         metavar="EXPR",
-        help='the benchmarks\' -k expression (default: the report\'s selection; "" times everything)',
+        help="the benchmarks' -k expression (default: the report's selection; \"\" times everything)",
     )
     return p
 
