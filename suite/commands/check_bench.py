@@ -1,6 +1,7 @@
 """``rnnsuite check`` and ``rnnsuite bench``: the suite's checks or benchmarks of given case modules, as pytest runs.
 
-Each is ``pytest SUITE --rnnsuite CASES ...`` in this process: the suite's folder is named on the
+Each is ``python -m pytest SUITE --rnnsuite CASES ...`` in a process of its own (pytest in this one would find
+the plugin's modules imported before it could rewrite their asserts): the suite's folder is named on the
 command line, so a project's own tests (and its pytest configuration, which is found from the folders
 named) stay out of it. With no case module, the shipped cases run. Every argument from the first that
 starts with ``-`` goes to pytest as it is (``-k``, ``-n auto``, ``--dtype float32``, ``--checks-json``).
@@ -9,12 +10,11 @@ starts with ``-`` goes to pytest as it is (``-k``, ``-n auto``, ``--dtype float3
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-
-import pytest
 
 from rnnsuite.plugin import suite_dir
 
@@ -69,7 +69,7 @@ def check(argv: Sequence[str]) -> int:
         print(CHECK_HELP)
         return 0
     cases, rest = split(argv)
-    return int(pytest.main(pytest_args(cases, ["-m", "correctness", "--benchmark-disable", *rest])))
+    return _pytest(pytest_args(cases, ["-m", "correctness", "--benchmark-disable", *rest]))
 
 
 def bench(argv: Sequence[str]) -> int:
@@ -83,4 +83,8 @@ def bench(argv: Sequence[str]) -> int:
         run.parent.mkdir(parents=True, exist_ok=True)
         rest = [f"--benchmark-json={run}", *rest]
         print(f"rnnsuite bench: the run file is {run}", file=sys.stderr)
-    return int(pytest.main(pytest_args(cases, ["-m", "speed", *rest], "test_speed.py")))
+    return _pytest(pytest_args(cases, ["-m", "speed", *rest], "test_speed.py"))
+
+
+def _pytest(args: Sequence[str]) -> int:
+    return subprocess.run([sys.executable, "-m", "pytest", *args], check=False).returncode

@@ -19,13 +19,24 @@ GATES = ("r", "z", "n")
 class GateGRU(nn.Module):
     """x (T, B, I), h0 (B, H) -> outputs (T, B, H), h_T (B, H)."""
 
-    def __init__(self, input_size: int, hidden_size: int, dtype: torch.dtype = torch.float32) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        dtype: torch.dtype = torch.float32,
+        generator: torch.Generator | None = None,
+    ) -> None:
         super().__init__()
+        scale = hidden_size**-0.5  # nn.GRU's init range, drawn from a normal here
+
+        def draw(*shape: int) -> nn.Parameter:
+            return nn.Parameter(torch.randn(shape, generator=generator, dtype=dtype) * scale)
+
         for g in GATES:
-            setattr(self, f"w_x{g}", nn.Parameter(torch.empty(input_size, hidden_size, dtype=dtype)))
-            setattr(self, f"w_h{g}", nn.Parameter(torch.empty(hidden_size, hidden_size, dtype=dtype)))
-            setattr(self, f"b_x{g}", nn.Parameter(torch.zeros(hidden_size, dtype=dtype)))
-            setattr(self, f"b_h{g}", nn.Parameter(torch.zeros(hidden_size, dtype=dtype)))
+            setattr(self, f"w_x{g}", draw(input_size, hidden_size))
+            setattr(self, f"w_h{g}", draw(hidden_size, hidden_size))
+            setattr(self, f"b_x{g}", draw(hidden_size))
+            setattr(self, f"b_h{g}", draw(hidden_size))
         # A planted defect for the project's CI (MY_RNN_DEFECT=1): the update gate's bias is dropped.
         self.defect = os.environ.get("MY_RNN_DEFECT") == "1"
 

@@ -9,10 +9,7 @@ from rnnsuite import Instance, case, same_as
 
 def build(size, gen, dtype):
     """The model and its inputs in ``dtype``; every random number from ``gen``."""
-    model = GateGRU(size.input_size, size.hidden_size, dtype=dtype)
-    with torch.no_grad():
-        for p in model.parameters():
-            p.copy_(torch.randn(p.shape, generator=gen, dtype=dtype) / size.hidden_size**0.5)
+    model = GateGRU(size.input_size, size.hidden_size, dtype=dtype, generator=gen)
     x = torch.randn(size.seq_len, size.batch, size.input_size, generator=gen, dtype=dtype)
     h0 = torch.randn(1, size.batch, size.hidden_size, generator=gen, dtype=dtype)  # nn.GRU's (layers, B, H)
     return Instance(model, {"x": x, "h0": h0})
