@@ -168,6 +168,7 @@ def run(
         "torch_config": "PyTorch built with: synthetic",
         "python": "3.11.7",
         "instrumentation": None,
+        "rnnsuite": "0.2.0",
     }
     peak = {"device": "cpu", "dtype": "float32", "threads": 2, "gflops": 100.0, "n": 1024}
     peak |= {"gflops_start": 100.0, "gflops_end": 95.0}

@@ -47,13 +47,15 @@ lacks the fields added after it, and readers treat them as missing):
   a fresh interpreter then timed (``--cold-process fork-then-fresh``, the default) keeps the
   fork's faults a call. Older files lack it: their cold figures are the fork's or a fresh process's
   alone (``process``).
+- 6: the machine's ``rnnsuite``: the version of rnnsuite that wrote the run (``rnnsuite --version``,
+  one source: ``rnnsuite.__version__``). Older files lack it.
 """
 
 from __future__ import annotations
 
 from rnnsuite.reports.runfile.record import ABSENT, Absent, Field, declared, meta, record
 
-SCHEMA = 5
+SCHEMA = 6
 
 # The nested records' types: aten op -> calls (the kernel record), tensor name -> sampled values.
 KernelOps = dict[str, int]
@@ -217,6 +219,7 @@ class Machine:
     torch_config: str = meta("torch.__config__.show(): how torch was built", since=3)
     python: str = meta("Python version", since=3)
     instrumentation: str | None = meta("under --metric instructions: switched or full", since=3)
+    rnnsuite: str = meta("rnnsuite's version (rnnsuite --version)", since=6)
 
 
 @record

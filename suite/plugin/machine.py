@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from rnnsuite import __version__
 from rnnsuite.reports.runfile.record import checked
 from rnnsuite.reports.runfile.schema import Machine
 from rnnsuite.suite.measure.memory import allocator
@@ -46,6 +47,7 @@ def describe_machine(valgrind: str | None = None, instrumentation: str | None = 
         "torch_config": cfg,
         "python": platform.python_version(),
         "instrumentation": instrumentation,
+        "rnnsuite": __version__,
     }
     return checked(Machine, machine, "machine_info.rnnsuite")
 

@@ -10,6 +10,7 @@ project's CI would, and plant a defect in its model.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -167,3 +168,16 @@ def test_plain_pytest_in_the_project_is_untouched_by_the_plugin(built: dict[str,
     assert done.returncode == 0, done.stdout[-3000:]
     assert "1 passed, 1 warning" in done.stdout  # the DeprecationWarning stays a warning
     assert "gate_gru" not in done.stdout
+
+
+def test_rnnsuite_bench_writes_a_run_file_with_the_same_version(built: dict[str, Path]) -> None:
+    run = built["project"] / "run.json"
+    fast = ["--min-time", "0.005", "--min-rounds", "1", "--no-cold", "--no-peak", "--pass", "fwd", "--dtype", "float32"]
+    done = _run([str(built["bin"] / "rnnsuite"), "bench", "my_rnn.rnn_cases", "-q", *fast, f"--benchmark-json={run}"],
+                built["project"])  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    data = json.loads(run.read_text(encoding="utf-8"))
+    assert data["machine_info"]["rnnsuite"]["rnnsuite"] == rnnsuite.__version__
+    assert [b["name"] for b in data["benchmarks"]] == [
+        "test_speed[gate_gru-cpu-float32-fwd-eager-seed-T100_B32_I10_H20_L1]"
+    ]

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from rnnsuite.reports import baselines, table, variants
-from rnnsuite.reports.__main__ import main as reports_main
+from rnnsuite.cli import main as reports_main
 from rnnsuite.reports.runfile.processes import add_processes, process_samples
 from rnnsuite.reports.runfile.reader import load_checks, load_run
 from rnnsuite.reports.runfile.record import ABSENT, checked, from_dict, to_dict

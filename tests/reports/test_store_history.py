@@ -128,7 +128,7 @@ def test_history_cli_writes_the_three_files_and_lists_the_moved_benchmarks(fille
 def test_history_bad_input_is_one_line_and_exit_2(
     tmp_path: Path, setup: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """In this process (``reports.__main__.main``, the command line's own entry: the import of pandas and
+    """In this process (``rnnsuite.cli.main``, the command line's own entry: the import of pandas and
     scipy, seconds in a new interpreter, is what it saves); the real command line's exit is tested above."""
     folder = tmp_path / "store"
     args = ["history", str(folder), "--out", str(tmp_path / "h")]
