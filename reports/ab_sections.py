@@ -118,7 +118,7 @@ def _ab_how(ab: AB) -> str:
     res = ab.result
     return (
         f"{res.cand_label} (B) against {res.base_label} (A), two run files of the interleaved runner "
-        "(python -m suite.ab); the gate's rules (docs/gate.md): ratio = median(B) / median(A), 95% bootstrap interval "
+        "(rnnsuite ab); the gate's rules (docs/gate.md): ratio = median(B) / median(A), 95% bootstrap interval "
         f"of the ratio, one-sided Mann-Whitney U p Holm-corrected over {len(res.rows)} benchmark(s); slower / faster "
         f"when p < {res.alpha:g} and the ratio is beyond {res.threshold:.0%} ({res.sub_ms_threshold:.0%} below 1 ms), "
         f"and the same test on the rounds' medians (one per process) gives p < {res.alpha:g} too; "

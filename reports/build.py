@@ -1,4 +1,4 @@
-"""``python -m reports build RUN.json ... --out DIR``: results.csv, report.html and summary.md, written atomically."""
+"""``rnnsuite build RUN.json ... --out DIR``: results.csv, report.html and summary.md, written atomically."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
         "--ab",
         nargs=2,
         metavar=("A.json", "B.json"),
-        help="two run files of python -m suite.ab (e.g. out/ab/a.json out/ab/b.json): adds the gate's verdicts, B vs A",
+        help="two run files of rnnsuite ab (e.g. out/ab/a.json out/ab/b.json): adds the gate's verdicts, B vs A",
     )
     p.add_argument(
         "--by",

@@ -1,4 +1,4 @@
-"""``python -m reports compare BASE CAND``: the regression gate between two run files (see docs/gate.md)."""
+"""``rnnsuite compare BASE CAND``: the regression gate between two run files (see docs/gate.md)."""
 
 from __future__ import annotations
 

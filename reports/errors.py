@@ -91,7 +91,7 @@ def section_html(runs: Sequence[RunFile]) -> str:
         return ""
     how = (
         f"{line(runs)}. A crash is the test's process dying (the signal is named); a time-out is a test that ran "
-        "past the per-test limit (python -m suite.isolate --time-limit) and was stopped. Neither is a wrong "
+        "past the per-test limit (rnnsuite isolate --time-limit) and was stopped. Neither is a wrong "
         "value or a slow one. The output is the start of Python's fault-handler traceback, innermost call first."
     )
     return r.how_html(how) + _table(errors, "errors")

@@ -2,7 +2,7 @@
 
 ``compare_runs`` and its helpers decide; the records they return are in ``reports/gate_result.py``,
 ``reports/gate_text.py`` renders them as text and markdown, ``reports/compare.py`` is the command line,
-and ``reports/gate_options.py`` declares the gate's options once for it and for ``python -m suite.ab``.
+and ``reports/gate_options.py`` declares the gate's options once for it and for ``rnnsuite ab``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The gate's options, declared once for ``python -m reports compare`` and ``python -m suite.ab``."""
+"""The gate's options, declared once for ``rnnsuite compare`` and ``rnnsuite ab``."""
 
 from __future__ import annotations
 

@@ -1,9 +1,9 @@
-"""``python -m reports history STORE --out DIR``: each benchmark's trend over the runs of one machine, with its change points.
+"""``rnnsuite history STORE --out DIR``: each benchmark's trend over the runs of one machine, with its change points.
 
 The model: a machine's runs in the store (``reports/store.py``) ordered by torch version, then by
 date (a torch-version matrix runs one commit under several versions; a commit series runs one
 version at several commits). A benchmark's series is its key's value in each run of one kind: the
-median time of runs written by ``python -m suite.ab`` (several processes a side: ``time
+median time of runs written by ``rnnsuite ab`` (several processes a side: ``time
 (processes)``), the median time of runs of one process (``time``: ``make report``), or the
 instructions per call of a counted run (``instructions``, ``--metric instructions``). The kinds are
 separate series, so each step compares like with like; runs of different machines are never
@@ -16,7 +16,7 @@ than the run before it in the series, with the gate's own rule and nothing else:
   (``reports/counts.py``);
 - timed: the ratio beyond the threshold and the one-sided U tests significant over the samples
   and over the processes' medians (Holm over the benchmarks the two runs share). Runs written by
-  ``python -m suite.ab`` hold several processes a side; a run of one process (``make report``)
+  ``rnnsuite ab`` hold several processes a side; a run of one process (``make report``)
   cannot tell an offset of its process from a change, and the gate calls its steps inconclusive.
 
 The same rule judges the first run against the last ("first -> last"): that is the column a user
@@ -263,7 +263,7 @@ def render(stored: list[Stored], machine: str | None) -> dict[str, str]:
 def parser() -> argparse.ArgumentParser:
     """The command line of ``history``."""
     p = OneLineParser(prog="rnnsuite history", description="Each benchmark's trend over a store's runs.")
-    p.add_argument("store", type=Path, metavar="STORE", help="a results store (python -m reports store add)")
+    p.add_argument("store", type=Path, metavar="STORE", help="a results store (rnnsuite store add)")
     p.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for history.html, .csv and .md")
     p.add_argument(
         "--machine", metavar="ID", help="the machine (a folder of STORE), or all (default: the newest run's)"

@@ -5,7 +5,7 @@ A ratio of two medians is a finding only when its interval excludes 1. The inter
 on its own, fixed seed), over what the runs hold:
 
 - **processes**: where both sides record several process medians (``extra_info.processes``,
-  written by ``python -m suite.ab``), those are resampled. The rounds of one process share its
+  written by ``rnnsuite ab``), those are resampled. The rounds of one process share its
   offset (docs/gate.md), so only the process medians show how far two runs can sit apart.
 - **rounds**: otherwise the rounds (``stats.data``). This interval is narrower than the truth
   between two processes: a ratio it calls significant may still be a process offset, and the

@@ -1,4 +1,4 @@
-"""``python -m reports journal JOURNAL --out RUN.json``: the run file of a journal (docs/crashes.md), and what did not finish."""
+"""``rnnsuite journal JOURNAL --out RUN.json``: the run file of a journal (docs/crashes.md), and what did not finish."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
-"""``python -m reports merge OUT.json SHARD.json ...``: the run files of one selection split by ``--shard`` as one run file.
+"""``rnnsuite merge OUT.json SHARD.json ...``: the run files of one selection split by ``--shard`` as one run file.
 
 Shards of one run are the same checkout, torch build, machine and metric, each holding its part of
 the selection; merging them gives the file an unsharded run would have written, less timing
 order. The benchmarks and correctness records are concatenated (a benchmark key in two shards
 means the shards overlap: refused), the matmul peaks keep the higher figure per device and dtype,
 and ``rnnsuite.shard`` becomes null with ``merged_from`` naming the shards. The gate then judges the
-merged files as one family (``python -m reports compare``: Holm over every benchmark).
+merged files as one family (``rnnsuite compare``: Holm over every benchmark).
 """
 
 from __future__ import annotations

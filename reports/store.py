@@ -176,7 +176,7 @@ def load_store(store: Path) -> list[Stored]:
         raise StoreError(f"store {store}: no such folder")
     found = sorted(p for p in store.glob("*/*.json") if NAME.match(p.name))
     if not found:
-        raise StoreError(f"store {store} holds no runs (add one with: python -m reports store add {store} RUN.json)")
+        raise StoreError(f"store {store} holds no runs (add one with: rnnsuite store add {store} RUN.json)")
     out = [Stored(p.parent.name, load_run(p)) for p in found]
     return sorted(out, key=lambda s: (s.machine, s.number))
 

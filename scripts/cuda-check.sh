@@ -19,5 +19,5 @@ status=$?
 echo "pytest exit $status after $(( $(date +%s) - start )) s"
 grep -E "passed|failed|error" "$out/pytest.log" | tail -3
 grep -E "^(FAILED|ERROR)" "$out/pytest.log" | head -20
-"$py" -m reports build "$out/cuda.json" --out "$out/report" --force >"$out/report.log" 2>&1 && tail -40 "$out/report.log"
+"$py" -m rnnsuite build "$out/cuda.json" --out "$out/report" --force >"$out/report.log" 2>&1 && tail -40 "$out/report.log"
 exit $status

@@ -4,7 +4,7 @@ Usage: python scripts/gate_study.py --out DIR [--aa 30] [--inject 1.05,1.10,1.25
        [--rounds 8] [--case nn_lstm] [-- pytest selection args]
        python scripts/gate_study.py --out DIR --rejudge [--max-noise PCT] [--power]
 
-Each trial is one ``python -m suite.ab`` with the same interpreter on both sides. For an
+Each trial is one ``rnnsuite ab`` with the same interpreter on both sides. For an
 injected slowdown, side B is a wrapper interpreter that appends ``--inject-slowdown CASE=F`` to
 pytest's arguments (the case's timed work is scaled by F). Every trial keeps its rounds in
 DIR/<trial>/processes, and is judged by merging them and running the gate's ``compare_runs``, so
@@ -96,7 +96,7 @@ def trial(
     d = out / name
     if finished(d):  # run before: judge it again, measure nothing
         return judge(d, max_noise)
-    cmd = [sys.executable, "-m", "suite.ab", "--a", sys.executable, "--b", b_python, "--rounds", str(rounds),
+    cmd = [sys.executable, "-m", "rnnsuite", "ab", "--a", sys.executable, "--b", b_python, "--rounds", str(rounds),
            "--out", str(d), *selection]  # fmt: skip
     with open(out / f"{name}.log", "w") as log:
         rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, check=False).returncode

@@ -7,7 +7,7 @@
 #   publish PYTHON ARTIFACTS STORE SITE           merge each group's shards, add them to STORE, build SITE/report
 #                                                 (--by torch) and SITE/history
 #   gate-merge PYTHON ARTIFACTS OUT [gate args]   merge the shards' A and B of the count gate, then judge them as one
-#                                                 family (exit status: python -m reports compare's)
+#                                                 family (exit status: rnnsuite compare's)
 #
 # ARTIFACTS holds one folder per job, named GROUP-shardI (the matrix job's artifact names).
 set -euo pipefail
@@ -39,7 +39,7 @@ publish)
     done
     test ${#merged[@]} -gt 0 || { echo "error: no GROUP-shardI folders in $artifacts" >&2; exit 2; }
     if [ ${#merged[@]} -gt 1 ]; then by=(--by torch); else by=(); fi
-    "$py" -m reports build "${merged[@]}" "${by[@]}" --out "$site/report" --force
+    "$py" -m rnnsuite build "${merged[@]}" "${by[@]}" --out "$site/report" --force
     "$py" -m reports history "$store" --machine all --out "$site/history" --force
     ;;
 gate-merge)

@@ -1,4 +1,4 @@
-"""``python -m suite.isolate PYTEST_ARGS...``: pytest with a journal, a per-test time limit, and a restart after a crash.
+"""``rnnsuite isolate PYTEST_ARGS...``: pytest with a journal, a per-test time limit, and a restart after a crash.
 
 pytest runs as a child process with ``--journal`` (docs/crashes.md). The supervisor follows the
 journal as it grows and:
@@ -272,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         supervisor = Supervisor(args, journal_path(args), time_limit(args))
     except IsolateError as exc:
-        print(f"error: python -m suite.isolate: {exc}", file=sys.stderr)
+        print(f"error: rnnsuite isolate: {exc}", file=sys.stderr)
         return 4
     try:
         return supervisor.run()

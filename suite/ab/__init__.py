@@ -1,1 +1,1 @@
-"""The A/B runner: two torch installs, alternating processes, one gate verdict (``python -m suite.ab``)."""
+"""The A/B runner: two torch installs, alternating processes, one gate verdict (``rnnsuite ab``)."""

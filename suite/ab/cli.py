@@ -1,4 +1,4 @@
-"""``python -m suite.ab``: benchmark two interpreters or checkouts in alternating processes, merge, then gate."""
+"""``rnnsuite ab``: benchmark two interpreters or checkouts in alternating processes, merge, then gate."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from rnnsuite.suite.ab.runner import PROCESSES, AbError, Side, run_checks, run_c
 
 USAGE_EPILOG = """\
 Options this command does not know are passed to pytest as the selection, e.g.
-  python -m suite.ab --a venv-a/bin/python --b venv-b/bin/python --out out/ab -k "nn_lstm and float32" --size seed
+  rnnsuite ab --a venv-a/bin/python --b venv-b/bin/python --out out/ab -k "nn_lstm and float32" --size seed
 Put them after "--" when one could be mistaken for an option of this command.
 Processes run in the order ABBA BAAB ... (Thue-Morse), so that neither side always goes first and a
 slow drift of the machine falls on both sides alike.
@@ -55,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         help=f"processes per side (default {PROCESSES}, or as many as the gate needs for the benchmarks selected)",
     )
     p.add_argument("--out", required=True, metavar="DIR", help="output folder: processes/, a.json, b.json, compare.md")
-    add_gate_options(p)  # as for python -m reports compare
+    add_gate_options(p)  # as for rnnsuite compare
     p.add_argument(
         "--metric",
         choices=("time", "instructions"),

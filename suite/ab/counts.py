@@ -1,4 +1,4 @@
-"""``python -m suite.ab --metric instructions``: each side counted once under callgrind, both sides at once."""
+"""``rnnsuite ab --metric instructions``: each side counted once under callgrind, both sides at once."""
 
 from __future__ import annotations
 

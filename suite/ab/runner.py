@@ -1,5 +1,5 @@
 """The A/B runner's processes: each side's correctness checks, its benchmark processes in alternating order, and
-its counted run (``python -m suite.ab``: suite/ab/cli.py)."""
+its counted run (``rnnsuite ab``: suite/ab/cli.py)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ check, benchmark and peak records it made, and its ``done``; the session's proce
 ``header`` and ``end``. Under xdist the controller also journals the ``error`` of a test whose worker
 died (``pytest_handlecrashitem``): the signal, from the worker's exit status, and the last lines of
 the fault handler's traceback, which each process writes to its own file beside the journal.
-``python -m suite.isolate`` journals the rest: a test it stopped at the time limit, and a test that
+``rnnsuite isolate`` journals the rest: a test it stopped at the time limit, and a test that
 took the single pytest process down with it.
 """
 

@@ -28,7 +28,7 @@ BACKENDS = ("eager", "compile")
 PASSES = ("fwd", "fwd_bwd")
 DEVICES = ("cpu", "cuda")
 METRICS = ("time", "instructions")
-# The per-test time limit of python -m suite.isolate (docs/crashes.md): far above what a test takes here
+# The per-test time limit of rnnsuite isolate (docs/crashes.md): far above what a test takes here
 # (the DeepBench and sweep benchmarks in float32: 114 in 206 s; the slowest fwd_bwd call 510 ms).
 TIME_LIMIT = 600.0
 RESUME_DESTS: list[str] = []  # filled by pytest_addoption
@@ -155,7 +155,7 @@ def add_options(parser: pytest.Parser) -> None:
         default=None,
         metavar="PATH",
         help="append each finished check, benchmark and error to this JSON-lines file as it happens "
-        "(docs/crashes.md; python -m suite.isolate sets it beside the run file)",
+        "(docs/crashes.md; rnnsuite isolate sets it beside the run file)",
     )
     group.addoption(
         "--resume",
@@ -169,7 +169,7 @@ def add_options(parser: pytest.Parser) -> None:
         type=positive("--time-limit"),
         default=TIME_LIMIT,
         metavar="SECONDS",
-        help=f"per-test time limit that python -m suite.isolate enforces (default {TIME_LIMIT:g} s): a test "
+        help=f"per-test time limit that rnnsuite isolate enforces (default {TIME_LIMIT:g} s): a test "
         "past it is recorded as timed out and its process stopped",
     )
     # What --resume compares: every option of this group but these (they name this session's files or limit).

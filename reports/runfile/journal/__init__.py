@@ -1,7 +1,7 @@
 """The journal: an append-only JSON-lines file beside the run file, one record per line (docs/crashes.md).
 
 Every process of a run (the pytest process, each xdist worker, the supervisor of
-``python -m suite.isolate``) appends its records with one ``os.write`` on a file descriptor opened
+``rnnsuite isolate``) appends its records with one ``os.write`` on a file descriptor opened
 with ``O_APPEND`` (``fsync`` after the rare ones, ``SYNCED``): a line is whole or absent, and lines
 of concurrent writers never interleave (on a local file system one ``write`` with ``O_APPEND`` is
 atomic with respect to the others). A writer killed
