@@ -50,7 +50,8 @@ NOTHING_SELECTED = 5
 def parser(prog: str) -> argparse.ArgumentParser:
     p = OneLineParser(
         prog=prog,
-        description=__doc__.splitlines()[0].split(": ", 1)[1],
+        description="The main job: the correctness checks on every core, the benchmarks in one process, then the "
+        "results store and the report (OUT/report). A run cut short is resumed unless --new.",
         epilog="Options this command does not know go to pytest in both test phases (default: "
         f"{' '.join(DEFAULT_ARGS)}), e.g. --dtype float32 or --rnnsuite my_cases.py (your cases only); put them "
         "after -- where one could be mistaken for this command's. exit codes: as `rnnsuite --help`.",
