@@ -93,6 +93,15 @@ def test_the_wheel_claims_only_its_own_name_and_carries_no_tests_or_data(built: 
     assert b"rnnsuite = rnnsuite.cli:main" in meta
 
 
+def test_the_sdist_carries_the_package_once(built: dict[str, Path]) -> None:
+    import tarfile
+
+    with tarfile.open(built["sdist"]) as tar:
+        tops = {n.split("/")[1] for n in tar.getnames() if n.count("/") >= 1}
+    assert "rnnsuite" in tops
+    assert not tops & {"cases", "suite", "reports", "tests", "docs"}, tops
+
+
 def test_one_version_source(built: dict[str, Path]) -> None:
     version = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"].get("version")
     assert version is None  # dynamic: rnnsuite.__version__ is the only source
