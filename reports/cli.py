@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Callable
 from typing import NoReturn
 
 USAGE = 4  # a bad command line, as pytest's usage error (the exit codes: README, "Exit codes")
+LINE = 2000  # the most characters of an error line (a message may quote a crafted file's text)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 class UsageError(Exception):
@@ -36,10 +39,17 @@ def one_line_errors(body: Callable[[], int], *errors: type[Exception]) -> int:
     except SystemExit as exc:  # --help
         return int(exc.code or 0) if not isinstance(exc.code, str) else USAGE
     except UsageError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(str(exc))
         return USAGE
     except errors as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        say(str(exc))
     except OSError as exc:
-        print(f"error: cannot write {exc.filename or 'the output'}: {exc.strerror or exc}", file=sys.stderr)
+        say(f"cannot write {exc.filename or 'the output'}: {exc.strerror or exc}")
     return 2
+
+
+def say(message: str) -> None:
+    """``error: MESSAGE`` as one line on stderr: control characters (a newline, a terminal escape) from a crafted
+    file become spaces, a lone surrogate a replacement character, and the line stops at ``LINE`` characters."""
+    text = _CONTROL.sub(" ", message).encode("utf-8", "replace").decode("utf-8")
+    print(f"error: {text[:LINE]}{'...' if len(text) > LINE else ''}", file=sys.stderr)

@@ -17,6 +17,11 @@ Layout (pytest-benchmark's, with asv's ``machine.json``)::
   file), else from ``machine_info.rnnsuite.cpu_flags`` (schema 3). Files before schema 3 lack the
   memory: their id is computed without it, so the same machine's old and new files can land in two
   folders (``store list`` shows both ids with their CPU and GPU).
+- A run file is untrusted input (docs/run-file.md, "Untrusted input"): every part of the machine id and
+  of the file name is a slug (``reports/runfile/paths.py``: letters, digits, ``_`` and ``-``, of a fixed
+  length), and the folder and the file are checked to lie inside the store before anything is written.
+  ``system`` and ``arch`` keep their case and ``_`` (``Linux-x86_64``), so the ids of files that were
+  already safe did not change.
 """
 
 from __future__ import annotations
@@ -32,10 +37,13 @@ from typing import Any
 
 from rnnsuite.reports.cli import OneLineParser, one_line_errors
 from rnnsuite.reports.runfile.atomic import write_atomic
-from rnnsuite.reports.runfile.reader import load_run
+from rnnsuite.reports.runfile.paths import UnsafePath, inside, slug
+from rnnsuite.reports.runfile.reader import load_json, load_run
 from rnnsuite.reports.runfile.run import RunFile, RunFileError
 
 NAME = re.compile(r"^(\d{4})_.*\.json$")
+MACHINE_JSON = "machine.json"
+MAX_MEMORY = 2**70  # bytes: more is not a machine's memory (and would overflow the GiB's float)
 
 
 class StoreError(Exception):
@@ -69,15 +77,23 @@ def identity(run: RunFile) -> dict[str, Any]:
     m = run.machine
     flags = info.get("cpu", {}).get("flags") if isinstance(info.get("cpu"), dict) else None
     memory = m.get("memory_bytes")
+    if not isinstance(memory, int) or isinstance(memory, bool) or not 0 <= memory < MAX_MEMORY:
+        memory = None
     return {
         "system": info.get("system"),
         "arch": info.get("machine"),
         "cpu_model": m.get("cpu_model"),
-        "cpu_flags": sorted(flags or m.get("cpu_flags") or []),
+        "cpu_flags": _flags(flags) or _flags(m.get("cpu_flags")),
         "cores": m.get("cores"),
-        "memory_gib": round(memory / 2**30) if isinstance(memory, int) else None,
+        "memory_gib": round(memory / 2**30) if memory is not None else None,
         "gpu": m.get("gpu"),
     }
+
+
+def _flags(found: Any) -> list[str]:
+    """CPU flags, sorted: a list of strings as py-cpuinfo writes it; anything else is no flags."""
+    ok = isinstance(found, list) and all(isinstance(f, str) for f in found)
+    return sorted(found) if ok else []
 
 
 def _slug(text: Any, width: int) -> str:
@@ -96,19 +112,20 @@ def machine_id(run: RunFile) -> str:
     """
     ident = identity(run)
     digest = hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:8]
-    parts = [ident["system"] or "unknown", ident["arch"] or "unknown", _slug(ident["cpu_model"], 24) or "cpu"]
+    parts = [slug(ident["system"] or "", 16), slug(ident["arch"] or "", 16), _slug(ident["cpu_model"], 24) or "cpu"]
     if ident["gpu"]:
-        parts.append(_slug(ident["gpu"], 24))
+        parts.append(_slug(ident["gpu"], 24) or "gpu")
     return "-".join([*parts, digest])
 
 
 def file_name(run: RunFile, number: int) -> str:
     """``NNNN_<commit>_<date>[_uncommitted-changes].json`` for a run."""
     info = run.data.get("commit_info") or {}
+    info = info if isinstance(info, dict) else {}
     commit = re.sub(r"[^0-9A-Za-z]", "", str(info.get("id") or "unknown"))[:8] or "unknown"
     try:
         when = datetime.fromisoformat(str(run.data.get("datetime"))).strftime("%Y%m%d_%H%M%S")
-    except ValueError:
+    except (ValueError, OverflowError):
         when = "nodate"
     dirty = "_uncommitted-changes" if info.get("dirty") else ""
     return f"{number:04d}_{commit}_{when}{dirty}.json"
@@ -118,7 +135,8 @@ def add(store: Path, path: str | Path) -> Path:
     """Copy a run file into the store, under its machine's folder and the next number.
 
     The file is validated first (a corrupt one never enters the store) and copied byte for byte;
-    an existing file is never overwritten (exclusive create).
+    an existing file is never overwritten (exclusive create). The machine's folder and the file are
+    checked to lie inside the store before either is written (their names are slugs already).
 
     Args:
         store: the store folder (created if missing).
@@ -129,17 +147,17 @@ def add(store: Path, path: str | Path) -> Path:
 
     Raises:
         RunFileError: the file is not a usable run file.
-        StoreError: the store is a file.
+        StoreError: the store is a file, or a path would leave it (a folder linked elsewhere).
     """
     run = load_run(path)
     if store.exists() and not store.is_dir():
         raise StoreError(f"store {store} is a file, not a folder")
-    folder = store / machine_id(run)
+    folder = _inside(store, store / machine_id(run))
     folder.mkdir(parents=True, exist_ok=True)
     _write_machine_json(folder, run)
     raw = Path(path).read_bytes()
     while True:
-        target = folder / file_name(run, _next_number(folder))
+        target = _inside(store, folder / file_name(run, _next_number(folder)))
         try:
             with open(target, "xb") as fh:  # exclusive: two jobs adding at once take two numbers
                 fh.write(raw)
@@ -148,15 +166,51 @@ def add(store: Path, path: str | Path) -> Path:
             continue
 
 
+def _inside(store: Path, path: Path) -> Path:
+    try:
+        return inside(store, path)
+    except UnsafePath as exc:
+        raise StoreError(f"store {store}: {exc}") from None
+
+
 def _next_number(folder: Path) -> int:
     numbers = [int(m.group(1)) for p in folder.iterdir() if (m := NAME.match(p.name))]
     return max(numbers, default=0) + 1
 
 
 def _write_machine_json(folder: Path, run: RunFile) -> None:
-    target = folder / "machine.json"
+    target = folder / MACHINE_JSON
     if not target.exists():
         write_atomic(target, json.dumps(identity(run), indent=1) + "\n")
+
+
+def machine_record(folder: Path) -> dict[str, Any]:
+    """A machine folder's ``machine.json`` (what ``identity`` wrote); empty where the folder has none.
+
+    Raises:
+        StoreError: the file is not a JSON object (corrupt, truncated, too large); one line.
+    """
+    target = folder / MACHINE_JSON
+    if not target.exists():
+        return {}
+    try:
+        found = load_json(target)
+    except RunFileError as exc:
+        raise StoreError(str(exc)) from None
+    if not isinstance(found, dict):
+        raise StoreError(f"{target}: not a machine record (a JSON object)")
+    return found
+
+
+def _machine_line(record: dict[str, Any]) -> str:
+    """``cpu, cores, memory, gpu`` of a ``machine.json``, as one line (a field of the wrong type shows as ?)."""
+
+    def text(key: str) -> str:
+        value = record.get(key)
+        return str(value)[:60] if isinstance(value, (str, int, float)) and not isinstance(value, bool) else "?"
+
+    gpu = f", {text('gpu')}" if record.get("gpu") else ""
+    return f"{text('cpu_model')}, {text('cores')} CPUs, {text('memory_gib')} GiB{gpu}"
 
 
 def load_store(store: Path) -> list[Stored]:
@@ -212,6 +266,8 @@ def main(argv: list[str]) -> int:
             return 0
         for machine, runs in machines(load_store(args.store)).items():
             print(f"{machine}: {len(runs)} run(s)")
+            if record := machine_record(args.store / machine):
+                print(f"  {_machine_line(record)}")
             for s in runs:
                 metric = s.run.metric
                 print(f"  {s.run.path.name}  torch {s.run.machine.get('torch', '?')}  {metric}")

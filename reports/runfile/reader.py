@@ -4,6 +4,10 @@
 then checks every record against its declaration in ``reports/runfile/schema.py``: a required field
 missing or a value of the wrong type is refused with one line. The run it returns is a ``RunFile``
 (``reports/runfile/run.py``), which reads a benchmark through typed accessors.
+
+Every file is untrusted input: it is read through ``reports/runfile/limits.py`` (at most 64 MiB and
+100,000 records, strict JSON), and any bytes give a ``RunFile`` or a one-line ``RunFileError``
+(tests/reports/test_fuzz_readers.py feeds them arbitrary bytes and mutated files).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from rnnsuite.reports.runfile import legacy
+from rnnsuite.reports.runfile import legacy, limits
 from rnnsuite.reports.runfile.atomic import write_atomic
 from rnnsuite.reports.runfile.record import problems
 from rnnsuite.reports.runfile.run import RunFile, RunFileError
@@ -39,7 +43,7 @@ def load_run(path: str | Path, label: str | None = None) -> RunFile:
             that lacks a required field or holds a value of the wrong type.
     """
     p = Path(path)
-    data = _from_journal(p) if p.name.endswith(".jsonl") else _read_json(p)
+    data = _from_journal(p) if p.name.endswith(".jsonl") else load_json(p)
     _validate_shape(p, data)
     _upgrade_and_check(p, data)
     return RunFile(p, label or data["rnnsuite"].get("label") or p.stem, data)
@@ -55,23 +59,43 @@ def _from_journal(p: Path) -> dict[str, Any]:
         source = head.get("checks_from")
     except journal.JournalError as exc:
         raise RunFileError(str(exc)) from None
-    checks = load_checks(source) if source else []
-    return journal.assemble(found, checks, load_check_errors(source) if source else [])
-
-
-def _read_json(p: Path) -> Any:
+    checks = load_checks(source) if isinstance(source, str) and source else []
+    check_errors = load_check_errors(source) if isinstance(source, str) and source else []
     try:
-        text = p.read_text(encoding="utf-8")
+        return journal.assemble(found, checks, check_errors)
+    except ValueError as exc:  # a record that does not fit its declaration
+        raise RunFileError(f"{p}: {exc}") from None
+
+
+def load_json(path: str | Path, what: str = "run file") -> Any:
+    """A JSON file of the suite, within the limits (``reports/runfile/limits.py``).
+
+    Raises:
+        RunFileError: missing, unreadable, over 64 MiB, empty, not UTF-8, not JSON, or JSON the suite
+            does not write (too deep, a key twice, a lone surrogate).
+    """
+    p = Path(path)
+    try:
+        text = limits.read_capped(p, what).decode("utf-8")
     except FileNotFoundError:
         raise RunFileError(f"{p}: no such file") from None
+    except limits.BadJSON as exc:
+        raise RunFileError(str(exc)) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise RunFileError(f"{p}: cannot read: {exc}") from None
     if not text.strip():
         raise RunFileError(f"{p}: empty file")
     try:
-        return json.loads(text)
+        return limits.parse(text)
     except json.JSONDecodeError as exc:
         raise RunFileError(f"{p}: not valid JSON (truncated?): {exc.msg} at line {exc.lineno}") from None
+    except limits.BadJSON as exc:
+        raise RunFileError(f"{p}: {exc}") from None
+
+
+def _too_many(p: Path, count: int, what: str) -> None:
+    if count > limits.MAX_RECORDS:
+        raise RunFileError(f"{p}: {count:,} records, over the limit of {limits.MAX_RECORDS:,} for a {what}; refused")
 
 
 def load_checks(path: str | Path) -> list[dict[str, Any]]:
@@ -81,7 +105,7 @@ def load_checks(path: str | Path) -> list[dict[str, Any]]:
         RunFileError: missing, empty, truncated or not a checks file of a known schema.
     """
     p = Path(path)
-    data = _read_json(p)
+    data = load_json(p, "checks file")
     schema = data.get("schema") if isinstance(data, dict) else None
     if not isinstance(schema, int) or isinstance(schema, bool):
         raise RunFileError(f"{p}: not a checks file of this suite (no 'schema'); write one with --checks-json")
@@ -90,6 +114,8 @@ def load_checks(path: str | Path) -> list[dict[str, Any]]:
     checks = data.get("correctness")
     if not isinstance(checks, list) or not all(isinstance(c, dict) for c in checks):
         raise RunFileError(f"{p}: 'correctness' is not a list of check records")
+    errors = data.get("errors", [])
+    _too_many(p, len(checks) + (len(errors) if isinstance(errors, list) else 0), "checks file")
     checks = [legacy.check(c) for c in checks]
     for c in checks:
         _refuse(p, f"check {c.get('key', '?')} {c.get('check', '')}".rstrip(), problems(Check, c, strict=False))
@@ -103,7 +129,7 @@ def load_check_errors(path: str | Path) -> list[dict[str, Any]]:
         RunFileError: as ``load_checks``.
     """
     load_checks(path)
-    errors = _read_json(Path(path)).get("errors", [])
+    errors = load_json(path, "checks file").get("errors", [])
     if not isinstance(errors, list) or not all(isinstance(e, dict) for e in errors):
         raise RunFileError(f"{path}: 'errors' is not a list of records")
     return errors
@@ -119,7 +145,10 @@ def _validate_shape(p: Path, data: Any) -> None:
             f"{p}: not a run file of this suite (no 'rnnsuite.schema'); run pytest suite --benchmark-json"
         )
     if not isinstance(schema, int) or isinstance(schema, bool) or schema > SCHEMA:
-        raise RunFileError(f"{p}: run-file schema {schema!r} is newer than this reader ({SCHEMA}); upgrade")
+        raise RunFileError(f"{p}: run-file schema {str(schema)[:20]!r} is newer than this reader ({SCHEMA}); upgrade")
+    section = data["rnnsuite"]
+    lists = [data["benchmarks"], *(section.get(k) for k in ("correctness", "peaks", "errors", "unfinished"))]
+    _too_many(p, sum(len(x) for x in lists if isinstance(x, list)), "run file")
     for i, bench in enumerate(data["benchmarks"]):
         if not isinstance(bench, dict) or not isinstance(bench.get("extra_info"), dict):
             raise RunFileError(f"{p}: benchmark {i} has no extra_info/stats")
@@ -132,6 +161,8 @@ def _validate_shape(p: Path, data: Any) -> None:
     machine = data.get("machine_info", {})
     if not isinstance(machine, dict) or not isinstance(machine.get("rnnsuite", {}), dict):
         raise RunFileError(f"{p}: machine_info.rnnsuite is not a record")
+    if not isinstance(data.get("commit_info") or {}, dict):
+        raise RunFileError(f"{p}: commit_info is not a record")
 
 
 def _upgrade_and_check(p: Path, data: dict[str, Any]) -> None:
@@ -158,7 +189,8 @@ def _upgrade_and_check(p: Path, data: dict[str, Any]) -> None:
         _refuse(p, "a peak", problems(Peak, peak, strict=False))
     for error in section.get("errors", []):
         _refuse(p, f"error record {error.get('nodeid', '?')}", problems(Error, error, strict=False))
-    _refuse(p, "rnnsuite", [w for w in problems(Run, section, strict=False) if w.startswith("unfinished ")])
+    # Every field of the section; a null label is let be (the reader names the run after the file, as before).
+    _refuse(p, "rnnsuite", [w for w in problems(Run, section, strict=False) if w != "label is null, not str"])
     _refuse(
         p, "machine_info.rnnsuite", problems(Machine, data.get("machine_info", {}).get("rnnsuite", {}), strict=False)
     )

@@ -59,12 +59,18 @@ def checks_data(journal: Journal, machine: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _best_peaks(journal: Journal) -> list[dict[str, Any]]:
-    """Per device and dtype, the highest peak recorded (a session that ended measured it again)."""
-    best: dict[tuple[Any, Any], dict[str, Any]] = {}
+    """Per device and dtype, the highest peak recorded (a session that ended measured it again).
+
+    Raises:
+        ValueError: a peak record without a device and dtype (text) and a number of GFLOP/s.
+    """
+    best: dict[tuple[str, str], dict[str, Any]] = {}
     for rec in journal.of("peak"):
         peak = rec["record"]
-        key = (peak.get("device"), peak.get("dtype"))
-        if key not in best or peak.get("gflops", 0) >= best[key].get("gflops", 0):
+        key, gflops = (peak.get("device"), peak.get("dtype")), peak.get("gflops")
+        if not all(isinstance(k, str) for k in key) or not isinstance(gflops, (int, float)):
+            raise ValueError(f"a peak record lacks its device, dtype or gflops: {str(peak)[:80]}")
+        if key not in best or gflops >= best[key]["gflops"]:
             best[key] = peak
     return list(best.values())
 
@@ -83,6 +89,9 @@ def assemble(
         A run file: a benchmark rerun after a crash or a resume keeps its last record; each
         benchmark's ``peak_gflops`` is the run's best peak for its device and dtype; ``rnnsuite.errors``
         lists what crashed or timed out, ``rnnsuite.unfinished`` what did not finish.
+
+    Raises:
+        ValueError: a record that does not fit its declaration (reports/runfile/schema.py); one line.
     """
     head = journal.headers[-1]
     benches: dict[str, dict[str, Any]] = {}
@@ -91,9 +100,10 @@ def assemble(
     peaks = _best_peaks(journal)
     final = {(p["device"], p["dtype"]): p["gflops"] for p in peaks}
     for bench in benches.values():
-        extra = bench.get("extra_info", {})
-        if (extra.get("device"), extra.get("dtype")) in final:
-            extra["peak_gflops"] = final[(extra["device"], extra["dtype"])]
+        extra = bench.get("extra_info")
+        point = (extra.get("device"), extra.get("dtype")) if isinstance(extra, dict) else None
+        if point is not None and all(isinstance(x, str) for x in point) and point in final:
+            extra["peak_gflops"] = final[point]  # type: ignore[index]
     section = {
         "schema": SCHEMA,
         "metric": head.get("metric", "time"),

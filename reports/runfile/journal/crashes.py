@@ -20,7 +20,7 @@ def fault_tail(journal: str | Path, pid: object, lines: int = 20) -> list[str]:
     Python's fault handler writes the most recent call first, so these are the lines closest to the fault.
     Empty where no fault file was written (a SIGKILL leaves none).
     """
-    if pid is None:
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:  # a journal's pid names a file: a number only
         return []
     try:
         text = fault_path(journal, pid).read_text(encoding="utf-8", errors="replace")

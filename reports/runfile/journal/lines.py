@@ -10,8 +10,28 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rnnsuite.reports.runfile import limits
+
 KINDS = ("header", "collected", "start", "check", "benchmark", "peak", "done", "timeout", "error", "end")
 SUFFIX = ".journal.jsonl"
+
+# The fields that the readers of each kind index, with their JSON types: a line whose record lacks one, or
+# holds another type, is no record (a journal is untrusted input). The ``record`` of a check, benchmark or
+# peak is checked against reports/runfile/schema.py when the journal is assembled into a run file.
+NUMBER = (int, float)
+SHAPES: dict[str, dict[str, tuple[type, ...]]] = {
+    "header": {"session": (str,)},
+    "collected": {"nodeids": (list,)},
+    "start": {"nodeid": (str,)},
+    "check": {"nodeid": (str,), "record": (dict,)},
+    "benchmark": {"nodeid": (str,), "record": (dict,)},
+    "peak": {"record": (dict,)},
+    "done": {"nodeid": (str,)},
+    "timeout": {"nodeid": (str,), "limit": NUMBER},
+    "error": {"nodeid": (str,), "error": (str,)},
+    "end": {},
+}
+OPTIONAL: dict[str, tuple[type, ...]] = {"ident": (dict, type(None)), "pid": (int, type(None)), "output": (list,)}
 
 
 class JournalError(Exception):
@@ -72,6 +92,13 @@ class Journal:
         return self.of("header")
 
     @property
+    def fingerprint(self) -> dict[str, dict[str, Any]]:
+        """The first session's fingerprint (what ``--resume`` compares): each part a record, else empty."""
+        found = self.headers[0].get("fingerprint") if self.headers else None
+        parts = found.items() if isinstance(found, dict) else ()
+        return {str(k): v for k, v in parts if isinstance(v, dict)}
+
+    @property
     def selected(self) -> list[str]:
         """The node ids of the run's selection: the first ``collected`` record's (a resume selects fewer)."""
         first = self.of("collected")
@@ -122,16 +149,21 @@ def read(path: str | Path) -> Journal:
     """Read a journal; a torn last line is skipped (``torn``), any other bad line refused.
 
     Raises:
-        JournalError: missing, unreadable, empty, or a line other than the last that is not a record.
+        JournalError: missing, unreadable, empty, over the limits (``reports/runfile/limits.py``: 64 MiB,
+            a million lines), or a line other than the last that is not a record.
     """
     p = Path(path)
     try:
-        data = p.read_bytes()
+        data = limits.read_capped(p, "journal")
     except FileNotFoundError:
         raise JournalError(f"{p}: no such journal") from None
+    except limits.BadJSON as exc:
+        raise JournalError(str(exc)) from None
     except OSError as exc:
         raise JournalError(f"{p}: cannot read: {exc.strerror or exc}") from None
     lines = data.split(b"\n")
+    if len(lines) > limits.MAX_JOURNAL_LINES:
+        raise JournalError(f"{p}: {len(lines):,} lines, over the limit of {limits.MAX_JOURNAL_LINES:,}; refused")
     journal = Journal(p)
     for number, raw in enumerate(lines, 1):
         if not raw.strip():
@@ -154,10 +186,22 @@ def read(path: str | Path) -> Journal:
 def _record(raw: bytes) -> dict[str, Any] | None:
     """One line as a record, or None where it is not one."""
     try:
-        rec = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+        rec = limits.parse(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):  # not JSON, or JSON the suite does not write (limits.BadJSON)
         return None
-    return rec if isinstance(rec, dict) and rec.get("kind") in KINDS else None
+    return rec if isinstance(rec, dict) and _shaped(rec) else None
+
+
+def _shaped(rec: dict[str, Any]) -> bool:
+    """Whether a record holds the fields its kind's readers index, of their types (``SHAPES``, ``OPTIONAL``)."""
+    kind = rec.get("kind")
+    shape = SHAPES.get(kind) if isinstance(kind, str) else None
+    if shape is None or not all(isinstance(rec.get(k), t) for k, t in shape.items()):
+        return False
+    if not all(isinstance(rec[k], t) for k, t in OPTIONAL.items() if k in rec):
+        return False
+    lists = [rec.get("nodeids") or [], rec.get("output") or []]
+    return all(isinstance(x, str) for found in lists for x in found)
 
 
 def _unserializable(obj: object) -> str:
