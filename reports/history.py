@@ -41,7 +41,7 @@ from rnnsuite.reports.cli import OneLineParser, one_line_errors
 from rnnsuite.reports.counts import fmt_count
 from rnnsuite.reports.gate import compare_runs
 from rnnsuite.reports.gate_result import ComparisonResult
-from rnnsuite.reports.page import CSS
+from rnnsuite.reports.page import CSS, HEAD
 from rnnsuite.reports.runfile.atomic import write_all_atomic
 from rnnsuite.reports.runfile.run import RunFile, RunFileError
 from rnnsuite.reports.store import Stored, StoreError, load_store, machines
@@ -252,7 +252,7 @@ def render(stored: list[Stored], machine: str | None) -> dict[str, str]:
     )
     body = note + "".join(html_section(s) for s in all_series)
     page = (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>RNN suite history</title>'
+        f'<!DOCTYPE html>\n<html lang="en"><head>{HEAD}<title>RNN suite history</title>'
         f"<style>{CSS}</style></head><body><h1>RNN suite history: {len(stored)} runs in the store</h1>{body}</body></html>\n"
     )
     console = "\n".join(line for s in all_series for line in moved_lines(s, frame(s)))

@@ -1,5 +1,10 @@
 """The self-contained HTML report: inline CSS, PNG charts as data URIs, no script and no network.
 
+The page states that in a Content-Security-Policy (``CSP``): a browser runs no script in it, loads nothing
+from anywhere, and shows only its own inline styles and ``data:`` images, even if an escaping bug let a
+run file's text through as markup (a run file is untrusted input: docs/run-file.md). Every text from a
+run file is escaped besides (tests/reports/test_hostile_html.py).
+
 This module is the page's frame: the runs' header, the headline and the order of the sections; each
 section is written by the module of its job (``time_sections``, ``correctness``, ``side_by_side``,
 ``ab_sections``, ``axis``, ``memory``, ``variants``).
@@ -18,6 +23,12 @@ from rnnsuite.reports.correctness import correctness_section
 from rnnsuite.reports.report_data import Data
 from rnnsuite.reports.runfile.run import RunFile
 from rnnsuite.reports.side_by_side import compare_section
+
+# default-src 'none': no script, frame, font, fetch or object from anywhere; the page's own <style> and the
+# pandas tables' style attributes, and the charts as data: URIs. base-uri and form-action are not covered by
+# default-src. (frame-ancestors cannot be set from a <meta>: a server's header only.)
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+HEAD = f'<meta charset="utf-8">\n<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;color:#222;
@@ -67,7 +78,7 @@ def page(data: Data, built: datetime | None = None) -> str:
     body = "\n".join(f'<h2 id="{sid}">{html.escape(title)}</h2>\n{text}' for sid, title, text in sections)
     title = "RNN suite report: " + ", ".join(data.labels)
     return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n<title>{html.escape(title)}</title>\n'
+        f'<!DOCTYPE html>\n<html lang="en"><head>{HEAD}<title>{html.escape(title)}</title>\n'
         f"<style>{CSS}</style></head><body>\n<h1>{html.escape(title)}</h1>\n{header(data, built)}\n"
         f"<nav>{nav}</nav>\n{body}\n</body></html>\n"
     )

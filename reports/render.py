@@ -194,6 +194,8 @@ def styled(
     """
     sty = df.style.hide(axis="index").set_uuid(uid).set_table_attributes('class="data"')
     sty = sty.format(dict(formats), escape="html", na_rep="—")  # one call: a second one would drop the escaping
+    # The headers too: a column can be named after a run's label or torch version (text from a run file).
+    sty = sty.format_index(escape="html", axis=0).format_index(escape="html", axis=1)
     for col, shade in (shades or {}).items():
         sty = sty.apply(lambda s, shade=shade: shade_css(s, shade), subset=[col], axis=0)
     for col, func in (css or {}).items():
