@@ -9,6 +9,8 @@
 #   gate-merge PYTHON ARTIFACTS OUT [gate args]   merge the shards' A and B of the count gate, then judge them as one
 #                                                 family (exit status: rnnsuite compare's)
 #
+# PYTHON runs the rnnsuite command as `PYTHON -m rnnsuite` (the interpreter of the venv it is installed in).
+#
 # ARTIFACTS holds one folder per job, named GROUP-shardI (the matrix job's artifact names).
 set -euo pipefail
 
@@ -33,23 +35,23 @@ publish)
     mkdir -p "$site" "$artifacts/merged"
     merged=()
     for group in $(groups "$artifacts"); do
-        "$py" -m reports merge "$artifacts/merged/$group.json" "$artifacts/$group"-shard*/run.json --force
-        "$py" -m reports store add "$store" "$artifacts/merged/$group.json"
+        "$py" -m rnnsuite merge "$artifacts/merged/$group.json" "$artifacts/$group"-shard*/run.json --force
+        "$py" -m rnnsuite store add "$store" "$artifacts/merged/$group.json"
         merged+=("$artifacts/merged/$group.json")
     done
     test ${#merged[@]} -gt 0 || { echo "error: no GROUP-shardI folders in $artifacts" >&2; exit 2; }
     if [ ${#merged[@]} -gt 1 ]; then by=(--by torch); else by=(); fi
     "$py" -m rnnsuite build "${merged[@]}" "${by[@]}" --out "$site/report" --force
-    "$py" -m reports history "$store" --machine all --out "$site/history" --force
+    "$py" -m rnnsuite history "$store" --machine all --out "$site/history" --force
     ;;
 gate-merge)
     py=$1 artifacts=$2 out=$3
     shift 3
     mkdir -p "$out"
     for side in a b; do
-        "$py" -m reports merge "$out/$side.json" "$artifacts"/*-shard*/"$side.json" --force
+        "$py" -m rnnsuite merge "$out/$side.json" "$artifacts"/*-shard*/"$side.json" --force
     done
-    "$py" -m reports compare "$out/a.json" "$out/b.json" --markdown "$out/compare.md" "$@"
+    "$py" -m rnnsuite compare "$out/a.json" "$out/b.json" --markdown "$out/compare.md" "$@"
     ;;
 *)
     echo "error: unknown step $step (run, publish, gate-merge)" >&2
