@@ -32,6 +32,26 @@ Expected values come from one of three places:
   the budgets' floors (there is no emulated reference to widen them); gradients by the float64
   gradcheck only; the summary says "no reference".
 
+A model with several forwards (a parallel scan and a recurrent step, chunked and sequential) is one
+case with ``modes``; a defect already known is declared with ``known_defects``::
+
+    case("min_gru", build, modes={"parallel": parallel, "sequential": sequential}, reference=numpy_min_gru,
+         known_defects=[known_defect("forward", dtypes=("bfloat16", "float16"), modes=("parallel",),
+                                     reason="the log-space scan's error grows with the position",
+                                     reproducer="docs/zoo/min_gru_scan.py")])
+
+- ``modes={name: forward}`` (instead of the forward): one builder, one reference, one case per mode named
+  ``NAME.MODE`` (``min_gru.parallel``; ``Case.group`` and ``Case.mode`` say which), each checked against
+  the one reference and timed beside the others. The modes share each build; a case without a reference
+  is judged against its first mode's float64 run. Each forward check records the output's norm-wise
+  error in u at positions 1, 10, 100 and 1000 where the sequence is that long (the run file's
+  ``err_at``, and ``case_mode``), so a report can set the modes side by side with their time.
+- ``known_defects=[known_defect(check, reason=, reproducer=, dtypes=, modes=, devices=)]``: strict. The
+  check still runs; while it fails, its record's outcome is ``known defect`` (with the reason and the
+  reproducer; pytest shows an xfail); once it passes, it fails saying the defect no longer shows, until
+  the declaration is removed. ``check`` is one of ``DEFECT_CHECKS`` (``forward``, ``backward``, ...);
+  empty ``dtypes`` / ``modes`` / ``devices`` mean all.
+
 Everything a user gives is checked when it runs: an exception from their builder, forward or map
 becomes a failed check that names the case and what is wrong (:class:`CaseError`), never a
 traceback from inside the harness.
@@ -55,10 +75,12 @@ from rnnsuite.cases import layers
 from rnnsuite.cases.mapping import SameAs, same_as, same_as_reference, same_as_reference_grad
 from rnnsuite.cases.registry import (
     CASES,
+    DEFECT_CHECKS,
     DEVICES,
     DTYPES,
     Case,
     Instance,
+    KnownDefect,
     NormFloor,
     Reference,
     ReferenceGrad,
@@ -81,10 +103,12 @@ from rnnsuite.cases.user_code import (
 __all__ = [
     "CaseError",
     "Instance",
+    "KnownDefect",
     "SameAs",
     "Size",
     "Tol",
     "case",
+    "known_defect",
     "same_as",
     "same_as_reference",
     "same_as_reference_grad",
@@ -93,11 +117,87 @@ __all__ = [
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\[\].]*")
 
 
+MODE = re.compile(r"[A-Za-z0-9_]+")
+
+
+def known_defect(
+    check: str,
+    *,
+    reason: str,
+    reproducer: str,
+    dtypes: tuple[torch.dtype | str, ...] = (),
+    modes: tuple[str, ...] = (),
+    devices: tuple[str, ...] = (),
+) -> KnownDefect:
+    """A known defect of a case, for ``case(..., known_defects=[...])`` (:class:`KnownDefect`).
+
+    Args:
+        check: the check that shows it: ``forward``, ``backward``, ``determinism``, ``gradcheck``,
+            ``forward_compile`` or ``backward_compile``.
+        reason: one line: what is wrong, and the cause where known.
+        reproducer: the path of a standalone script that shows it.
+        dtypes: where it shows (``torch.float16`` or ``"float16"``); empty: every dtype.
+        modes: the modes of a ``modes=`` case it shows in; empty: every mode.
+        devices: ``"cpu"``, ``"cuda"``; empty: both.
+
+    Raises:
+        CaseError: one line: an unknown check, dtype or device, or an empty reason or reproducer.
+    """
+    if check not in DEFECT_CHECKS:
+        raise CaseError(f"known_defect: check {check!r} is not one of {', '.join(DEFECT_CHECKS)}")
+    for what, text in (("reason", reason), ("reproducer", reproducer)):
+        if not isinstance(text, str) or not text.strip() or "\n" in text:
+            raise CaseError(f"known_defect({check!r}): the {what} must be one non-empty line")
+    bad = [str(d) for d in dtypes if (DTYPES.get(d) if isinstance(d, str) else d) not in DTYPES.values()]
+    bad += [repr(d) for d in devices if d not in DEVICES]
+    if bad:
+        raise CaseError(f"known_defect({check!r}): unknown {', '.join(bad)}")
+    return KnownDefect(
+        check=check,
+        reason=reason.strip(),
+        reproducer=reproducer.strip(),
+        dtypes=tuple(DTYPES[d] if isinstance(d, str) else d for d in dtypes),
+        modes=tuple(modes),
+        devices=tuple(devices),
+    )
+
+
+def _modes(
+    name: str, forward: UserForward | None, modes: Mapping[str, UserForward] | None
+) -> dict[str | None, UserForward]:
+    """The forwards of a case by mode (None: a case of one forward), checked."""
+    if (forward is None) == (modes is None):
+        raise CaseError(f"case {name!r}: give a forward or modes={{name: forward, ...}}, one of them")
+    if modes is None:
+        return {None: forward}  # type: ignore[dict-item]
+    if not isinstance(modes, Mapping) or not modes:
+        raise CaseError(f"case {name!r}: modes must be a non-empty dict of name -> forward")
+    for mode, fn in modes.items():
+        if not isinstance(mode, str) or not MODE.fullmatch(mode):
+            raise CaseError(f"case {name!r}: mode {mode!r}: a mode is letters, digits and '_'")
+        if not callable(fn):
+            raise CaseError(f"case {name!r}: mode {mode!r}: the forward is not callable")
+    out: dict[str | None, UserForward] = {}
+    out.update(modes)
+    return out
+
+
+def _check_defects(name: str, defects: tuple[KnownDefect, ...], modes: Mapping[str | None, UserForward]) -> None:
+    for d in defects:
+        if not isinstance(d, KnownDefect):
+            raise CaseError(f"case {name!r}: known_defects holds {type(d).__name__}, not known_defect(...)")
+        unknown = [m for m in d.modes if m not in modes]
+        if unknown:
+            raise CaseError(f"case {name!r}: known defect of {d.check!r} names mode {unknown[0]!r}, not a mode of it")
+
+
 def case(
     name: str,
     build: UserBuild,
-    forward: UserForward,
+    forward: UserForward | None = None,
     *,
+    modes: Mapping[str, UserForward] | None = None,
+    known_defects: tuple[KnownDefect, ...] | list[KnownDefect] = (),
     same_as: SameAs | None = None,
     reference: Reference | None = None,
     reference_grad: ReferenceGrad | None = None,
@@ -118,7 +218,8 @@ def case(
     timed: bool = True,
     untimed: tuple[Size, ...] = (),
 ) -> Case:
-    """Declare and register one case of a model (a user's, or a shipped one); returns it.
+    """Declare and register one case of a model (a user's, or a shipped one); returns it (with ``modes``, the
+    first mode's case: every mode is registered).
 
     Args:
         name: the case's id: letters, digits, ``_``, ``.`` and brackets (no ``-``: it separates
@@ -130,7 +231,10 @@ def case(
             there, and the benchmarks time the model as constructed on its device (the run file's
             ``built`` says which). The same builder makes the float64 instance the references read
             (on the CPU) and the instance the benchmarks time.
-        forward: ``(model, inputs) -> {output name: tensor}``.
+        forward: ``(model, inputs) -> {output name: tensor}``; or give ``modes``.
+        modes: several forwards of the one model, ``{mode: forward}`` (a mode is letters, digits and
+            ``_``): a case ``NAME.MODE`` per mode, sharing the builder, its builds and the reference.
+        known_defects: :func:`known_defect` declarations (strict: see the module's docstring).
         same_as: expected values from a built-in (:func:`same_as`); inputs are then named as the
             built-in's (``x``; ``h0`` and, for an LSTM, ``c0``; layer states ``(L*D, B, H)``, cell
             states ``(B, H)``) and so are the outputs (``output``, ``h_n``, ``c_n``).
@@ -197,33 +301,51 @@ def case(
             baseline = same_as.baseline()
         if time_axis is None:
             time_axis = {"output": 1 if same_as.options.get("batch_first") else 0}
+    forwards = _modes(name, forward, modes)
+    defects = tuple(known_defects)
+    _check_defects(name, defects, forwards)
+    names = {m: name if m is None else f"{name}.{m}" for m in forwards}
+    clash = [n for n in names.values() if n in CASES]
+    if clash:
+        raise CaseError(f"case {clash[0]!r}: the name clashes with a case already registered (shipped or loaded)")
     on_device = takes_device(build)
-    if reference is None:  # no reference: judged against its own float64 run; gradients by gradcheck only
-        reference = functools.partial(own_float64_run, name)
-        summary = (summary or name) + " (no reference: judged against its own float64 run)"
-    return register(
-        Case(
-            name=name,
-            summary=summary or (f"{name}, same as {same_as.title}" if same_as else name),
-            family=fam,
-            build=functools.partial(checked_build, name, build, on_device),
-            device_builder=on_device,
-            forward=functools.partial(checked_forward, name, forward),
-            reference=reference,
-            reference_grad=reference_grad,
-            out_shapes=out_shapes or functools.partial(shapes_from_run, name),
-            sizes=sizes,
-            flops=flops or (lambda size: 0),
-            time_axis=time_axis or {},
-            golden=golden,
-            baseline=baseline,
-            tol=tol or {},
-            norm_floor=norm_floor or {},
-            grad_unchecked=grad_unchecked or {},
-            dtypes=dtypes,
-            devices=devices,
-            timed=timed,
-            untimed=untimed,
-            fused=fused,
+    first = next(iter(names.values()))
+    if reference is None:  # no reference: judged against its own (first mode's) float64 run; gradients by gradcheck
+        reference = functools.partial(own_float64_run, first)
+        whose = "its" if modes is None else f"mode {next(iter(forwards))}'s"
+        summary = (summary or name) + f" (no reference: judged against {whose} own float64 run)"
+    shared = functools.partial(checked_build, name, build, on_device)  # one builder: the modes share its builds
+    registered = [
+        register(
+            Case(
+                name=names[m],
+                summary=(summary or (f"{name}, same as {same_as.title}" if same_as else name))
+                + ("" if m is None else f"; mode {m}"),
+                family=fam,
+                build=shared,
+                device_builder=on_device,
+                forward=functools.partial(checked_forward, names[m], fn),
+                reference=reference,
+                reference_grad=reference_grad,
+                out_shapes=out_shapes or functools.partial(shapes_from_run, names[m]),
+                sizes=sizes,
+                flops=flops or (lambda size: 0),
+                time_axis=time_axis or {},
+                golden=golden,
+                baseline=baseline,
+                tol=tol or {},
+                norm_floor=norm_floor or {},
+                grad_unchecked=grad_unchecked or {},
+                dtypes=dtypes,
+                devices=devices,
+                timed=timed,
+                untimed=untimed,
+                fused=fused,
+                group=name,
+                mode=m,
+                known_defects=tuple(d for d in defects if not d.modes or m in d.modes),
+            )
         )
-    )
+        for m, fn in forwards.items()
+    ]
+    return registered[0]

@@ -23,7 +23,7 @@ from rnnsuite.cases import expected
 from rnnsuite.cases.layers import Variant
 from rnnsuite.cases.registry import Arrays
 from rnnsuite.cases.rounding import Rounded, rounded
-from rnnsuite.cases.user_code import CaseError, one_line, plain
+from rnnsuite.cases.user_code import CaseError, describe, plain
 
 ParamMap = Callable[[Mapping[str, Tensor]], Mapping[str, Tensor]]
 
@@ -139,7 +139,7 @@ def _map(name: str, sa: SameAs, params: Mapping[str, Tensor], inputs: Arrays) ->
     try:
         mapped = dict(sa.params(params))
     except Exception as exc:
-        raise CaseError(f"case {name!r}: the parameter map to {sa.title} raised {one_line(exc)}") from None
+        raise CaseError(f"case {name!r}: the parameter map to {sa.title} raised {describe(exc)}") from None
     want = _expected_params(sa, inputs, mapped)
     missing = [k for k in want if k not in mapped]
     if missing:

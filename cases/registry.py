@@ -110,6 +110,52 @@ def _copy_module(model: nn.Module) -> nn.Module:
     return copy.deepcopy(model)
 
 
+# The checks of a matrix point that a case may declare a known defect of (``KnownDefect.check``); each is a
+# name of reports/runfile/checks.py (tests/harness/test_case_api.py checks it; cases never import reports).
+DEFECT_CHECKS = (
+    "forward",
+    "backward",
+    "determinism",
+    "gradcheck",
+    "forward_compile",
+    "backward_compile",
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class KnownDefect:
+    """A defect of a case that is known, declared so that its check is recorded as a known defect, not a failure.
+
+    Strict: the check still runs. While it fails, the result is recorded as a known defect (outcome
+    ``known defect``, with the reason and the reproducer); once it passes, the check fails saying
+    that the defect no longer shows, until the declaration is removed.
+
+    Args:
+        check: the check that shows it, one of :data:`DEFECT_CHECKS`.
+        reason: one line: what is wrong and why (the cause, where known).
+        reproducer: the path of a standalone script that shows the defect (for an upstream report).
+        dtypes: the dtypes it shows in; empty: every dtype of the case.
+        modes: the modes (``case(..., modes=)``) it shows in; empty: every mode.
+        devices: the devices it shows on; empty: every device.
+    """
+
+    check: str
+    reason: str
+    reproducer: str
+    dtypes: tuple[torch.dtype, ...] = ()
+    modes: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
+
+    def applies(self, check: str, device: str, dtype: torch.dtype, mode: str | None) -> bool:
+        """Whether this defect is declared for ``check`` of a point (its device, dtype and the case's mode)."""
+        return (
+            check == self.check
+            and (not self.dtypes or dtype in self.dtypes)
+            and (not self.devices or device in self.devices)
+            and (not self.modes or mode in self.modes)
+        )
+
+
 Arrays = Mapping[str, np.ndarray]
 Builder = Callable[..., Instance]  # (size, generator, dtype), and the device where Case.device_builder
 Forward = Callable[[nn.Module, Mapping[str, Tensor]], dict[str, Tensor]]
@@ -159,6 +205,10 @@ class Case:
         timed: benchmarked; False keeps a case to the correctness tier.
         untimed: sizes of ``sizes`` that are checked but never benchmarked (a variant's small
             correctness size: its base layer has no benchmark at that shape to be timed against).
+        group: the name the case was declared under: a case of ``modes=`` is ``GROUP.MODE``, one
+            case per mode sharing one builder and reference; else the case's own name.
+        mode: the mode (one forward of a model with several), or None.
+        known_defects: the defects declared for this case's checks (:class:`KnownDefect`).
     """
 
     name: str
@@ -183,6 +233,9 @@ class Case:
     device_builder: bool = False
     timed: bool = True
     untimed: tuple[Size, ...] = ()
+    group: str = ""
+    mode: str | None = None
+    known_defects: tuple[KnownDefect, ...] = ()
 
     def tolerance(self, dtype: torch.dtype, size: Size) -> Tol:
         """The tolerance for ``dtype``: the case's override or the length-aware default."""
@@ -193,6 +246,10 @@ class Case:
     def size(self, preset: str = "seed") -> Size:
         """The first size of a preset."""
         return self.sizes[preset][0]
+
+    def known_defect(self, check: str, device: str, dtype: torch.dtype) -> KnownDefect | None:
+        """The defect declared for ``check`` at this device and dtype (in this case's mode), or None."""
+        return next((d for d in self.known_defects if d.applies(check, device, dtype, self.mode)), None)
 
     def timed_sizes(self, preset: str) -> tuple[Size, ...]:
         """The sizes of a preset that are benchmarked (none for a case that is not ``timed``)."""
@@ -205,7 +262,9 @@ CASES: dict[str, Case] = {}
 
 
 def register(case: Case) -> Case:
-    """Add a case to the registry; a duplicate name is an error."""
+    """Add a case to the registry (its ``group`` its own name unless set); a duplicate name is an error."""
+    if not case.group:
+        case = replace(case, group=case.name)
     if case.name in CASES:
         raise ValueError(f"duplicate case name {case.name!r}")
     for dtype, tol in case.tol.items():

@@ -1,5 +1,6 @@
 """A user's code run by the suite, checked as it runs: an exception from a builder or a forward, or a
-wrong return, becomes a :class:`CaseError` that names the case and what is wrong, in one line; and
+wrong return, becomes a :class:`CaseError` that names the case and what is wrong on its first line (the
+exception's further lines, bounded, after it); and
 what a case without a reference is judged against (its own float64 run)."""
 
 from __future__ import annotations
@@ -21,13 +22,41 @@ UserForward = Callable[[nn.Module, Mapping[str, Tensor]], Mapping[str, Tensor]]
 
 
 class CaseError(Exception):
-    """A user case that is wrong: the message names the case and what is wrong, in one line."""
+    """A user case that is wrong: the message's first line names the case and what is wrong (an exception
+    of the user's code follows whole, bounded: :func:`describe`)."""
+
+
+MAX_LINES, MAX_CHARS = 20, 2000  # the bound of an exception shown whole (describe)
 
 
 def one_line(exc: BaseException) -> str:
     """An exception as ``Type: first line of its message`` (at most 300 characters)."""
     text = f"{type(exc).__name__}: {exc}".strip()
     return (text.splitlines() or [text])[0][:300]
+
+
+def describe(exc: BaseException) -> str:
+    """An exception whole, bounded: ``Type: message`` with every line of the message (a TorchScript error
+    gives its cause on later lines), then each exception it was raised from (``__cause__``), at most
+    :data:`MAX_LINES` lines of :data:`MAX_CHARS` characters in all, the cut said."""
+    lines: list[str] = []
+    seen: set[int] = set()
+    e: BaseException | None = exc
+    while e is not None and id(e) not in seen:
+        seen.add(id(e))
+        text = f"{type(e).__name__}: {e}".strip()
+        lines += [("" if not lines else "  caused by: ") + text.splitlines()[0], *text.splitlines()[1:]]
+        e = e.__cause__
+    lines = [line.rstrip() for line in lines if line.strip()]
+    shown, size = [], 0
+    for line in lines[:MAX_LINES]:
+        if size + len(line) > MAX_CHARS:
+            break
+        shown.append(line)
+        size += len(line) + 1
+    if len(shown) < len(lines):
+        shown.append(f"  ... ({len(lines) - len(shown)} more lines)")
+    return "\n".join(shown)
 
 
 def plain(a: np.ndarray) -> np.ndarray:
@@ -44,7 +73,7 @@ def _call(name: str, what: str, fn: Callable[..., Any], *args: Any, **kwargs: An
     try:
         return fn(*args, **kwargs)
     except Exception as exc:
-        error = f"case {name!r}: the {what} raised {one_line(exc)}"
+        error = f"case {name!r}: the {what} raised {describe(exc)}"
     raise CaseError(error)
 
 

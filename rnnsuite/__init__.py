@@ -2,7 +2,7 @@
 
 The public API is the case API (``rnnsuite.cases.api``), re-exported here::
 
-    from rnnsuite import case, same_as, Instance, Size, Tol, CaseError
+    from rnnsuite import case, same_as, known_defect, Instance, Size, Tol, CaseError
 
 It is imported on first use, so ``import rnnsuite`` (the command line, the pytest plugin, the reports)
 never imports torch. The package's parts are ``rnnsuite.cases`` (what is tested), ``rnnsuite.suite``
@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
 
-__all__ = ["CaseError", "Instance", "Size", "Tol", "__version__", "case", "same_as"]
+__all__ = ["CaseError", "Instance", "KnownDefect", "Size", "Tol", "__version__", "case", "known_defect", "same_as"]
 
 if TYPE_CHECKING:
-    from rnnsuite.cases.api import CaseError, Instance, Size, Tol, case, same_as
+    from rnnsuite.cases.api import CaseError, Instance, KnownDefect, Size, Tol, case, known_defect, same_as
 
 
 def __getattr__(name: str) -> Any:

@@ -174,7 +174,7 @@ class Check:
     device: str | None = meta("cpu or cuda")
     dtype: str | None = meta("the dtype")
     check: str = meta("the check: forward, backward, golden, gradcheck, equivalence, ...", required=True)
-    outcome: str = meta("passed, failed, crashed or timed out")
+    outcome: str = meta("passed, failed, known defect, crashed or timed out")
     max_abs: float | None = meta("largest absolute error against the reference")
     max_rel: float | None = meta("largest relative error against the reference")
     rtol: float | None = meta("rtol applied to the tensor with the largest error")
@@ -192,6 +192,13 @@ class Check:
     emulated_u: float | Absent = meta("the reference run in the dtype's rounding: its error, in u", default=ABSENT)
     margin: float | Absent | None = meta("budget_u / err_u (> 1 passes)", default=ABSENT)
     norm_at: str | Absent = meta("the tensor (and time step) closest to its budget", default=ABSENT)
+    err_at: dict[str, float | None] | Absent = meta(
+        "forward checks: the output's norm-wise error in u at positions 1, 10, 100, 1000 (null: not finite)",
+        default=ABSENT,
+    )
+    case_mode: str | Absent = meta("a case of modes=: the mode (its forward) checked", default=ABSENT)
+    defect: str | Absent = meta("known defect only: the declared reason", default=ABSENT)
+    reproducer: str | Absent = meta("known defect only: the declared reproducer's path", default=ABSENT)
 
 
 @record

@@ -74,6 +74,33 @@ def relative_errors(actual: np.ndarray, expected: np.ndarray, axis: int | None) 
     return whole, _steps_norm(actual - expected, axis) / np.maximum(_steps_norm(expected, axis), tiny)
 
 
+POSITIONS = (1, 10, 100, 1000)  # the sequence positions (1-based) whose error a forward check records
+
+
+def errors_at(
+    actual: Mapping[str, Tensor | np.ndarray],
+    expected: Mapping[str, np.ndarray],
+    time_axis: Mapping[str, int],
+    u: float,
+) -> dict[str, float | None]:
+    """The norm-wise relative error, in u, of one output at the :data:`POSITIONS` its sequence reaches.
+
+    The output is ``output`` where it has a time axis, else the first that has one; none: empty. A
+    step that is not finite is None. This is how a report sets the modes of a case side by side: a
+    scan whose error grows with the position shows it here.
+    """
+    name = "output" if "output" in time_axis else next((k for k in expected if k in time_axis), None)
+    if name is None or name not in actual:
+        return {}
+    a = actual[name]
+    arr = a.detach().to("cpu", torch.float64).numpy() if isinstance(a, Tensor) else np.asarray(a, np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        _, steps = relative_errors(arr, expected[name], time_axis[name])
+    return {
+        str(p): (float(steps[p - 1]) / u if np.isfinite(steps[p - 1]) else None) for p in POSITIONS if p <= steps.size
+    }
+
+
 @dataclass(frozen=True)
 class Budget:
     """The norm-wise budgets of one case, dtype and kind (forward or backward), per tensor, in units of u."""

@@ -15,7 +15,7 @@ from rnnsuite.cases.rounding import run_rounded
 from rnnsuite.suite.harness.points import dtype_name
 
 SHARED_BUILDS = 64  # the float64 builds kept for sharing (a DeepBench layer's is a few MB)
-_shared: OrderedDict[tuple[str, Size, int], tuple[Case, Instance]] = OrderedDict()
+_shared: OrderedDict[tuple[str, Size, int], tuple[object, Instance]] = OrderedDict()
 
 
 def build(case: Case, size: Size, seed: int, device: str = "cpu", dtype: torch.dtype = torch.float64) -> Instance:
@@ -24,12 +24,12 @@ def build(case: Case, size: Size, seed: int, device: str = "cpu", dtype: torch.d
     The case is built once per (case, size, seed), in float64 on the CPU (inputs never depend on
     the device), and shared: every check that needs that point (forward, backward, determinism,
     the references in each dtype) gets its own copy, cast and moved, so that no check sees
-    another's gradients or state.
+    another's gradients or state. The modes of one case (``case(..., modes=)``) share its builds.
     """
-    key = (case.name, size, seed)
+    key = (case.group or case.name, size, seed)
     found = _shared.get(key)
-    if found is None or found[0] is not case:  # a case of the same name built anew (a test's own) is not shared
-        found = (case, case.build(size, torch.Generator().manual_seed(seed), torch.float64))
+    if found is None or found[0] is not case.build:  # a case of the same name built anew (a test's own) is not shared
+        found = (case.build, case.build(size, torch.Generator().manual_seed(seed), torch.float64))
         _shared[key] = found
         while len(_shared) > SHARED_BUILDS:
             _shared.popitem(last=False)

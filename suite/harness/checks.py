@@ -15,7 +15,7 @@ import pytest
 import torch
 from torch import Tensor
 
-from rnnsuite.suite.harness.budget import Budget, NormError, budget_for, check_normwise
+from rnnsuite.suite.harness.budget import Budget, NormError, budget_for, check_normwise, errors_at
 from rnnsuite.suite.harness.builds import build, cotangents, emulated_reference, reference, reference_grads
 from rnnsuite.suite.harness.compare import Errors, compare, output_sample
 from rnnsuite.suite.harness.points import Point
@@ -148,6 +148,8 @@ def compare_both(
     axes = dict(GRAD_TIME_AXIS) if grads else dict(case.time_axis)
     where = f"{point.id} {check}"
     norm: list[NormError] = []
+    if not grads:
+        extra = extra | {"err_at": errors_at(actual, expected, axes, budget.u)}
 
     def both() -> Errors:
         errs = compare(actual, expected, tol, where=where, time_axis=axes, normwise=grads)

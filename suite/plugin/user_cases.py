@@ -13,8 +13,11 @@ from collections.abc import Generator
 
 import pytest
 
-from rnnsuite.cases.api import CaseError
+from rnnsuite.cases.api import CaseError, KnownDefect
 from rnnsuite.cases.load import LoadError, export, load, load_module
+from rnnsuite.suite.harness import defects
+from rnnsuite.suite.harness.points import Point
+from rnnsuite.suite.plugin.check_names import POINT_PARAMS, RECORDS_KEY, check_name
 from rnnsuite.suite.plugin.parsers import option
 
 
@@ -44,11 +47,39 @@ def load_user_cases(config: pytest.Config) -> tuple[str, ...] | None:
     return selected if asked else None
 
 
+def _known_defect(item: pytest.Item) -> tuple[Point, str, KnownDefect] | None:
+    """The point, check name and known defect of a correctness test whose case declares one for it."""
+    if item.get_closest_marker("correctness") is None:
+        return None
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    point = next((params[p] for p in POINT_PARAMS if isinstance(params.get(p), Point)), None)
+    if point is None:
+        return None
+    check = check_name(item)
+    defect = defects.declared(point, check)
+    return None if defect is None else (point, check, defect)
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item: pytest.Item) -> Generator[None, None, None]:
-    """A user case's ``CaseError`` fails its test with its one line (no traceback)."""
+    """A user case's ``CaseError`` fails its test with its lines (no traceback); a check with a known defect
+    declared (``case(..., known_defects=)``) is an xfail while it fails and a failure once it passes."""
+    known = _known_defect(item)
+    records = item.config.stash[RECORDS_KEY] if known is not None else None
     try:
-        return (yield)
-    except CaseError as exc:
-        message = f"{item.name}: {exc}"
-    pytest.fail(message, pytrace=False)  # outside the except: no "during handling" chain in the report
+        result = yield
+    except (Exception, pytest.fail.Exception) as exc:  # pytest.fail: e.g. a torch.compile that failed
+        if known is None and not isinstance(exc, CaseError):
+            raise
+        if known is None:
+            message, xfail = f"{item.name}: {exc}", False
+        else:
+            message, xfail = defects.shown(records, *known, exc), True  # type: ignore[arg-type]
+    else:
+        if known is None:
+            return result
+        message, xfail = defects.gone(records, *known), False  # type: ignore[arg-type]
+    # Outside the except: no "during handling" chain in the report.
+    if xfail:
+        pytest.xfail(message)
+    pytest.fail(message, pytrace=False)
