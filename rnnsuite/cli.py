@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "merge": ("merge the run files of --shard I/N jobs", "rnnsuite.reports.merge:main"),
     "journal": ("the run file a journal (an interrupted run's record) assembles to", "rnnsuite.reports.journal_cli:main"),
     "isolate": ("pytest with a journal, a per-test time limit and a restart after a crash", "rnnsuite.suite.isolate:main"),
+    "zoo": ("the zoo report (make zoo): third-party layers x mode x dtype, verdicts, errors in u, times", "rnnsuite.reports.zoo:main"),
 }  # fmt: skip
 
 USAGE = 4
