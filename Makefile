@@ -14,7 +14,7 @@ NOTORCH_STAMP := $(NOTORCH)/.installed
 # `import torch` took 3.4 s here without bytecode, 1.5 s with it, and make test starts dozens.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help venv test lint tests-without-torch correctness report matrix loop-bench allocators system-deps clean
+.PHONY: help venv test lint tests-without-torch correctness report matrix loop-bench allocators system-deps clean zoo zoo-fast
 
 help:
 	@echo "make report   correctness tier (every core), benchmarks at the seed size (one process), then the report in $(OUT)/"
@@ -22,6 +22,7 @@ help:
 	@echo "make matrix   the torch-version matrix (tox), an A/B of the default (2.13) and the newest (2.15), one report"
 	@echo "make loop-bench   time the tier, make test and make report (fresh clones) into docs/runs/loop-times.csv"
 	@echo "make allocators   apt-get install jemalloc and tcmalloc for --allocator (as root)"
+	@echo "make zoo      the zoo (zoo/, docs/zoo.md): third-party RNN packages checked and timed, its report in $(OUT)/zoo/"
 
 venv: $(STAMP)
 
@@ -53,6 +54,7 @@ test:
 		--kernel vendor,native
 	$(PY) -m pytest suite/test_compiled.py --backend compile --device cpu --dtype float32 \
 		-k "numpy_rnn or nn_lstm" -q -p no:cacheprovider
+	$(MAKE) --no-print-directory zoo-fast
 
 # The reports need no torch: a second venv with the project's dependencies less torch proves it
 # (the reports' tests and a report from the committed CUDA run file, there).
@@ -120,5 +122,63 @@ system-deps:
 		apt-get update -qq && apt-get install -y -qq $(SYSTEM_PACKAGES) >/dev/null || echo "note: could not install $(SYSTEM_PACKAGES)"; \
 	else echo "note: $(SYSTEM_PACKAGES) not installed (make allocators, as root); their tests skip"; fi
 
+# The zoo (zoo/, docs/zoo.md): a venv of its own with torch 2.13.0 from constraints.txt (pip never pulls
+# another torch), rnnsuite and the zoo (editable) with the zoo's pinned packages; xlstm with --no-deps
+# (its mlstm_kernels is for kernels the zoo does not check). Then every zoo layer's checks, their
+# reproducers (tests/zoo), a float32 forward timing beside the built-ins, and `rnnsuite zoo`'s report.
+# The checks run from an empty folder: a user's session, not this repository's pytest configuration.
+ZOO ?= .venv-zoo
+ZOO_STAMP := $(ZOO)/.installed
+ZOO_OUT ?= $(OUT)/zoo
+ZOO_MODULES := rnnsuite_zoo.mingru,rnnsuite_zoo.ncps,rnnsuite_zoo.mambapy,rnnsuite_zoo.sru,rnnsuite_zoo.xlstm
+ZOO_BENCH := -m speed --device cpu --dtype float32 --size seed --pass fwd --min-time 0.1 -p no:cacheprovider -q
+
+$(ZOO_STAMP): pyproject.toml constraints.txt zoo/pyproject.toml
+	test -x $(ZOO)/bin/python || $(PYTHON) -m venv $(ZOO)
+	$(ZOO)/bin/python -m pip install -q --upgrade pip
+	$(ZOO)/bin/python -m pip install -q --no-compile -c constraints.txt -e . -e 'zoo[full]'
+	$(ZOO)/bin/python -m pip install -q --no-compile -c constraints.txt --no-deps xlstm==2.0.6
+	touch $(ZOO_STAMP)
+
+zoo: $(ZOO_STAMP)
+	mkdir -p $(ZOO_OUT)/run
+	$(ZOO)/bin/python -c "import sru"  # compiles sru's CPU kernel once (about 50 s), before the parallel workers
+	cd $(ZOO_OUT)/run && $(CURDIR)/$(ZOO)/bin/python -m pytest --rnnsuite $(ZOO_MODULES) -m correctness \
+		--benchmark-disable -p no:cacheprovider -n auto -q --device cpu --checks-json ../checks.json \
+		|| echo "make zoo: some zoo checks failed (the report says which)"
+	$(ZOO)/bin/python -m pytest tests/zoo -q -p no:cacheprovider
+	cd $(ZOO_OUT)/run && $(CURDIR)/$(ZOO)/bin/python -m pytest --rnnsuite $(ZOO_MODULES) $(ZOO_BENCH) \
+		--benchmark-json ../zoo-run.json
+	$(ZOO)/bin/python -m pytest suite/test_speed.py $(ZOO_BENCH) --benchmark-json $(ZOO_OUT)/builtins-run.json \
+		-k "nn_rnn-cpu or nn_lstm-cpu or nn_gru-cpu"
+	$(ZOO)/bin/python -m rnnsuite_zoo.manifest $(ZOO_OUT)/manifest.json
+	$(ZOO)/bin/rnnsuite zoo --checks $(ZOO_OUT)/checks.json --manifest $(ZOO_OUT)/manifest.json \
+		--run $(ZOO_OUT)/zoo-run.json --run $(ZOO_OUT)/builtins-run.json --out $(ZOO_OUT)
+
+# make test's part of the zoo: the packages that install in seconds (pure Python, nothing compiled at
+# import: mingru-pytorch, ncps, mambapy) in a venv that reuses .venv's site-packages (torch and rnnsuite
+# are not installed twice), their cases checked in float64 and float32 and their reproducers run.
+# Left out: sru (compiles its kernel at first import), xlstm (installed --no-deps), bfloat16/float16, timing.
+ZOO_FAST ?= .venv-zoo-fast
+ZOO_FAST_STAMP := $(ZOO_FAST)/.installed
+
+$(ZOO_FAST_STAMP): $(STAMP) zoo/pyproject.toml
+	test -x $(ZOO_FAST)/bin/python || $(PYTHON) -m venv --without-pip $(ZOO_FAST)
+	$(PY) -c "import site, sysconfig; print('import site; site.addsitedir(%r)' % sysconfig.get_paths()['purelib'])" \
+		> $$($(ZOO_FAST)/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/zz-main-venv.pth
+	$(PY) -m pip install -q --no-compile --no-deps --target $$($(ZOO_FAST)/bin/python -c "import sysconfig; \
+		print(sysconfig.get_paths()['purelib'])") mingru-pytorch==0.2.1 einops ncps==1.0.1 mambapy==1.2.0 future
+	touch $(ZOO_FAST_STAMP)
+
+# The package is reached through a link in a folder of its own: zoo/ may hold the egg-info of make zoo's
+# editable install, whose entry points would load every zoo module (sru and xlstm too) into the session.
+zoo-fast: $(ZOO_FAST_STAMP)
+	mkdir -p $(OUT)/zoo-fast/path
+	ln -sfn $(CURDIR)/zoo/rnnsuite_zoo $(OUT)/zoo-fast/path/rnnsuite_zoo
+	cd $(OUT)/zoo-fast && PYTHONPATH=$(CURDIR)/$(OUT)/zoo-fast/path $(CURDIR)/$(ZOO_FAST)/bin/python -m pytest \
+		--rnnsuite rnnsuite_zoo.mingru,rnnsuite_zoo.ncps,rnnsuite_zoo.mambapy -m correctness --benchmark-disable \
+		-p no:cacheprovider -n 2 -q --device cpu --dtype float64,float32 -k "not (test_gradcheck and zoo_mamba)"
+	$(ZOO_FAST)/bin/python -m pytest tests/zoo -q -p no:cacheprovider
+
 clean:
-	rm -rf $(VENV) $(NOTORCH) .tox .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(NOTORCH) $(ZOO) $(ZOO_FAST) .tox .pytest_cache .mypy_cache .ruff_cache
