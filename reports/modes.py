@@ -9,9 +9,15 @@ markdown) print the rows. Torch-free, like everything in reports/.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import html
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from rnnsuite.reports.render import how_html, none_html
+
+if TYPE_CHECKING:
+    from rnnsuite.reports.runfile.run import RunFile
 
 POSITIONS = (1, 10, 100, 1000)
 DTYPE_ORDER = ("float64", "float32", "bfloat16", "float16")
@@ -101,3 +107,32 @@ def markdown(rows: Iterable[ModeRow]) -> str:
         cells = [r.group, r.device, r.dtype, r.mode, r.outcome, *(_u(r.err_at[p]) for p in POSITIONS), _u(r.err_u)]
         lines.append("| " + " | ".join([*cells, _ms(r.fwd_s)]) + " |")
     return "\n".join(lines) + "\n"
+
+
+def run_rows(runs: Sequence[RunFile]) -> list[tuple[str, ModeRow]]:
+    """Each run's mode rows, with the run's label: its checks beside its own forward times."""
+    return [(run.label, row) for run in runs for row in mode_rows(run.correctness, forward_times(run.benchmarks))]
+
+
+def section_html(runs: Sequence[RunFile]) -> str:
+    """The main report's section: per run, each mode case's modes side by side (a note where there is none)."""
+    rows = run_rows(runs)
+    if not rows:
+        return none_html("No case with several forwards (case(..., modes=...)) in the run(s).")
+    how = (
+        "a case declared with modes= gives one model several forwards (a parallel scan and a recurrent "
+        "step, say), each checked against the one reference. Per dtype the modes stand side by side: the output's "
+        "norm-wise error in units of the dtype's rounding (u) at sequence positions 1, 10, 100 and 1,000 (where the "
+        "sequence is that long), the worst error against its budget, and the median forward time."
+    )
+    head = ["run", "case", "device", "dtype", "mode", "verdict", *(f"err at {p:,}" for p in POSITIONS)]
+    head += ["worst / budget", "fwd time"]
+    body = []
+    for label, r in rows:
+        worst = f"{_u(r.err_u)} / {_u(r.budget_u)}" if r.err_u is not None else ""
+        cells = [label, r.group, r.device, r.dtype, r.mode, r.outcome, *(_u(r.err_at[p]) for p in POSITIONS)]
+        body.append(
+            "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in [*cells, worst, _ms(r.fwd_s)]) + "</tr>"
+        )
+    thead = "<tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>"
+    return f'{how_html(how)}\n<table class="modes">\n<thead>{thead}</thead>\n<tbody>{"".join(body)}</tbody>\n</table>'

@@ -7,7 +7,7 @@ run file is escaped besides (tests/reports/test_hostile_html.py).
 
 This module is the page's frame: the runs' header, the headline and the order of the sections; each
 section is written by the module of its job (``time_sections``, ``correctness``, ``side_by_side``,
-``ab_sections``, ``axis``, ``memory``, ``variants``).
+``ab_sections``, ``axis``, ``memory``, ``variants``, ``modes``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 from datetime import UTC, datetime
 
-from rnnsuite.reports import ab_sections, axis, errors, memory, variants
+from rnnsuite.reports import ab_sections, axis, errors, memory, modes, variants
 from rnnsuite.reports import render as r
 from rnnsuite.reports import table as tb
 from rnnsuite.reports import time_sections as ts
@@ -74,6 +74,7 @@ def page(data: Data, built: datetime | None = None) -> str:
     sections.append(("runs", "(f) Runs side by side", compare_section(data)))
     sections.append(("memory", "(g) Memory, process state and allocator", memory.section_html(data.df)))
     sections.append(("costs", "(h) Options and kernels", variants.section(data.df, data.measures)))
+    sections.append(("modes", "(i) A case's modes side by side", modes.section_html(data.runs)))
     nav = " ".join(f'<a href="#{sid}">{html.escape(title)}</a>' for sid, title, _ in sections)
     body = "\n".join(f'<h2 id="{sid}">{html.escape(title)}</h2>\n{text}' for sid, title, text in sections)
     title = "RNN suite report: " + ", ".join(data.labels)
