@@ -86,15 +86,17 @@ from rnnsuite.cases.registry import (
     ReferenceGrad,
     Size,
     Tol,
+    flops_not_reported,
     register,
 )
-from rnnsuite.cases.sizes import cell_presets
+from rnnsuite.cases.sizes import cell_presets, one_width_presets
 from rnnsuite.cases.user_code import (
     CaseError,
     UserBuild,
     UserForward,
     checked_build,
     checked_forward,
+    own_float64_grads,
     own_float64_run,
     shapes_from_run,
     takes_device,
@@ -109,6 +111,7 @@ __all__ = [
     "Tol",
     "case",
     "known_defect",
+    "one_width_sizes",
     "same_as",
     "same_as_reference",
     "same_as_reference_grad",
@@ -118,6 +121,20 @@ NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\[\].]*")
 
 
 MODE = re.compile(r"[A-Za-z0-9_]+")
+
+
+def one_width_sizes(heads: int = 1) -> dict[str, tuple[Size, ...]]:
+    """Size presets for ``sizes=`` of a one-width model (minGRU: ``input_size == hidden_size``), with ``heads``
+    heads of ``hidden_size / heads`` for a q/k/v model (mLSTM; ``size.heads``): tiny 8 wide, seed 32, the
+    DeepBench LSTM shapes and the sweep's square ones. No family is needed.
+
+    Raises:
+        CaseError: ``heads`` is not 1, 2, 4 or 8.
+    """
+    try:
+        return one_width_presets(heads)
+    except ValueError as exc:
+        raise CaseError(f"one_width_sizes: {exc}") from None
 
 
 def known_defect(
@@ -133,7 +150,7 @@ def known_defect(
 
     Args:
         check: the check that shows it: ``forward``, ``backward``, ``determinism``, ``gradcheck``,
-            ``forward_compile`` or ``backward_compile``.
+            ``forward_compile``, ``backward_compile``, ``edge_saturated`` or ``edge_long``.
         reason: one line: what is wrong, and the cause where known.
         reproducer: the path of a standalone script that shows it.
         dtypes: where it shows (``torch.float16`` or ``"float16"``); empty: every dtype.
@@ -217,6 +234,7 @@ def case(
     devices: tuple[str, ...] = DEVICES,
     timed: bool = True,
     untimed: tuple[Size, ...] = (),
+    no_grad_inputs: tuple[str, ...] = (),
 ) -> Case:
     """Declare and register one case of a model (a user's, or a shipped one); returns it (with ``modes``, the
     first mode's case: every mode is registered).
@@ -241,10 +259,13 @@ def case(
         reference: the user's NumPy float64 forward, ``(params, inputs) -> outputs`` (instead of
             ``same_as``).
         reference_grad: its backward, ``(params, inputs, output cotangents) -> gradients`` by
-            parameter and input name; None leaves the gradients to the float64 gradcheck.
+            parameter and input name; None (with ``reference``): the gradients are judged against the
+            model's own float64 autograd (checked in turn against finite differences of ``reference``).
         family: "rnn", "lstm", "gru" or "other"; default: the ``same_as`` built-in's.
-        sizes: size presets ("tiny" for gradcheck, "seed", "deepbench", "sweep"); default: the
-            one-layer presets of the family (``cases/sizes.py``).
+        sizes: size presets ("tiny" for gradcheck, "seed", "deepbench", "sweep"; "long" for the long
+            sequence of the checks at the edges, default the tiny widths at T 1000, B 16); default: the
+            one-layer presets of the family (``cases/sizes.py``); :func:`one_width_sizes` for a model of
+            one width or of q/k/v heads.
         out_shapes: output shapes for a size; default: the built-in's, or one float64 run's.
         flops: forward matrix FLOPs for a size; default: the built-in's (else not reported).
         baseline: the shipped case the benchmarks set this one beside; default: the ``same_as``
@@ -254,6 +275,8 @@ def case(
             reference.
         fused: the model runs torch's fused recurrent op (nn.RNN / nn.LSTM / nn.GRU), so the
             ``--kernel`` option selects its kernel and the autocast checks run it.
+        no_grad_inputs: names of floating inputs that are not differentiable (a mask, a time step): no
+            gradient is asked of them by the backward check or gradcheck.
         time_axis, tol, norm_floor, grad_unchecked, dtypes, devices, timed, untimed: as on
             :class:`Case` (``untimed``: sizes checked but never timed, e.g. a small first "seed" size
             for the checks before the seed size the benchmarks set beside the built-in).
@@ -310,6 +333,9 @@ def case(
         raise CaseError(f"case {clash[0]!r}: the name clashes with a case already registered (shipped or loaded)")
     on_device = takes_device(build)
     first = next(iter(names.values()))
+    if reference is not None and reference_grad is None and same_as is None:
+        reference_grad = functools.partial(own_float64_grads, first)  # its own float64 autograd (friction: no backward)
+        summary = (summary or name) + " (gradients against its own float64 autograd)"
     if reference is None:  # no reference: judged against its own (first mode's) float64 run; gradients by gradcheck
         reference = functools.partial(own_float64_run, first)
         whose = "its" if modes is None else f"mode {next(iter(forwards))}'s"
@@ -329,7 +355,7 @@ def case(
                 reference_grad=reference_grad,
                 out_shapes=out_shapes or functools.partial(shapes_from_run, names[m]),
                 sizes=sizes,
-                flops=flops or (lambda size: 0),
+                flops=flops or flops_not_reported,
                 time_axis=time_axis or {},
                 golden=golden,
                 baseline=baseline,
@@ -341,6 +367,7 @@ def case(
                 timed=timed,
                 untimed=untimed,
                 fused=fused,
+                no_grad_inputs=tuple(no_grad_inputs),
                 group=name,
                 mode=m,
                 known_defects=tuple(d for d in defects if not d.modes or m in d.modes),

@@ -13,6 +13,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -65,7 +66,8 @@ def load_module(spec: str, source: str) -> tuple[str, ...]:
         source: how it was named, for messages (``--cases``, ``entry point examples``).
 
     Raises:
-        LoadError: one line: the module does not import, or a case of it is wrong (a name clash, a
+        LoadError: one line: the module does not import (its warnings are not errors: they are recorded
+            on its cases' checks, ``cases/user_code.py``), or a case of it is wrong (a name clash, a
             baseline that is not a registered case: checked once the module has declared all its
             cases, so a case may name one declared after it).
             The cases it registered before the error are removed again.
@@ -74,10 +76,13 @@ def load_module(spec: str, source: str) -> tuple[str, ...]:
     if spec in LOADED:
         return LOADED[spec]
     from rnnsuite.cases.api import CaseError
+    from rnnsuite.cases.user_code import IMPORT_WARNINGS, note_warnings
 
     before = set(CASES)
     try:
-        _import(spec)
+        with warnings.catch_warnings(record=True) as caught:  # a module's warnings: recorded on its cases' checks
+            warnings.simplefilter("always")
+            _import(spec)
     except CaseError as exc:
         _forget(before)
         raise LoadError(f"{source} {spec}: {exc}") from None
@@ -92,6 +97,8 @@ def load_module(spec: str, source: str) -> tuple[str, ...]:
         _forget(before)
         name, baseline = unknown[0]
         raise LoadError(f"{source} {spec}: case {name!r}: baseline {baseline!r} is not a registered case")
+    for name in new:
+        note_warnings(name, caught, IMPORT_WARNINGS)
     LOADED[spec] = new
     return LOADED[spec]
 

@@ -17,6 +17,9 @@ DTYPES: dict[str, torch.dtype] = {
     "float16": torch.float16,
 }
 DEVICES = ("cpu", "cuda")
+# The long sequence of the checks at the edges (suite/harness/edges.py): steps, and sequences (a step's norm
+# over B x H values: at the tiny size's 3 x 6 the largest of 1,000 steps' errors is noise).
+LONG_T, LONG_B = 1000, 16
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,11 +33,13 @@ class Size:
     num_layers: int = 1
     output_size: int = 0  # classes of a model with an output layer
     vocab_size: int = 0  # rows of an embedding
+    heads: int = 1  # heads of a q/k/v model (mLSTM): each of hidden_size / heads
 
     @property
     def label(self) -> str:
-        """A stable, file-name-safe label, e.g. ``T25_B16_I512_H512_L1``."""
-        return f"T{self.seq_len}_B{self.batch}_I{self.input_size}_H{self.hidden_size}_L{self.num_layers}"
+        """A stable, file-name-safe label, e.g. ``T25_B16_I512_H512_L1`` (``_N4`` after it for 4 heads)."""
+        heads = f"_N{self.heads}" if self.heads != 1 else ""
+        return f"T{self.seq_len}_B{self.batch}_I{self.input_size}_H{self.hidden_size}_L{self.num_layers}{heads}"
 
 
 @dataclass(frozen=True)
@@ -119,6 +124,8 @@ DEFECT_CHECKS = (
     "gradcheck",
     "forward_compile",
     "backward_compile",
+    "edge_saturated",
+    "edge_long",
 )
 
 
@@ -205,6 +212,8 @@ class Case:
         timed: benchmarked; False keeps a case to the correctness tier.
         untimed: sizes of ``sizes`` that are checked but never benchmarked (a variant's small
             correctness size: its base layer has no benchmark at that shape to be timed against).
+        no_grad_inputs: floating inputs that are not differentiable (a mask, a time step, a constant): no
+            gradient is asked of them (the backward check, gradcheck, the reference's gradients).
         group: the name the case was declared under: a case of ``modes=`` is ``GROUP.MODE``, one
             case per mode sharing one builder and reference; else the case's own name.
         mode: the mode (one forward of a model with several), or None.
@@ -233,6 +242,7 @@ class Case:
     device_builder: bool = False
     timed: bool = True
     untimed: tuple[Size, ...] = ()
+    no_grad_inputs: tuple[str, ...] = ()
     group: str = ""
     mode: str | None = None
     known_defects: tuple[KnownDefect, ...] = ()
@@ -251,6 +261,13 @@ class Case:
         """The defect declared for ``check`` at this device and dtype (in this case's mode), or None."""
         return next((d for d in self.known_defects if d.applies(check, device, dtype, self.mode)), None)
 
+    def long_size(self) -> Size:
+        """The long sequence of the checks at the edges: the ``"long"`` preset, else the tiny size's widths at
+        :data:`LONG_T` steps and :data:`LONG_B` sequences."""
+        if "long" in self.sizes:
+            return self.sizes["long"][0]
+        return replace(self.size("tiny"), seq_len=LONG_T, batch=LONG_B)
+
     def timed_sizes(self, preset: str) -> tuple[Size, ...]:
         """The sizes of a preset that are benchmarked (none for a case that is not ``timed``)."""
         if not self.timed:
@@ -259,6 +276,11 @@ class Case:
 
 
 CASES: dict[str, Case] = {}
+
+
+def flops_not_reported(size: Size) -> int:
+    """A case declared without ``flops=``: 0, which the reports show as no GFLOP/s (not a completeness failure)."""
+    return 0
 
 
 def register(case: Case) -> Case:

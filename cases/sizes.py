@@ -6,6 +6,8 @@ run in seconds on two CPU cores are kept, and long GRU sequences are cut to T = 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from rnnsuite.cases.registry import Size
 
 GATE_BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -51,3 +53,29 @@ def layer_presets(family: str) -> dict[str, tuple[Size, ...]]:
     """Size presets of a built-in stacked layer: two layers at the chapter's sizes (the checks' size),
     and one layer, timed beside the one-layer cells of the family (the report's section (b))."""
     return cell_presets(family) | {"tiny": (TINY,), "seed": (SEED, SEED_CELL)}
+
+
+# One-width models (minGRU: input width == hidden width) and q/k/v models (mLSTM: heads of hidden / heads).
+ONE_WIDTH_TINY = Size(seq_len=4, batch=3, input_size=8, hidden_size=8)
+ONE_WIDTH_SEED = Size(seq_len=100, batch=32, input_size=32, hidden_size=32)
+
+
+def one_width_presets(heads: int = 1) -> dict[str, tuple[Size, ...]]:
+    """Size presets of a model whose input and hidden widths are one (``input_size == hidden_size``), with
+    ``heads`` heads of ``hidden_size / heads`` each (a q/k/v model); no family needed.
+
+    Raises:
+        ValueError: ``heads`` does not divide the tiny size's width (8): 1, 2, 4 or 8.
+    """
+    if heads not in (1, 2, 4, 8):
+        raise ValueError(f"heads={heads!r}: one of 1, 2, 4, 8 (they divide every preset's width)")
+
+    def each(sizes: tuple[Size, ...]) -> tuple[Size, ...]:
+        return tuple(replace(s, input_size=s.hidden_size, heads=heads) for s in sizes)
+
+    return {
+        "tiny": each((ONE_WIDTH_TINY,)),
+        "seed": each((ONE_WIDTH_SEED,)),
+        "deepbench": each(DEEPBENCH["lstm"]),
+        "sweep": each(tuple(s for s in SWEEP if s.hidden_size % 8 == 0)),
+    }

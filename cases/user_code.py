@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -64,14 +65,41 @@ def plain(a: np.ndarray) -> np.ndarray:
     return np.array(a.view(np.ndarray) if isinstance(a, Rounded) else a, dtype=np.float64)
 
 
+# The warnings a case's own code raised, by case name: each ``Category: message`` once. The suite runs with
+# warnings as errors (its own code must not warn); a user's code is not the suite's, so its warnings are
+# recorded on the check (``suite/harness/records.py`` takes them) rather than made fatal.
+CASE_WARNINGS: dict[str, list[str]] = {}
+IMPORT_WARNINGS: dict[str, list[str]] = {}  # those its module raised while importing (cases/load.py)
+MAX_WARNINGS = 10
+
+
+def note_warnings(name: str, caught: list[warnings.WarningMessage], into: dict[str, list[str]] | None = None) -> None:
+    """Keep a case's caught warnings (at most :data:`MAX_WARNINGS`, each once, 300 characters)."""
+    kept = (CASE_WARNINGS if into is None else into).setdefault(name, [])
+    for w in caught:
+        text = f"{w.category.__name__}: {str(w.message).strip()}"[:300]
+        if text not in kept and len(kept) < MAX_WARNINGS:
+            kept.append(text)
+
+
+def take_warnings(name: str) -> list[str]:
+    """The warnings of a case's module's import and of its code since the last call (those are then forgotten)."""
+    return list(dict.fromkeys([*IMPORT_WARNINGS.get(name, []), *CASE_WARNINGS.pop(name, [])]))
+
+
 def _call(name: str, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """``fn(*args)``, an exception of it made a one-line CaseError.
+    """``fn(*args)``, an exception of it made a CaseError, its warnings recorded (:func:`note_warnings`).
 
     The CaseError is raised outside the handler, so it carries no context: the user's frames, and
     what they hold (the memory of a MemoryError), are freed before the failure is reported.
     """
     try:
-        return fn(*args, **kwargs)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                note_warnings(name, caught)
     except Exception as exc:
         error = f"case {name!r}: the {what} raised {describe(exc)}"
     raise CaseError(error)
@@ -133,11 +161,28 @@ def _float64_run(name: str, size: Size) -> tuple[Instance, dict[str, Tensor]]:
 
 @functools.lru_cache(maxsize=64)
 def _run_shapes(name: str, size: Size) -> tuple[tuple[str, tuple[int, ...]], ...]:
-    return tuple((k, tuple(v.shape)) for k, v in _float64_run(name, size)[1].items())
+    case = CASES[name]
+    if getattr(case.reference, "func", None) is not own_float64_run:  # the NumPy reference: no float64 run of torch
+        inst = case.build(size, torch.Generator().manual_seed(0), torch.float64)
+        return tuple(
+            (k, tuple(np.shape(v))) for k, v in case.reference(inst.numpy_params(), inst.numpy_inputs()).items()
+        )
+    try:
+        out = _float64_run(name, size)[1]
+    except CaseError as exc:
+        what = str(exc).removeprefix(f"case {name!r}: ")
+        error = (
+            f"case {name!r}: its output shapes come from its float64 run (it has no reference to take them from), "
+            f"which failed: {what}; give out_shapes= (or a reference), or leave float64 out of dtypes="
+        )
+    else:
+        return tuple((k, tuple(v.shape)) for k, v in out.items())
+    raise CaseError(error)
 
 
 def shapes_from_run(name: str, size: Size) -> dict[str, tuple[int, ...]]:
-    """Output shapes taken from one float64 run of the case at ``size``."""
+    """Output shapes: those of the case's NumPy reference at ``size`` (the user's ``reference=``), else of one
+    float64 run of the case (no reference), whose failure says so rather than blaming a forward in another dtype."""
     return dict(_run_shapes(name, size))
 
 
@@ -157,8 +202,9 @@ def _size_of(name: str, inputs: Arrays) -> Size:
 @functools.lru_cache(maxsize=64)
 def _size_of_shapes(name: str, shapes: tuple[tuple[str, tuple[int, ...]], ...]) -> Size:
     """``_size_of`` by the inputs' sorted (name, shape) pairs: each reference call would otherwise build every size."""
-    for size in dict.fromkeys(s for sizes in CASES[name].sizes.values() for s in sizes):
-        built = CASES[name].build(size, torch.Generator().manual_seed(0), torch.float64).inputs
+    case = CASES[name]
+    for size in dict.fromkeys([*(s for sizes in case.sizes.values() for s in sizes), case.long_size()]):
+        built = case.build(size, torch.Generator().manual_seed(0), torch.float64).inputs
         if tuple(sorted((k, tuple(v.shape)) for k, v in built.items())) == shapes:
             return size
     raise CaseError(f"case {name!r}: no size of the case has inputs of shapes {dict(shapes)}")
@@ -181,3 +227,37 @@ def own_float64_run(name: str, params: Arrays, inputs: Arrays) -> dict[str, np.n
     with torch.no_grad():
         out = CASES[name].forward(model, tensors)
     return {k: v.double().numpy() for k, v in out.items()}
+
+
+def own_float64_grads(name: str, params: Arrays, inputs: Arrays, cot: Arrays) -> dict[str, np.ndarray]:
+    """A case with a NumPy forward but no backward (``reference=`` without ``reference_grad=``): the gradients
+    of its own model's float64 autograd, by parameter and input name (less ``no_grad_inputs``).
+
+    As :func:`own_float64_run` does for values: run under the emulated precision it stays float64, so each
+    dtype's gradients are judged against float64 autograd with the budgets' floors. The reference checks
+    it (``reference_fd``: these gradients against finite differences of the NumPy forward).
+    """
+    case = CASES[name]
+    model = _float64_model(name, _size_of(name, inputs))
+    with torch.no_grad():
+        for k, p in model.named_parameters():
+            p.copy_(torch.from_numpy(plain(params[k])))
+    tensors = {
+        k: torch.from_numpy(plain(v))
+        if np.issubdtype(np.asarray(v).dtype, np.floating)
+        else torch.from_numpy(np.asarray(v))
+        for k, v in inputs.items()
+    }
+    wrt = dict(model.named_parameters()) | {
+        k: t.requires_grad_(True) for k, t in tensors.items() if t.is_floating_point() and k not in case.no_grad_inputs
+    }
+    with torch.enable_grad():
+        out = case.forward(model, tensors)
+        names = [k for k in cot if k in out]
+        grads = torch.autograd.grad(
+            [out[k] for k in names],
+            list(wrt.values()),
+            [torch.from_numpy(plain(cot[k])) for k in names],
+            allow_unused=True,
+        )
+    return {k: (np.zeros(t.shape) if g is None else g.numpy()) for (k, t), g in zip(wrt.items(), grads, strict=True)}

@@ -16,10 +16,31 @@ from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
 
-__all__ = ["CaseError", "Instance", "KnownDefect", "Size", "Tol", "__version__", "case", "known_defect", "same_as"]
+__all__ = [
+    "CaseError",
+    "Instance",
+    "KnownDefect",
+    "Size",
+    "Tol",
+    "__version__",
+    "case",
+    "known_defect",
+    "one_width_sizes",
+    "same_as",
+]
 
 if TYPE_CHECKING:
-    from rnnsuite.cases.api import CaseError, Instance, KnownDefect, Size, Tol, case, known_defect, same_as
+    from rnnsuite.cases.api import (
+        CaseError,
+        Instance,
+        KnownDefect,
+        Size,
+        Tol,
+        case,
+        known_defect,
+        one_width_sizes,
+        same_as,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -28,6 +28,7 @@ HOOKS = "rnnsuite.suite.plugin.hooks"
 MARKERS = (
     "correctness: value, shape and gradient checks against the references",
     "speed: the benchmark tier (timed with pytest-benchmark)",
+    "slow_tier: a correctness test kept out of the tier's 60 s (`-m 'not slow_tier'`); make test runs it",
     "cases(*names): restrict a matrix test to these cases",
     "check(name, also=()): a correctness test's check name in the run file (declared in "
     "rnnsuite/reports/runfile/checks.py; also: other names it records)",

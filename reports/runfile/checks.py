@@ -18,6 +18,8 @@ from dataclasses import dataclass
 CHECK_NAMES: dict[str, str] = {
     "forward": "outputs against the NumPy reference, norm-wise budget",
     "golden": "outputs against the chapter's printed values",
+    "edge_saturated": "outputs with the inputs and states scaled until gates saturate, against the reference",
+    "edge_long": "outputs of one sequence of 1,000 steps at a small width, against the reference",
     "backward": "gradients against the NumPy reference's backward, norm-wise budget",
     "determinism": "two forwards of one model give the same bits",
     "gradcheck": "torch.autograd.gradcheck in float64",

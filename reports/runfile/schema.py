@@ -196,6 +196,8 @@ class Check:
         "forward checks: the output's norm-wise error in u at positions 1, 10, 100, 1000 (null: not finite)",
         default=ABSENT,
     )
+    edge_scale: float | Absent = meta("edge checks: the factor the inputs and states were scaled by", default=ABSENT)
+    warnings: list[str] | Absent = meta("the warnings the case's own code raised (its import too)", default=ABSENT)
     case_mode: str | Absent = meta("a case of modes=: the mode (its forward) checked", default=ABSENT)
     defect: str | Absent = meta("known defect only: the declared reason", default=ABSENT)
     reproducer: str | Absent = meta("known defect only: the declared reproducer's path", default=ABSENT)

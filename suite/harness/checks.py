@@ -19,6 +19,7 @@ from rnnsuite.suite.harness.budget import Budget, NormError, budget_for, check_n
 from rnnsuite.suite.harness.builds import build, cotangents, emulated_reference, reference, reference_grads
 from rnnsuite.suite.harness.compare import Errors, compare, output_sample
 from rnnsuite.suite.harness.points import Point
+from rnnsuite.suite.harness.poison import nan_poison
 from rnnsuite.suite.harness.records import Records, record_check
 
 # Gradients chain the forward and the backward recurrence: twice the rounding of the forward.
@@ -70,14 +71,19 @@ def compiler_missing(device: str) -> str | None:
 
 
 def runner(point: Point, model: torch.nn.Module, backend: str) -> Run:
-    """The case's forward on ``model``, compiled for the compile backend."""
+    """The case's forward on ``model``: eager with uninitialised memory poisoned, or compiled for the compile
+    backend (not poisoned: the compiler would trace the patched constructors)."""
     case = point.case
 
     def run(inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
         return case.forward(model, inputs)
 
+    def poisoned(inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        with nan_poison():  # a read of never-written memory is NaN (suite/harness/poison.py)
+            return case.forward(model, inputs)
+
     if backend == "eager":
-        return run
+        return poisoned
     reason = compiler_missing(point.device)
     if reason:
         pytest.skip(reason)
@@ -167,15 +173,15 @@ def backward_grads(point: Point, seed: int, backend: str = "eager", swap: Swap |
     """Autograd gradients of every parameter and input for the cotangents (``swap`` replaces the built model)."""
     case, size = point.case, point.case.size("seed")
     inst = build(case, size, seed, point.device, point.dtype)
-    for v in inst.inputs.values():
-        if v.is_floating_point():
-            v.requires_grad_(True)
+    wrt = [k for k, v in inst.inputs.items() if v.is_floating_point() and k not in case.no_grad_inputs]
+    for k in wrt:
+        inst.inputs[k].requires_grad_(True)
     model = inst.model if swap is None else swap(inst.model)
     out = call(point, runner(point, model, backend), inst.inputs, backend)
     cot = cotangents(case, size, seed, point.dtype)
     assert set(cot) == set(out), f"{point.id}: outputs {sorted(out)} differ from the declared {sorted(cot)}"
     torch.autograd.backward(list(out.values()), [cot[k].to(point.device) for k in out])
-    leaves = dict(model.named_parameters()) | {k: v for k, v in inst.inputs.items() if v.is_floating_point()}
+    leaves = dict(model.named_parameters()) | {k: inst.inputs[k] for k in wrt}
     grads = {k: v.grad for k, v in leaves.items()}
     unused = [k for k, g in grads.items() if g is None]
     assert not unused, f"{point.id}: no gradient reaches {', '.join(unused)} (the outputs do not depend on it)"
@@ -185,6 +191,8 @@ def backward_grads(point: Point, seed: int, backend: str = "eager", swap: Swap |
 def backward_expected(point: Point, seed: int) -> tuple[dict[str, Any], Budget]:
     """The NumPy backward's gradients and the backward budget of the point."""
     expected, emulated = reference_grads(point.case.name, "seed", seed, point.dtype)
+    skip = point.case.no_grad_inputs  # not differentiable: a reference's gradient of them is not asked for
+    expected, emulated = ({k: v for k, v in g.items() if k not in skip} for g in (expected, emulated))
     own = point.case.norm_floor.get(point.dtype)
     floor = own.backward_u if own is not None else None
     return expected, budget_for(expected, emulated, point.dtype, dict(GRAD_TIME_AXIS), "backward", floor, point.device)

@@ -27,7 +27,8 @@ class NonFiniteError(AssertionError):
     """An output holds NaN or Inf."""
 
 
-def _first_bad_step(bad: np.ndarray, axis: int | None) -> str:
+def first_bad_step(bad: np.ndarray, axis: int | None) -> str:
+    """`` at step N (first bad step)`` for the first step along ``axis`` where ``bad`` holds; empty without an axis."""
     if axis is None or bad.ndim == 0:
         return ""
     steps = np.flatnonzero(bad.any(axis=tuple(a for a in range(bad.ndim) if a != axis)))
@@ -69,7 +70,7 @@ def compare(
             raise AssertionError(f"{where}: the reference for {name!r} holds NaN/Inf")
         a = actual[name].detach().to("cpu", torch.float64).numpy()
         if not np.isfinite(a).all():
-            step = _first_bad_step(~np.isfinite(a), axes.get(name))
+            step = first_bad_step(~np.isfinite(a), axes.get(name))
             raise NonFiniteError(f"{where}: {name!r} holds NaN/Inf{step}")
         if a.shape != exp.shape:
             raise AssertionError(f"{where}: {name!r} has shape {a.shape}, expected {exp.shape}")
@@ -84,7 +85,7 @@ def compare(
         bad = err > atol + tol.rtol * np.abs(exp)
         if bad.any():
             raise AssertionError(
-                f"{where}: {name!r} out of tolerance{_first_bad_step(bad, axes.get(name))}: "
+                f"{where}: {name!r} out of tolerance{first_bad_step(bad, axes.get(name))}: "
                 f"{int(bad.sum())} of {bad.size} elements, max abs err {max_abs:.3g}, "
                 f"max rel err {max_rel:.3g}; tol rtol={tol.rtol:.3g} atol={atol:.3g}"
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from rnnsuite.cases.user_code import take_warnings
 from rnnsuite.reports.runfile.writer import check_record
 from rnnsuite.suite.harness.points import Point
 
@@ -22,6 +23,9 @@ def record_check(records: Records, point: Point, check: str, outcome: str, **fie
     ident = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
     if point.case.mode is not None:
         fields = {"case_mode": point.case.mode} | fields
+    seen = take_warnings(point.case.name)
+    if seen:  # the case's own code warned: recorded, not fatal (cases/user_code.py)
+        fields = {"warnings": seen} | fields
     add_record(records, ident, check, outcome, kernel=point.kernel, **fields)
 
 

@@ -10,7 +10,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from rnnsuite.cases.api import CaseError, Instance, Size, case, known_defect
 from rnnsuite.cases.registry import DEFECT_CHECKS
 from rnnsuite.reports.runfile.checks import CHECK_NAMES
 from rnnsuite.suite.harness.builds import build
+from tests.harness.scratch import scratch  # noqa: F401  (a fixture)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -133,15 +134,6 @@ def test_a_declared_defect_that_no_longer_shows_fails(run: tuple[Any, dict[str, 
 
 
 # ------------------------------------------------------------------------------------ in this process
-
-
-@pytest.fixture
-def scratch() -> Iterator[None]:
-    """Cases registered by a test are removed after it."""
-    before = set(CASES)
-    yield
-    for name in set(CASES) - before:
-        del CASES[name]
 
 
 def _cell_build(calls: list[int]) -> Any:

@@ -1,0 +1,26 @@
+"""Checks at the edges of each dtype (suite/harness/edges.py): saturated gates and one long sequence."""
+
+from __future__ import annotations
+
+import pytest
+
+from rnnsuite.suite.harness.edges import edge_check
+from rnnsuite.suite.harness.points import Point
+from rnnsuite.suite.harness.records import Records
+from rnnsuite.suite.plugin.options import Options
+
+# Slower than the tier allows (16 x 1,000 steps and the emulated references of each dtype): a tier of its own,
+# kept out with `-m "not slow_tier"`; make test runs it.
+pytestmark = [pytest.mark.correctness, pytest.mark.slow_tier]
+
+
+@pytest.mark.check("edge_saturated")
+def test_saturated(point: Point, options: Options, records: Records) -> None:
+    """Inputs and states scaled until the pre-activations reach tens: no overflow where the reference is finite."""
+    edge_check(point, options.seed, records, "saturated")
+
+
+@pytest.mark.check("edge_long")
+def test_long_sequence(point: Point, options: Options, records: Records) -> None:
+    """One sequence of 1,000 steps at a small width: the error stays within budget at every step."""
+    edge_check(point, options.seed, records, "long")
