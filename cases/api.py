@@ -27,7 +27,9 @@ Expected values come from one of three places:
   a vector-Jacobian product in float64, so any differentiable map works (per-gate matrices,
   concatenations, transposes, scalings, tied weights).
 - ``reference`` (and ``reference_grad``): the user's own NumPy float64 forward (and backward),
-  checked against finite differences like the shipped references.
+  checked against finite differences like the shipped references. Without ``reference_grad`` the
+  gradients are judged against the model's own float64 autograd (itself compared with finite
+  differences of ``reference``).
 - neither: no reference. Each dtype is then judged against the model's own float64 run, with
   the budgets' floors (there is no emulated reference to widen them); gradients by the float64
   gradcheck only; the summary says "no reference".
@@ -51,6 +53,12 @@ case with ``modes``; a defect already known is declared with ``known_defects``::
   reproducer; pytest shows an xfail); once it passes, it fails saying the defect no longer shows, until
   the declaration is removed. ``check`` is one of ``DEFECT_CHECKS`` (``forward``, ``backward``, ...);
   empty ``dtypes`` / ``modes`` / ``devices`` mean all.
+
+Also: ``no_grad_inputs=`` (inputs not differentiable), ``sizes=one_width_sizes(heads=)`` (a model of one
+width, or of q/k/v heads), ``flops=`` optional (not reported without it). Every case also gets the
+checks at the edges (saturated gates, a sequence of 1,000 steps; ``suite/harness/edges.py``) and runs
+with uninitialised memory poisoned with NaN; its warnings are recorded on its checks, not fatal.
+docs/cases.md is the reference of every keyword.
 
 Everything a user gives is checked when it runs: an exception from their builder, forward or map
 becomes a failed check that names the case and what is wrong (:class:`CaseError`), never a
