@@ -20,7 +20,7 @@ help:
 	@echo "make report   correctness tier (every core), benchmarks at the seed size (one process), then the report in $(OUT)/"
 	@echo "make test     lint, types, the RNN suite (suite/) and the tooling's tests (tests/): what CI runs"
 	@echo "make matrix   the torch-version matrix (tox), an A/B of the default (2.13) and the newest (2.15), one report"
-	@echo "make loop-bench   time the tier, make test and make report (fresh clones) into docs/runs/loop-times.csv"
+	@echo "make loop-bench   time the tier, make test and make report (fresh clones) into lab/runs/loop-times.csv"
 	@echo "make allocators   apt-get install jemalloc and tcmalloc for --allocator (as root)"
 	@echo "make zoo      the zoo (zoo/, docs/zoo.md): third-party RNN packages checked and timed, its report in $(OUT)/zoo/"
 
@@ -102,11 +102,11 @@ matrix: $(STAMP)
 	$(VENV)/bin/rnnsuite build $(OUT)/matrix/$(MATRIX_A).json $(OUT)/matrix/$(MATRIX_B).json \
 		--ab $(OUT)/matrix/ab/a.json $(OUT)/matrix/ab/b.json --out $(OUT)/matrix/report --force
 
-# The development loop's own benchmark (scripts/loop_bench.py): the correctness tier (serial), then
-# make test and make report from fresh clones of HEAD, each appended to docs/runs/loop-times.csv
+# The development loop's own benchmark (lab/loop_bench.py): the correctness tier (serial), then
+# make test and make report from fresh clones of HEAD, each appended to lab/runs/loop-times.csv
 # beside the last row of this machine, so that a change that slows the loop shows up.
 loop-bench: $(STAMP)
-	$(PY) scripts/loop_bench.py
+	$(PY) lab/loop_bench.py
 
 # The allocators of --allocator (Debian's packages; as root). Their tests skip where these are absent.
 SYSTEM_PACKAGES := libjemalloc2 libtcmalloc-minimal4

@@ -17,32 +17,38 @@ not moved (nothing large was freed), and OpenMP's thread pool does not exist yet
 region ran; the server checks its thread count before every fork, and the record keeps it). The
 child builds the model and times one block: where its faults do not matter, that block is the
 record. A row whose faults matter is then timed in a fresh interpreter (``python -m
-suite.measure.cold KEY``, the same imports first), and its record keeps the fork's faults a call
-(``screen_faults_per_call``). A fork is close to a fresh process but not equal to it: on a row
-that churns it may fault less and run faster than a fresh interpreter (docs/benchmarks.md). The
-fresh interpreter costs 2.3-2.4 s on the few rows that churn; a fork skips the seconds of
-``import torch`` on all the others.
+rnnsuite.suite.measure.cold KEY``, the same imports first), and its record keeps the fork's faults a
+call (``screen_faults_per_call``). A fork is close to a fresh process but not equal to it: on a row
+that churns it may fault less and run faster than a fresh interpreter. A fresh interpreter pays for
+``import torch``; the fork pays it once per run, so only the few rows that churn pay it again
+(the measured costs: docs/notes/measure.md).
 ``--cold-process fork`` times in the fork too, ``--cold-process fresh`` screens and times every
-row in a fresh interpreter (tests compare them). The server's machinery (its loop, the forked
-child's isolation, the client) is ``suite/measure/cold_server.py``.
+row in a fresh interpreter (tests compare them).
 
-Usage: python -m suite.measure.cold KEY --seed S --threads N --min-time SECONDS [--every]   (prints one JSON object)
-       python -m suite.measure.cold --serve                                          (the server: JSON lines in and out)
+The server and its client live here too: the server's loop (``serve``: one JSON request a line in,
+one record a line out), the forked child's isolation (a crash or a hang is a one-line error and the
+server goes on) and the client that starts the server on first use (``ColdServer``). They are one
+idea with the cold record: the child's work is ``time_cold``, looked up when a child runs (tests
+replace it), and the server imports exactly what a fresh cold process does.
+
+Usage: python -m rnnsuite.suite.measure.cold KEY --seed S --threads N --min-time SECONDS [--every]   (one JSON object)
+       python -m rnnsuite.suite.measure.cold --serve                                  (the server: JSON lines in and out)
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import os
+import select
+import signal
 import statistics
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from typing import Any
-
-from rnnsuite.suite.measure.cold_server import _SERVER, COLD_TIMEOUT_S, _one_line, serve
+from typing import IO, Any
 
 PROCESSES = ("fork-then-fresh", "fork", "fresh")  # --cold-process (run_cold)
 # The cold state is timed where the process with no history takes page faults that matter: the
@@ -50,10 +56,12 @@ PROCESSES = ("fork-then-fresh", "fork", "fresh")  # --cold-process (run_cold)
 # that every call faults them in again; docs/page-faults.md) shows as faults. A call whose first
 # block's faults, at FAULT_COST_S each, make under FAULT_SHARE of its time cannot move 10% (the
 # report's state-dependent line) that way: the process stops after that block, its first block is
-# recorded and its median is not measured. Seed size here: nn_lstm fwd_bwd 1,582 faults a call
-# (25% of 6.4 ms), its forward 0.2; lstm_cell fwd_bwd 1.4 (3 us of 53 ms).
-FAULT_COST_S = 1e-6  # reports/memory.py's cost of a minor fault (about 2 us measured here; 1 us conservative)
+# recorded and its median is not measured. The rows measured so far lie far from the line either way
+# (docs/notes/measure.md), so the rule does not hang on the cost's exact value.
+# reports/memory.py's cost of a minor fault: under the cost measured, so a row is timed if in doubt.
+FAULT_COST_S = 1e-6
 FAULT_SHARE = 0.01
+COLD_TIMEOUT_S = 600
 NOT_TIMED = (
     f"not timed: its page faults in the first block cost under {FAULT_SHARE:.0%} of a call "
     f"(at {FAULT_COST_S * 1e6:g} us each)"
@@ -77,11 +85,10 @@ def _imports() -> None:
 
     First what a user's script that times a model imports: torch and ``torch.utils.benchmark``.
     What a process imports decides where glibc's free chunks lie when the model is built, and on
-    some rows that decides whether a no-grad forward faults its buffers in again on every call.
-    nn_lstm at T25 B16, 2 threads, a fresh ``nn.LSTM(512, 512)``: a script that imports torch
-    alone faulted 1,144-1,182 times a call (11.0-11.3 ms), one that also imports
-    ``torch.utils.benchmark`` (as one that times with ``Timer`` does) 2,270-2,274 (12.8-13.1
-    ms), 3 processes each (docs/benchmarks.md). The cold state is the second script's.
+    some rows that decides whether a no-grad forward faults its buffers in again on every call
+    (a script that imports ``torch.utils.benchmark`` faults about twice as often on nn_lstm's churning
+    row as one that imports torch alone: docs/notes/measure.md). The cold state is that of a script
+    that times with ``Timer``.
     """
     import torch
     import torch.utils.benchmark  # noqa: F401
@@ -201,6 +208,129 @@ def _run_fresh(request: dict[str, Any]) -> dict[str, Any]:
         return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
     except (json.JSONDecodeError, IndexError):
         return {"error": f"the cold process printed no record: {proc.stdout[-200:]!r}"}
+
+
+# The cold server and its client.
+
+
+def _one_line(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    return (text.splitlines() or [text])[0][:300]
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def _fork_one(request: dict[str, Any], threads_before: int) -> dict[str, Any]:
+    """Run one request in a forked child; its record, or ``{"error": one line}``."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: time, write one JSON line, leave without running the server's exit handlers
+        os.close(read_end)
+        code = 0
+        try:
+            rec = time_cold(  # looked up now: a test may have replaced it
+                request["key"],
+                request["seed"],
+                request["threads"],
+                request["min_time"],
+                request.get("every", False),
+                request.get("screen", False),
+            )
+            rec |= {"process": "fork", "server_threads": threads_before}
+        except BaseException as exc:
+            rec, code = {"error": f"the cold process failed: {_one_line(exc)}"}, 1
+        data = json.dumps(rec).encode()
+        while data:
+            data = data[os.write(write_end, data) :]
+        os._exit(code)
+    os.close(write_end)
+    chunks, deadline = [], time.monotonic() + float(request.get("timeout", COLD_TIMEOUT_S))
+    with os.fdopen(read_end, "rb") as reader:
+        while True:
+            left = deadline - time.monotonic()
+            ready, _, _ = select.select([reader], [], [], max(left, 0))
+            if not ready:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return {"error": f"the cold process ran past {request.get('timeout', COLD_TIMEOUT_S)} s"}
+            chunk = os.read(reader.fileno(), 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status):
+        return {"error": f"the cold process died with {_signal_name(os.WTERMSIG(status))}"}
+    try:
+        return dict(json.loads(b"".join(chunks)))
+    except json.JSONDecodeError:
+        return {"error": f"the cold process exited with {os.waitstatus_to_exitcode(status)} and printed no record"}
+
+
+def serve(requests: IO[str], replies: IO[str]) -> None:
+    """The cold server: import, announce readiness and the thread count, then one forked child per request line."""
+    _imports()
+    print(json.dumps({"ready": True, "threads": thread_count()}), file=replies, flush=True)
+    for line in requests:
+        if not line.strip():
+            continue
+        request = json.loads(line)
+        print(json.dumps(_fork_one(request, thread_count())), file=replies, flush=True)
+
+
+class ColdServer:
+    """The client side: one server process per pytest process, started on first use, restarted if it dies."""
+
+    def __init__(self) -> None:
+        self.proc: subprocess.Popen[str] | None = None
+        self.threads_at_start: int | None = None
+
+    def _start(self) -> None:
+        cmd = [sys.executable, "-m", "rnnsuite.suite.measure.cold", "--serve"]
+        self.proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, bufsize=1
+        )
+        hello = json.loads(self.proc.stdout.readline() if self.proc.stdout else "{}")
+        if not hello.get("ready"):
+            self.close()
+            raise RuntimeError("the cold server did not start")
+        self.threads_at_start = int(hello["threads"])
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        proc = self.proc
+        if proc is None or proc.stdin is None or proc.stdout is None:
+            raise RuntimeError("the cold server is not running")
+        try:
+            proc.stdin.write(json.dumps(request) + "\n")
+            proc.stdin.flush()
+            line = proc.stdout.readline()
+        except (BrokenPipeError, OSError):
+            line = ""
+        if not line:
+            self.close()
+            return {"error": "the cold server stopped answering"}
+        return dict(json.loads(line))
+
+    def close(self) -> None:
+        if self.proc is not None:
+            if self.proc.stdin is not None:
+                self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+            self.proc = None
+
+
+_SERVER = ColdServer()
+atexit.register(_SERVER.close)
 
 
 def main() -> int:

@@ -267,10 +267,10 @@ def test_too_few_explicit_rounds_warn_and_stay_inconclusive(tmp_path: Path, caps
 
 
 def test_gate_study_judges_what_suite_ab_wrote(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """scripts/gate_study.py re-merges a trial's processes: it must find them where suite.ab keeps them."""
-    from tests.harness import script
+    """lab/gate_study.py re-merges a trial's processes: it must find them where suite.ab keeps them."""
+    from tests.harness import lab
 
-    study = script("gate_study")
+    study = lab("gate_study")
     a = fake_side(tmp_path, "a", side_rounds(1e-3))
     b = fake_side(tmp_path, "b", side_rounds(1.3e-3))
     code = cli.main(ab_args(tmp_path, a, b, "-k", "nn_lstm and float32", "--size", "seed"))

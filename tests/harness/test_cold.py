@@ -59,7 +59,6 @@ def test_a_fresh_cold_process_that_fails_is_recorded_as_one_line() -> None:
 SERVER = """
 import io, json, os, signal, sys, time
 import rnnsuite.suite.measure.cold as cold
-import rnnsuite.suite.measure.cold_server as server
 def work(key, *args):
     if key == "crash":
         os.kill(os.getpid(), signal.SIGSEGV)
@@ -69,7 +68,7 @@ def work(key, *args):
 cold.time_cold = work
 requests = [{"key": k, "seed": 0, "threads": 1, "min_time": 0.1, "timeout": 2} for k in ("crash", "hang", "fine")]
 out = io.StringIO()
-server.serve(io.StringIO("".join(json.dumps(r) + "\\n" for r in requests)), out)
+cold.serve(io.StringIO("".join(json.dumps(r) + "\\n" for r in requests)), out)
 print(json.dumps([json.loads(line) for line in out.getvalue().splitlines()]))
 """
 

@@ -24,8 +24,8 @@ from rnnsuite.suite.ab import cli
 from rnnsuite.suite.ab import counts as ab_counts
 from rnnsuite.suite.harness.points import Point
 from rnnsuite.suite.measure import counting
+from rnnsuite.suite.measure.inject import prefix_inputs
 from rnnsuite.suite.measure.timing import make_call
-from rnnsuite.suite.studies.inject import prefix_inputs
 from tests import synthetic_runs as syn
 from tests.harness.test_ab import ab_args, fake_side, log_entries
 from tests.harness.usage import usage_error, usage_error_in_a_process

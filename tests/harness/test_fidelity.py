@@ -1,4 +1,4 @@
-"""scripts/fidelity.py --fresh: the verdict that names the state, and the keys it covers."""
+"""lab/fidelity.py --fresh: the verdict that names the state, and the keys it covers."""
 
 from __future__ import annotations
 
@@ -6,12 +6,12 @@ from types import ModuleType
 
 import pytest
 
-from tests.harness import script
+from tests.harness import lab
 
 
 @pytest.fixture(scope="module")
 def fidelity() -> ModuleType:
-    return script("fidelity")
+    return lab("fidelity")
 
 
 @pytest.mark.parametrize(

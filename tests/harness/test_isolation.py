@@ -1,6 +1,6 @@
 """Crashes, hangs and kills are recorded against their test and the run goes on (python -m suite.isolate, the journal).
 
-The broken kernel is scripts/crash_torch/sitecustomize.py: with ``RNNSUITE_CRASH_TORCH`` set, nn.GRU's forward
+The broken kernel is tests/fixtures/crash_torch/sitecustomize.py: with ``RNNSUITE_CRASH_TORCH`` set, nn.GRU's forward
 misbehaves when it runs with gradients on a batch of 32, which of nn_gru's checks only the backward check does.
 """
 
@@ -43,7 +43,7 @@ def _env(mode: str | None = None, **extra: str) -> dict[str, str]:
     if mode:
         env |= {
             "RNNSUITE_CRASH_TORCH": mode,
-            "PYTHONPATH": os.pathsep.join([str(ROOT / "scripts" / "crash_torch"), str(ROOT)]),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "fixtures" / "crash_torch"), str(ROOT)]),
         }
     return env | extra
 
@@ -174,7 +174,16 @@ def test_a_run_killed_at_a_random_point_and_resumed_has_the_keys_of_an_uninterru
     assert done.returncode == 0, done.stdout[-3000:]
     cut = tmp_path / "cut.json"
     journal = jr.journal_for(cut)
-    cmd = [sys.executable, "-m", "rnnsuite.suite.isolate", "-q", "-p", "no:cacheprovider", *BENCHES, f"--benchmark-json={cut}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "rnnsuite.suite.isolate",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        *BENCHES,
+        f"--benchmark-json={cut}",
+    ]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=_env(), start_new_session=True, stdout=subprocess.DEVNULL)
     done = json.loads(whole.read_text())["benchmarks"]
     after = random.randrange(len(done))  # a random point before the end: after 0 to n-1 finished benchmarks

@@ -1,5 +1,6 @@
-"""The rooms of the code and the arrows between them (README, "Layout"): no import runs back up, none
-goes into another room's private name; a module of suite/, reports/ or cases/ over ``REVIEW_LINES`` is named for
+"""The rooms of the code and the arrows between them (docs/guide.md, "The layout"): no import runs back up,
+none goes into another room's private name, no module imports itself back through others (a circle), and
+nothing of the product imports the lab (lab/: studies about the product, never part of it); a module of suite/, reports/ or cases/ over ``REVIEW_LINES`` is named for
 review (a skip that lists them), and one over ``MAX_LINES`` fails. Modules are cut by idea, not by count: a
 cap that splits one idea in two makes circles and private reaches, so the review line is a hint, not a rule."""
 
@@ -15,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 # Most specific first: a module belongs to the first room its name starts with.
 ROOMS = (
-    "suite.harness", "suite.measure", "suite.studies", "suite.plugin", "suite.ab", "suite.commands",
+    "suite.harness", "suite.measure", "suite.plugin", "suite.ab", "suite.commands",
     "reports.runfile", "reports", "cases", "suite",
 )  # fmt: skip
 # room -> the rooms it may import. "suite" is suite/'s own tests (test_*.py) and conftest.py.
@@ -24,12 +25,11 @@ ALLOWED = {
     "reports.runfile": set(),
     "reports": {"reports.runfile"},
     "suite.harness": {"cases", "reports.runfile"},
-    "suite.studies": {"cases", "suite.harness"},
-    "suite.measure": {"cases", "suite.harness", "suite.studies"},
+    "suite.measure": {"cases", "suite.harness"},
     "suite.plugin": {"cases", "reports.runfile", "suite.harness", "suite.measure"},
     "suite.ab": {"reports", "reports.runfile", "suite.measure"},
     "suite.commands": {"reports", "reports.runfile"},
-    "suite": {"cases", "reports.runfile", "suite.harness", "suite.measure", "suite.plugin", "suite.studies"},
+    "suite": {"cases", "reports.runfile", "suite.harness", "suite.measure", "suite.plugin"},
 }
 REVIEW_LINES = 400  # STYLE.md: "~400 lines is a hint for review"
 MAX_LINES = 600  # past this a module is several ideas whatever its cut
@@ -147,3 +147,111 @@ def test_a_wrong_arrow_and_a_private_import_are_caught(tmp_path: Path) -> None:
     assert ("suite.harness", "suite.plugin") in edges
     assert "suite.plugin" not in ALLOWED["suite.harness"]
     assert private == ["suite.harness.bad imports cases.models._Secret"]
+
+
+@cache
+def project() -> dict[str, Path]:
+    """Every module of the project by dotted name: the three folders, the package's own modules, tests/ and lab/."""
+    found = dict(modules())
+    for path in sorted((ROOT / "rnnsuite").glob("*.py")):  # its own modules; cases, suite, reports are links
+        found["rnnsuite" if path.stem == "__init__" else path.stem] = path
+    for top in ("tests", "lab"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            found[".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")] = path
+    return found
+
+
+def import_graph(found: dict[str, Path]) -> dict[str, set[str]]:
+    """module -> the modules of ``found`` it imports, at the top or inside a function (a lazy import is an arrow too)."""
+    return {m: {t for t, _ in imports(p) if t in found and t != m} for m, p in found.items()}
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import circles of ``graph``: its strongly connected components of two modules or more (Tarjan), sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return sorted(found)
+
+
+def test_no_import_circle() -> None:
+    graph = import_graph(project())
+    assert sum(map(len, graph.values())) > 100, "few imports found: the scan is broken"
+    assert circles(graph) == []
+
+
+def test_an_import_circle_is_caught(tmp_path: Path) -> None:
+    """The rule fed the circle issue 29 found (cold imports its server at the top, the server imports cold inside a
+    function) beside a one-way chain: the circle is named, the chain is not."""
+    files = {
+        "suite.measure.cold": "from rnnsuite.suite.measure.cold_server import serve\n",
+        "suite.measure.cold_server": "def serve():\n    from rnnsuite.suite.measure.cold import time_cold\n",
+        "suite.measure.timing": "from rnnsuite.suite.measure import inject\n",
+        "suite.measure.inject": "import torch\n",
+    }
+    found = {}
+    for module, text in files.items():
+        found[module] = tmp_path / f"{module}.py"
+        found[module].write_text(text, encoding="utf-8")
+    assert circles(import_graph(found)) == [["suite.measure.cold", "suite.measure.cold_server"]]
+
+
+def lab_imports(found: dict[str, Path]) -> list[str]:
+    """The modules of ``found`` that import the lab, or name a path inside it (a docstring may mention it)."""
+    hits = []
+    for module, path in found.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)
+        }
+        paths = [
+            n.value for n in ast.walk(tree)
+            if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docstrings
+            and (n.value == "lab" or n.value.startswith("lab/"))
+        ]  # fmt: skip
+        if paths or any(t == "lab" or t.startswith("lab.") for t, _ in imports(path)):
+            hits.append(module)
+    return hits
+
+
+def test_the_product_never_imports_the_lab() -> None:
+    assert (ROOT / "lab" / "README.md").is_file(), "the lab has moved: this rule looks in the wrong place"
+    assert lab_imports(modules()) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["import lab.gate_study\n", "from lab import sensitivity\n", "LAB = ROOT / 'lab' / 'runs'\n"],
+    ids=["import", "from", "path"],
+)
+def test_a_product_module_that_reaches_into_the_lab_is_caught(tmp_path: Path, text: str) -> None:
+    bad, fine = tmp_path / "bad.py", tmp_path / "fine.py"
+    bad.write_text(text, encoding="utf-8")
+    fine.write_text(
+        '"""Its figures: lab/fidelity.py."""\nfrom rnnsuite.suite.measure import inject\n', encoding="utf-8"
+    )
+    assert lab_imports({"suite.measure.bad": bad, "suite.measure.fine": fine}) == ["suite.measure.bad"]

@@ -1,4 +1,4 @@
-"""scripts/loop_bench.py: each measurement is a row of the history, printed beside the last one of its machine."""
+"""lab/loop_bench.py: each measurement is a row of the history, printed beside the last one of its machine."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import csv
 import sys
 from pathlib import Path
 
-from tests.harness import script
+from tests.harness import lab
 
-loop_bench = script("loop_bench")
+loop_bench = lab("loop_bench")
 
 
 def _row(what: str, wall: float, machine: str = "cpu A", commit: str = "abc") -> dict[str, object]:

@@ -1,27 +1,25 @@
 """The tier proves its own sensitivity: known defects applied to real torch results must fail its check.
 
-Every perturbation of ``suite/studies/sensitivity.py`` (outputs or gradients scaled by 0.95 / 1.05,
+Every perturbation of ``lab/sensitivity.py`` (outputs or gradients scaled by 0.95 / 1.05,
 gradients halved, small gradient elements zeroed, outputs lagging a step, a 5% error in one
 gate's activation), each case and tensor in turn, in every dtype, through the check the tier
 itself runs (``suite.harness.checks.compare_both``). Seed 0, CPU. The table in docs/tolerances.md is
-``python -m suite.studies.sensitivity``.
+``python lab/sensitivity.py``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
 from rnnsuite.cases import DTYPES
 from rnnsuite.suite.harness.points import Point
-from rnnsuite.suite.studies.sensitivity import (
-    PERTURBATIONS,
-    Perturbation,
-    applications,
-    caught,
-    gate_applications,
-    shipped,
-    torch_results,
-)
+from tests.harness import lab
+
+study = lab("sensitivity")
+PERTURBATIONS, applications, caught = study.PERTURBATIONS, study.applications, study.caught
+gate_applications, shipped, torch_results = study.gate_applications, study.shipped, study.torch_results
 
 # Not marked "correctness": a test of the suite's own check (it belongs with the tooling's tests),
 # so `make report` and suite.ab do not run it.
@@ -42,7 +40,7 @@ WITHIN_ROUNDING: dict[tuple[str, str], set[str]] = {
 
 @pytest.mark.parametrize("dtype", list(DTYPES))
 @pytest.mark.parametrize("perturbation", PERTURBATIONS, ids=lambda p: p.name)
-def test_perturbation_is_caught(perturbation: Perturbation, dtype: str) -> None:
+def test_perturbation_is_caught(perturbation: Any, dtype: str) -> None:
     """Each application of the perturbation fails the tier's check."""
     results = list(applications(perturbation, DTYPES[dtype]))
     assert results, f"{perturbation.name} applies to no case"

@@ -10,7 +10,7 @@ import torch
 from rnnsuite.cases import CASES, DTYPES
 from rnnsuite.suite.harness.points import Point
 from rnnsuite.suite.measure import timing
-from rnnsuite.suite.studies.inject import block_for, scaled
+from rnnsuite.suite.measure.inject import block_for, scaled
 
 
 @pytest.mark.parametrize(

@@ -87,7 +87,7 @@ def test_the_wheel_claims_only_its_own_name_and_carries_no_tests_or_data(built: 
     assert tops == {"rnnsuite", f"rnnsuite-{rnnsuite.__version__}.dist-info"}, tops
     assert "rnnsuite/suite/test_correctness.py" in names  # the suite's tests are the product
     assert "rnnsuite/cases/api.py" in names
-    assert not [n for n in names if n.startswith(("tests/", "rnnsuite/tests/", "docs/")) or "/runs/" in n]
+    assert not [n for n in names if n.startswith(("tests/", "rnnsuite/tests/", "docs/", "lab/")) or "/runs/" in n]
     meta = zipfile.ZipFile(built["wheel"]).read(f"rnnsuite-{rnnsuite.__version__}.dist-info/entry_points.txt")
     assert b"[pytest11]" in meta
     assert b"rnnsuite = rnnsuite.cli:main" in meta
@@ -99,7 +99,7 @@ def test_the_sdist_carries_the_package_once(built: dict[str, Path]) -> None:
     with tarfile.open(built["sdist"]) as tar:
         tops = {n.split("/")[1] for n in tar.getnames() if n.count("/") >= 1}
     assert "rnnsuite" in tops
-    assert not tops & {"cases", "suite", "reports", "tests", "docs"}, tops
+    assert not tops & {"cases", "suite", "reports", "tests", "docs", "lab"}, tops
 
 
 def test_one_version_source(built: dict[str, Path]) -> None:

@@ -53,7 +53,7 @@ def append(path: str | Path, record: Mapping[str, Any]) -> None:
     Once ``os.write`` returns, the line is the kernel's: it survives the writer's crash, ``kill -9``
     and the out-of-memory killer. The rare records (``SYNCED``) are also ``fsync``-ed, so that a
     power cut keeps the session's bounds and errors; an ``fsync`` per record cost 3.6 ms here
-    (scripts/journal_cost.py), about 20 s over a full ``make report``'s 2,500 checks.
+    (lab/journal_cost.py), about 20 s over a full ``make report``'s 2,500 checks.
 
     Args:
         path: the journal (created if missing).

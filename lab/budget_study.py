@@ -1,4 +1,4 @@
-"""``python -m suite.studies.budget_study``: the errors the norm-wise budget is set from, over many seeds.
+"""``python lab/budget_study.py``: the errors the norm-wise budget is set from, over many seeds.
 
 For each seed, case and dtype (CPU, seed sizes) it runs torch's forward and backward as the
 correctness tier does and prints, per dtype, the largest norm-wise error of torch (whole tensor
@@ -56,7 +56,7 @@ def study(seed: int, case_name: str, dtype: torch.dtype) -> list[tuple[str, Row]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m suite.studies.budget_study", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python lab/budget_study.py", description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=20, help="seeds 0..N-1 (default 20)")
     p.add_argument("--dtype", default="float64,float32,bfloat16,float16", help="comma list of dtypes")
     args = p.parse_args(argv)

@@ -1,8 +1,8 @@
 """Measure the regression gate on this machine: A/A trials (false alarms) and injected slowdowns.
 
-Usage: python scripts/gate_study.py --out DIR [--aa 30] [--inject 1.05,1.10,1.25] [--trials 10]
+Usage: python lab/gate_study.py --out DIR [--aa 30] [--inject 1.05,1.10,1.25] [--trials 10]
        [--rounds 8] [--case nn_lstm] [-- pytest selection args]
-       python scripts/gate_study.py --out DIR --rejudge [--max-noise PCT] [--power]
+       python lab/gate_study.py --out DIR --rejudge [--max-noise PCT] [--power]
 
 Each trial is one ``rnnsuite ab`` with the same interpreter on both sides. For an
 injected slowdown, side B is a wrapper interpreter that appends ``--inject-slowdown CASE=F`` to

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The CUDA check: correctness tier and benchmarks (seed and deepbench sizes) on the GPU, in one
 # serial pytest run that leaves one run file, then the report. Usage:
-#   scripts/cuda-check.sh OUTDIR [extra pytest args]
+#   .ci/cuda-check.sh OUTDIR [extra pytest args]
 set -uo pipefail
-out=${1:?usage: scripts/cuda-check.sh OUTDIR [pytest args]}
+out=${1:?usage: .ci/cuda-check.sh OUTDIR [pytest args]}
 shift
 mkdir -p "$out"
 export PYTHONUNBUFFERED=1

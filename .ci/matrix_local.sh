@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The matrix workflow (.github/workflows/matrix.yml) and the sharded count gate (.github/workflows/ab.yml) on
-# this machine, through the same scripts/matrix_steps.sh sub-commands the workflows call:
+# this machine, through the same .ci/matrix_steps.sh sub-commands the workflows call:
 #   1. a "matrix" of the torch versions found here (the project's .venv, and .tox/torch2.14 and .tox/torch2.15
 #      where present) x one runner (this machine) x 2 shards, each job writing GROUP-shardI/run.json;
 #   2. the publish job: merge, store add, report --by torch, history;
@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:-out/matrix-local}
-steps=scripts/matrix_steps.sh
+steps=.ci/matrix_steps.sh
 sel=(--device cpu --dtype float32 --kernel vendor --min-time 0.1 --no-cold --threads 1
      -k "${MATRIX_LOCAL_K:-nn_lstm and not bidir and not proj and not packed}")
 

@@ -1,6 +1,6 @@
 """The examples' time against nn.LSTM, both kernels, from a run file (docs/benchmarks.md's table).
 
-    python scripts/examples_table.py RUN.json [--cases premul_lstm,...]
+    python lab/examples_table.py RUN.json [--cases premul_lstm,...]
 
 Each hand-written case with a baseline (the run file's ``baseline``; a hand-written case calls no
 fused op, so it ran with one kernel, where a layer's variant ran with both) is divided by its

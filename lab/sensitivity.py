@@ -1,6 +1,6 @@
 """Known defects applied to real torch results, run through the tier's own check: does it catch them?
 
-``python -m suite.studies.sensitivity`` prints the table of docs/tolerances.md (perturbation -> caught
+``python lab/sensitivity.py`` prints the table of docs/tolerances.md (perturbation -> caught
 per dtype); ``tests/harness/test_sensitivity.py`` asserts that every one is caught. Each perturbation
 is applied to one tensor at a time (every output or every gradient of every case in turn), except
 where it names all of them; a perturbation that leaves the tensors unchanged does not apply.
@@ -186,7 +186,7 @@ def table(dtypes: Sequence[torch.dtype]) -> list[tuple[str, dict[torch.dtype, tu
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m suite.studies.sensitivity", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python lab/sensitivity.py", description=__doc__.splitlines()[0])
     p.add_argument("--dtype", default=",".join(DTYPES), help="comma list of dtypes (default: all four)")
     names = [d for d in p.parse_args(argv).dtype.split(",") if d]
     if any(d not in DTYPES for d in names) or not names:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The steps of .github/workflows/matrix.yml and of the sharded count gate in .github/workflows/ab.yml, one
-# sub-command each: the workflows call this script, and scripts/matrix_local.sh calls the same sub-commands
+# sub-command each: the workflows call this script, and .ci/matrix_local.sh calls the same sub-commands
 # on this machine, so what is tested locally is what CI runs.
 #
 #   run PYTHON LABEL SHARD OUT [pytest args...]   one job of the matrix: its shard of the selection -> OUT/run.json

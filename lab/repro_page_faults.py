@@ -1,13 +1,13 @@
 """Standalone reproducer: a fresh nn.LSTM faults its forward buffers in again on every no-grad call.
 
 Needs only torch (no rnnsuite). Usage (see docs/page-faults.md for the figures):
-    python repro_page_faults.py                # fresh model
-    python repro_page_faults.py --round-trip   # the same after m.double().float()
-    python repro_page_faults.py --batch 64
-    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python repro_page_faults.py
-    MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=1073741824 python repro_page_faults.py
-    python repro_page_faults.py --warm         # after one 32 MiB buffer was freed (glibc's threshold raised)
-    ONEDNN_VERBOSE=1 python repro_page_faults.py --calls 3 --no-timer | grep -c reorder
+    python lab/repro_page_faults.py                # fresh model
+    python lab/repro_page_faults.py --round-trip   # the same after m.double().float()
+    python lab/repro_page_faults.py --batch 64
+    LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4 python lab/repro_page_faults.py
+    MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TRIM_THRESHOLD_=1073741824 python lab/repro_page_faults.py
+    python lab/repro_page_faults.py --warm         # after one 32 MiB buffer was freed (glibc's threshold raised)
+    ONEDNN_VERBOSE=1 python lab/repro_page_faults.py --calls 3 --no-timer | grep -c reorder
 Prints minor page faults per call over --calls calls, and Timer.blocked_autorange's median.
 """
 

@@ -1,11 +1,11 @@
 """The development loop's own benchmark: how long the correctness tier, `make test` and `make report` take.
 
-Usage: python scripts/loop_bench.py [--tier] [--make-test] [--make-report] [--history CSV] [--repo DIR]
+Usage: python lab/loop_bench.py [--tier] [--make-test] [--make-report] [--history CSV] [--repo DIR]
 
 The tier is `pytest suite --benchmark-skip` in one process (its goal: 60 s), the two make targets
 run from a fresh clone of the repository's HEAD (`git clone`, so the install is counted: their
 goal is 5 minutes each). Each measurement is one row appended to the history (default
-docs/runs/loop-times.csv: commit, date, machine, load average before, wall and CPU seconds), and
+lab/runs/loop-times.csv: commit, date, machine, load average before, wall and CPU seconds), and
 the script prints it beside the last row of the same measurement on the same machine with their
 ratio, so that a change that slows the loop shows up. It never fails on a time: times on a shared
 machine move by 1.5x; read the ratio and the load together.
@@ -101,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tier", action="store_true", help="the correctness tier, serial, in this checkout")
     ap.add_argument("--make-test", action="store_true", help="make test from a fresh clone of HEAD")
     ap.add_argument("--make-report", action="store_true", help="make report from a fresh clone of HEAD")
-    ap.add_argument("--history", default=str(ROOT / "docs" / "runs" / "loop-times.csv"))
+    ap.add_argument("--history", default=str(ROOT / "lab" / "runs" / "loop-times.csv"))
     args = ap.parse_args(argv)
     if not (args.tier or args.make_test or args.make_report):
         args.tier = args.make_test = args.make_report = True

@@ -1,6 +1,6 @@
 """Noise trace: how a machine's speed moves while one benchmark call runs again and again.
 
-Usage: python scripts/noise_trace.py KEY [--seconds 40] [--block 0.01] [--threads 1] [--processes 0]
+Usage: python lab/noise_trace.py KEY [--seconds 40] [--block 0.01] [--threads 1] [--processes 0]
 
 KEY is a benchmark key (``case-device-dtype-pass-backend-size-shape``, as in a run file). The
 script times the call in back-to-back blocks of ``--block`` seconds for ``--seconds`` in one

@@ -1,6 +1,6 @@
 """Is a fork of the cold server as cold as a fresh process? Faults per call and time, alternating, per key.
 
-Usage: python scripts/cold_check.py KEY [KEY ...] [--rounds 5] [--threads 1] [--min-time 0.5]
+Usage: python lab/cold_check.py KEY [KEY ...] [--rounds 5] [--threads 1] [--min-time 0.5]
 
 For each benchmark key, ``--rounds`` times: its cold record from a fork of the cold server, then
 from a fresh interpreter (the order alternates each round), both timed whatever their faults

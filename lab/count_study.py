@@ -1,6 +1,6 @@
 """Measure the gate on instruction counts: A/A pairs of independent processes, and injected extra work.
 
-Usage: python scripts/count_study.py --out DIR [--plain 60] [--inject 2,5,10,25] [--trials 5] [--case nn_lstm]
+Usage: python lab/count_study.py --out DIR [--plain 60] [--inject 2,5,10,25] [--trials 5] [--case nn_lstm]
            [--jobs 2] [--judge-only] -- [pytest selection]
 
 Each process runs the benchmark tier once under callgrind (``--metric instructions``) with its own

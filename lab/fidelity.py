@@ -1,7 +1,7 @@
 """Fidelity: the suite's median against torch.utils.benchmark.Timer.blocked_autorange on the same call.
 
-Usage: python scripts/fidelity.py KEY [KEY ...] [--rounds N] [--fresh]
-       python scripts/fidelity.py --fresh --deepbench [--rounds 5]
+Usage: python lab/fidelity.py KEY [KEY ...] [--rounds N] [--fresh]
+       python lab/fidelity.py --fresh --deepbench [--rounds 5]
 KEY is a benchmark key (``case-device-dtype-pass-backend-size-shape``). For each round the script
 runs the suite's benchmark in a fresh pytest process, then times the same call with Timer in a
 fresh process of its own, alternating; it prints both medians and their ratio.

@@ -1,6 +1,6 @@
 """What one journal line costs: N appends of a check-sized line, written only (``check``) and fsync-ed (``error``).
 
-    python scripts/journal_cost.py [--n 2000] [--dir out]
+    python lab/journal_cost.py [--n 2000] [--dir out]
 
 The journal (reports/runfile/journal/) writes every line and fsyncs only the rare kinds; docs/crashes.md
 gives the figures of this machine.
