@@ -21,8 +21,6 @@ from rnnsuite.reports.runfile.reader import dump, load_run
 from rnnsuite.reports.runfile.run import RunFile, RunFileError
 from rnnsuite.reports.store import machine_id
 
-SAME = ("torch", "metric", "machine", "label")
-
 
 class MergeError(Exception):
     """Shards that do not make one run; the message is one line."""

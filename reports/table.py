@@ -34,7 +34,6 @@ COLUMNS = [
 TIMES = ["median_s", "iqr_s", "q1_s", "q3_s"]
 # The run file's fields each table keeps, typed by their declaration in reports/runfile/schema.py.
 _KEPT = [c for c in COLUMNS if c in names(BENCH) and c not in STATS]
-TEXT = tuple(c for c in _KEPT if c in kinds(BENCH, "str"))
 INTS = tuple(c for c in _KEPT if c in kinds(BENCH, "int"))
 FLOATS = tuple(c for c in _KEPT if c in kinds(BENCH, "float"))
 CHECK_COLUMNS = ["run", *(n for n in names(CHECK) if n != "sample")]

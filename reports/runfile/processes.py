@@ -76,21 +76,3 @@ def add_processes(runs: Sequence[RunFile]) -> dict[str, Any]:
     if crashed:
         merged["rnnsuite"]["errors"] = [to_dict(e) for e in crashed.values()]
     return merged
-
-
-def process_samples(run: RunFile, bench: dict[str, Any]) -> list[list[float]] | None:
-    """Each process's own samples, split from ``stats.data`` by the process records; None when not recorded.
-
-    A file read from ``process_medians`` (before schema 4) has no sample counts: None.
-    """
-    found = run.processes(bench)
-    data = bench["stats"].get("data")
-    if not found or not isinstance(data, list) or any(p.samples is None for p in found):
-        return None
-    counts = [int(p.samples or 0) for p in found]
-    if sum(counts) != len(data):
-        raise RunFileError(
-            f"{run.path}: benchmark {run.key(bench)}: processes hold {sum(counts)} samples, stats.data {len(data)}"
-        )
-    starts = [sum(counts[:i]) for i in range(len(counts))]
-    return [[float(v) for v in data[s : s + n]] for s, n in zip(starts, counts, strict=True)]
