@@ -42,6 +42,8 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
+# The slower tier (the checks at the edges of each dtype, suite/test_edges.py) runs on its own, with the
+# default kernel: `pytest suite` leaves it out (--slow-tier brings it in).
 # The compiled-model checks compile each model (slow): make test runs those of numpy_rnn and nn_lstm
 # in float32; `pytest suite --backend compile` runs them all.
 # The steps before the torch tests (two installs, lint, the torch-free tests) run two at a time.
@@ -52,6 +54,7 @@ test:
 	$(MAKE) -j2 --output-sync=target --no-print-directory lint system-deps tests-without-torch
 	$(PY) -m pytest tests/harness suite -n auto --dist worksteal --benchmark-disable -q --durations=15 \
 		--kernel vendor,native
+	$(PY) -m pytest suite/test_edges.py --slow-tier -n auto --benchmark-disable -q -p no:cacheprovider
 	$(PY) -m pytest suite/test_compiled.py --backend compile --device cpu --dtype float32 \
 		-k "numpy_rnn or nn_lstm" -q -p no:cacheprovider
 	$(MAKE) --no-print-directory zoo-fast

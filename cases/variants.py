@@ -20,7 +20,17 @@ import torch
 
 from rnnsuite.cases import expected
 from rnnsuite.cases.api import case, same_as
-from rnnsuite.cases.layers import CELLS, LAYERS, Variant, build_cell, build_layer, layer_flops, layer_shapes, run_cell, run_layer
+from rnnsuite.cases.layers import (
+    CELLS,
+    LAYERS,
+    Variant,
+    build_cell,
+    build_layer,
+    layer_flops,
+    layer_shapes,
+    run_cell,
+    run_layer,
+)
 from rnnsuite.cases.mapping import OPTIONS
 from rnnsuite.cases.registry import Size, Tol
 from rnnsuite.cases.sequence import same_names

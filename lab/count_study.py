@@ -4,7 +4,7 @@ Usage: python lab/count_study.py --out DIR [--plain 60] [--inject 2,5,10,25] [--
            [--jobs 2] [--judge-only] -- [pytest selection]
 
 Each process runs the benchmark tier once under callgrind (``--metric instructions``) with its own
-hash seed and environment size (suite.ab.counts.side_env), as suite.ab runs a side. A trial is a
+hash seed and environment size (suite.ab.counted.side_env), as suite.ab runs a side. A trial is a
 pair of processes that shares no process with another trial of its kind, so trials are
 independent: A/A trials pair plain processes 1-2, 3-4, ...; injected trial j (``--inject-work
 CASE=PCT`` on the candidate, ``--trials`` per percentage) has plain process j as its base.
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from rnnsuite.reports.gate import compare_runs  # noqa: E402
 from rnnsuite.reports.runfile.reader import load_run  # noqa: E402
-from rnnsuite.suite.ab.counts import counted_command, side_env  # noqa: E402
+from rnnsuite.suite.ab.counted import counted_command, side_env  # noqa: E402
 
 
 def run_one(name: str, out: Path, selection: list[str], env: dict[str, str]) -> tuple[str, float, float]:

@@ -16,9 +16,9 @@ import sys
 
 import pandas as pd
 
+from rnnsuite.reports.output.table import tidy
 from rnnsuite.reports.runfile.reader import load_run
 from rnnsuite.reports.runfile.run import RunFileError
-from rnnsuite.reports.table import tidy
 
 
 def table(df: pd.DataFrame) -> pd.DataFrame:

@@ -30,10 +30,10 @@ import numpy as np
 from scipy.stats import beta
 
 from rnnsuite.reports.gate import compare_runs
+from rnnsuite.reports.gate.stats import ALPHA, MAX_NOISE, u_test
 from rnnsuite.reports.runfile.processes import add_processes
 from rnnsuite.reports.runfile.reader import load_run
 from rnnsuite.reports.runfile.run import RunFile
-from rnnsuite.reports.stats import ALPHA, MAX_NOISE, u_test
 
 DEFAULT_SELECTION = [
     "--no-checks", "--no-peak", "-m", "speed",

@@ -5,7 +5,7 @@ times their forward at the seed size in float32 beside the built-in layers into 
 the manifest (``python -m rnnsuite_zoo.manifest``: each case group's package, version, baseline and
 declared defects). This command reads those and writes ``zoo.md`` and ``zoo.csv``: for each row the
 forward check's verdict (with any other check that did not pass), the largest norm-wise error in u
-(units of the dtype's rounding), the error at positions 1, 10, 100 and 1,000 (reports/modes.py), and
+(units of the dtype's rounding), the error at positions 1, 10, 100 and 1,000 (reports/output/sections/modes.py), and
 the median forward time beside the nearest built-in's (the case's baseline) at the same size preset.
 Torch-free: it reads files only, never runs a model.
 """
@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rnnsuite.reports.modes import POSITIONS, ModeRow, forward_times, mode_rows
+from rnnsuite.reports.output.sections.modes import POSITIONS, ModeRow, forward_times, mode_rows
 from rnnsuite.reports.runfile.reader import load_checks, load_json, load_run
 from rnnsuite.reports.runfile.run import RunFileError
 

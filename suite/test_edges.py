@@ -9,8 +9,8 @@ from rnnsuite.suite.harness.points import Point
 from rnnsuite.suite.harness.records import Records
 from rnnsuite.suite.plugin.options import Options
 
-# Slower than the tier allows (16 x 1,000 steps and the emulated references of each dtype): a tier of its own,
-# kept out with `-m "not slow_tier"`; make test runs it.
+# Slower than the tier allows (4 x 1,000 steps and the emulated references of each dtype): a tier of its own,
+# left out unless --slow-tier (or a -m naming slow_tier) asks for it; make test runs it.
 pytestmark = [pytest.mark.correctness, pytest.mark.slow_tier]
 
 

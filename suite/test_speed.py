@@ -10,13 +10,14 @@ import torch
 
 from rnnsuite.suite.harness.builds import built_note
 from rnnsuite.suite.harness.kernels import DEFAULT_KERNEL, kernel_flags, kernel_ops
-from rnnsuite.suite.harness.points import Point, dtype_name
+from rnnsuite.suite.harness.points import Point
 from rnnsuite.suite.harness.records import Records
 from rnnsuite.suite.measure.cold import run_cold
 from rnnsuite.suite.measure.memory import warm_allocator
 from rnnsuite.suite.measure.timing import make_call, matmul_peak, measure
 from rnnsuite.suite.plugin.options import Options
 from rnnsuite.suite.plugin.runrecord import benchmark_info
+from rnnsuite.vocabulary import dtype_name
 
 pytestmark = pytest.mark.speed
 

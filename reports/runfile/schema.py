@@ -10,7 +10,7 @@ that added it and whether readers require it, and the record's dict is generated
   ``to_dict`` them; a value of the wrong type or a missing field fails there;
 - the reader (``reports/runfile/reader.py``) maps the names of older schemas to today's in one place
   (``reports/runfile/legacy.py``), then refuses a record that lacks a ``required`` field or holds a
-  value of the wrong type, and a newer ``SCHEMA``; ``reports/table.py`` takes its column types from here;
+  value of the wrong type, and a newer ``SCHEMA``; ``reports/output/table.py`` takes its column types from here;
 - the test fakes (``tests/synthetic_runs.py``) are checked against the same records.
 
 This module imports only the standard library: the suite (torch) and the reports (no torch)
@@ -26,7 +26,7 @@ lacks the fields added after it, and readers treat them as missing):
   run and of the machine; the kernel that ran and, for a variant, its plain layer; the metric
   (``time`` or ``instructions``), instruction counts under callgrind and valgrind's version, and
   the injected extra work of a gate study. Schema 1 files read as metric ``time``.
-- 3: the machine's identity, enough to tell machines apart in a results store (reports/store.py):
+- 3: the machine's identity, enough to tell machines apart in a results store (reports/runs/store.py):
   CPU flags, memory, GPU driver, torch's git version and build configuration, Python; the shard
   of a run split with ``--shard I/N``; how callgrind instrumented a counted run's process
   (``instrumentation``: switched on after the imports, or from the start where
@@ -139,7 +139,7 @@ class Bench:
     block: int = meta("calls per timed block")
     rounds: int = meta("timed blocks (pytest-benchmark rounds) chosen by the calibration")
     injected_slowdown: float = meta("1.0, or the work per call under --inject-slowdown")
-    # Memory behaviour and process state (reports/memory.py; null: not measured, e.g. benchmarks disabled).
+    # Memory behaviour and process state (reports/output/sections/memory_section.py; null: not measured, e.g. benchmarks disabled).
     minor_faults_per_call: float | None = meta("minor page faults per call over the timed rounds", since=2)
     major_faults_per_call: float | None = meta("major page faults per call over the timed rounds", since=2)
     rss_before_bytes: int | None = meta("the resident set when the timed rounds began", since=2)
@@ -220,7 +220,7 @@ class Machine:
     tf32: bool = meta("false: the suite switches TF32 off")
     allocator: str = meta("the malloc the process runs with", since=2)
     valgrind: str | None = meta("valgrind's version under --metric instructions", since=2)
-    # The machine's identity (reports/store.py derives the store's machine id from the hardware ones).
+    # The machine's identity (reports/runs/store.py derives the store's machine id from the hardware ones).
     cpu_flags: list[str] = meta("the CPU's feature flags (/proc/cpuinfo), sorted", since=3)
     memory_bytes: int | None = meta("total memory (MemTotal)", since=3)
     gpu_driver: str | None = meta("the NVIDIA driver's version", since=3)

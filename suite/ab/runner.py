@@ -1,5 +1,5 @@
 """The A/B runner's processes: each side's correctness checks, its benchmark processes in alternating order, and
-its counted run (``rnnsuite ab``: suite/ab/cli.py)."""
+its counted run (``rnnsuite ab``: suite/ab/ab_command.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rnnsuite.reports.gate.stats import ALPHA, processes_needed
 from rnnsuite.reports.runfile.reader import load_run
 from rnnsuite.reports.runfile.run import RunFileError
 from rnnsuite.reports.runfile.schema import Error
-from rnnsuite.reports.stats import ALPHA, processes_needed
-from rnnsuite.suite.ab import counts as ab_counts
+from rnnsuite.suite.ab import counted as ab_counts
 
 # Processes per side, at least. Each process is a fresh process, so warm-up and allocator state are
 # sampled too; the gate's process-level test needs 7 a side to reach p < 0.001 at all, 8 for up to 12

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from rnnsuite.plugin import suite_dir
-from rnnsuite.reports.cli import USAGE, OneLineParser, UsageError
+from rnnsuite.reports.command_line import USAGE, OneLineParser, UsageError
 
 # The report's default pytest options (both test phases): the chapter's size, both kernels.
 DEFAULT_ARGS = ("--size", "seed", "--kernel", "vendor,native")
@@ -133,7 +133,8 @@ def run(args: argparse.Namespace, pytest_args: list[str], rid: str, resuming: bo
         return status or 2
     t2 = time.monotonic()
     print(f"rnnsuite report: phase 2 took {t2 - t1:.0f} s; phase 3 of 3, the report", flush=True)
-    from rnnsuite.reports import build, store
+    from rnnsuite.reports.output import build
+    from rnnsuite.reports.runs import store
 
     store_dir = args.store or args.out / "store"
     s = store.main(["add", str(store_dir), str(run_file)]) or build.main(

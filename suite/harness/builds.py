@@ -12,8 +12,8 @@ from torch import Tensor
 
 from rnnsuite.cases import CASES, Case, Instance, Size
 from rnnsuite.cases.rounding import run_rounded
-from rnnsuite.suite.harness.points import dtype_name
 from rnnsuite.suite.harness.poison import nan_poison
+from rnnsuite.vocabulary import dtype_name
 
 SHARED_BUILDS = 64  # the float64 builds kept for sharing (a DeepBench layer's is a few MB)
 _shared: OrderedDict[tuple[str, Size, int], tuple[object, Instance]] = OrderedDict()

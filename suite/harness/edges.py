@@ -5,7 +5,7 @@
   keep a layer's pre-activations within about +-3; times 16 they reach tens, where gates saturate and
   an activation written through ``exp`` overflows in float16 (``(exp(2x) - 1) / (exp(2x) + 1)`` is NaN
   beyond x = 5.5, ``log(1 + exp(x))`` is Inf beyond 11) while float32 and float64 stay finite.
-- **Long** (``edge_long``): 16 sequences of 1,000 steps at the tiny size's widths (``Case.long_size``; or the
+- **Long** (``edge_long``): 4 sequences of 1,000 steps at the tiny size's widths (``Case.long_size``; or the
   case's own ``"long"`` size preset), at the inputs' own scale: where the error of a scan grows with
   the position. Its record holds the error at positions 1, 10, 100 and 1000.
 
@@ -34,9 +34,10 @@ from rnnsuite.suite.harness.budget import Budget, budget_for, check_normwise, er
 from rnnsuite.suite.harness.builds import build
 from rnnsuite.suite.harness.checks import norm_fields
 from rnnsuite.suite.harness.compare import NonFiniteError, first_bad_step
-from rnnsuite.suite.harness.points import Point, dtype_name
+from rnnsuite.suite.harness.points import Point
 from rnnsuite.suite.harness.poison import nan_poison
 from rnnsuite.suite.harness.records import Records, record_check
+from rnnsuite.vocabulary import dtype_name
 
 SCALES = (16.0, 8.0, 4.0)  # the saturated check's input scales, tried in order: the first with a finite reference
 SEED_STEPS = 100  # the steps at which the budgets' floors were measured (the seed size)

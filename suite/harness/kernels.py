@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from rnnsuite.suite.harness.points import DEFAULT_KERNEL, KERNELS
+from rnnsuite.vocabulary import DEFAULT_KERNEL, KERNELS
 
 __all__ = ["DEFAULT_KERNEL", "KERNELS", "kernel_flags", "kernel_label", "kernel_ops", "op_names"]
 

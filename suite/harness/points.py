@@ -13,22 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from rnnsuite.cases import CASES, DTYPES, Case, Size
-
-KERNELS = ("vendor", "native")
-DEFAULT_KERNEL = "vendor"
-DEVICES = ("cpu", "cuda")
-PASSES = ("fwd", "fwd_bwd")
-BACKENDS = ("eager", "compile")
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    """``torch.float32`` -> ``"float32"``."""
-    return str(dtype).removeprefix("torch.")
-
-
-def dtype_of(name: str) -> torch.dtype:
-    """``"float32"`` -> ``torch.float32``."""
-    return DTYPES[name]
+from rnnsuite.vocabulary import BACKENDS, DEFAULT_KERNEL, DEVICES, KERNELS, PASSES, dtype_name, identity
 
 
 @dataclass(frozen=True)
@@ -69,6 +54,11 @@ class Point:
     @property
     def dtype_name(self) -> str:
         return dtype_name(self.dtype)
+
+    @property
+    def identity(self) -> dict[str, str | None]:
+        """The run-file identity of this point's records: ``key, case, device, dtype``."""
+        return identity(self.id, self.case.name, self.device, self.dtype_name)
 
     @property
     def backend_key(self) -> str:

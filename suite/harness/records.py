@@ -20,7 +20,7 @@ class Records:
 
 def record_check(records: Records, point: Point, check: str, outcome: str, **fields: Any) -> None:
     """Add one correctness record of a point of the matrix (see docs/run-file.md)."""
-    ident = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
+    ident = point.identity
     if point.case.mode is not None:
         fields = {"case_mode": point.case.mode} | fields
     seen = take_warnings(point.case.name)

@@ -58,7 +58,7 @@ PROCESSES = ("fork-then-fresh", "fork", "fresh")  # --cold-process (run_cold)
 # report's state-dependent line) that way: the process stops after that block, its first block is
 # recorded and its median is not measured. The rows measured so far lie far from the line either way
 # (docs/benchmarks.md, "Figures moved from the docstrings"), so the rule does not hang on the cost's exact value.
-# reports/memory.py's cost of a minor fault: under the cost measured, so a row is timed if in doubt.
+# reports/output/sections/memory_section.py's cost of a minor fault: under the cost measured, so a row is timed if in doubt.
 FAULT_COST_S = 1e-6
 FAULT_SHARE = 0.01
 COLD_TIMEOUT_S = 600

@@ -16,9 +16,10 @@ from typing import Any
 import torch
 
 from rnnsuite.suite.harness.builds import build_as_user
-from rnnsuite.suite.harness.points import Point, dtype_name
+from rnnsuite.suite.harness.points import Point
 from rnnsuite.suite.measure.inject import block_for, prefix_inputs, scaled, then
 from rnnsuite.suite.measure.memory import Probe
+from rnnsuite.vocabulary import dtype_name
 
 MIN_BLOCK_S = 0.05  # a timed block lasts at least this long (10 ms blocks: IQR/median 15% here, 50 ms: 6.5%)
 MIN_ROUNDS, MAX_ROUNDS = 10, 1000

@@ -10,6 +10,7 @@ from rnnsuite.cases import CASES
 from rnnsuite.reports.runfile.checks import CHECK_NAMES
 from rnnsuite.suite.harness.points import Point
 from rnnsuite.suite.harness.records import Records
+from rnnsuite.vocabulary import identity
 
 RECORDS_KEY = pytest.StashKey[Records]()
 
@@ -31,12 +32,11 @@ def point_identity(item: pytest.Item) -> dict[str, Any]:
     params = callspec.params if callspec is not None else {}
     point = next((params[p] for p in POINT_PARAMS if isinstance(params.get(p), Point)), None)
     if point is not None:
-        ident = {"key": point.id, "case": point.case.name, "device": point.device, "dtype": point.dtype_name}
-        return ident | {"kernel": point.kernel}
+        return point.identity | {"kernel": point.kernel}
     if params.get("name") in CASES:
         case = params["name"]
-        return {"key": f"{case}-cpu-float64", "case": case, "device": "cpu", "dtype": "float64"}
-    return {"key": item.name, "case": None, "device": None, "dtype": None}
+        return identity(f"{case}-cpu-float64", case, "cpu", "float64")
+    return identity(item.name, None, None, None)
 
 
 WORKER_RECORDS = "rnnsuite_correctness"  # the key of an xdist worker's records in its ``workeroutput``

@@ -16,17 +16,18 @@ from rnnsuite.reports.runfile.record import checked
 from rnnsuite.reports.runfile.run import RunFileError
 from rnnsuite.reports.runfile.schema import Peak
 from rnnsuite.reports.runfile.writer import checks_file, run_section
-from rnnsuite.suite.harness.points import dtype_of
+from rnnsuite.suite.harness.points import Point
 from rnnsuite.suite.harness.records import Records
 from rnnsuite.suite.measure.allocators import check_available, run_each
-from rnnsuite.suite.measure.memory import ALLOCATORS, allocator
+from rnnsuite.suite.measure.memory import allocator
 from rnnsuite.suite.plugin import journal
 from rnnsuite.suite.plugin.check_names import RECORDS_KEY, WORKER_RECORDS, check_name, point_identity
 from rnnsuite.suite.plugin.machine import describe_machine
 from rnnsuite.suite.plugin.options import OPTIONS_KEY, parse_options
-from rnnsuite.suite.plugin.parsers import choices, option, shard_text
+from rnnsuite.suite.plugin.parsers import option, shard_text
 from rnnsuite.suite.plugin.progress import Progress
 from rnnsuite.suite.plugin.user_cases import load_user_cases
+from rnnsuite.vocabulary import torch_dtype
 
 
 def _allocators(config: pytest.Config) -> tuple[str, ...]:
@@ -34,7 +35,7 @@ def _allocators(config: pytest.Config) -> tuple[str, ...]:
     spec = option(config, "allocator")
     if spec is None:
         return (allocator(),)
-    names = choices(config, "allocator", "--allocator", ALLOCATORS)
+    names: tuple[str, ...] = spec  # typed at its declaration (rnnsuite.vocabulary.ALLOCATORS)
     try:
         check_available(names)
     except (FileNotFoundError, ValueError) as exc:
@@ -61,6 +62,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if opts.metric == "instructions":
         _callgrind(config)
     config.stash[OPTIONS_KEY] = opts
+    config.pluginmanager.register(_Collected(), "rnnsuite-collected")
     config.stash[RECORDS_KEY] = Records(correctness=_checks_from(config))
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(Progress(config), "rnnsuite-progress")
@@ -112,7 +114,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:  # every correctness test names its check (a missing or undeclared name: exit 4)
         if item.get_closest_marker("correctness") is not None:
             check_name(item)
+    _without_the_slow_tier(config, items)
     _only_asked_cases(config, items)
+    _with_baselines(config, items)
     shard = option(config, "shard")
     if shard is None:
         return
@@ -182,7 +186,7 @@ def _final_peaks(recs: Records, output_json: dict[str, Any]) -> None:
     for (device, dtype), first in list(recs.peaks.items()):
         if "gflops_end" in first:  # pytest-benchmark writes the JSON once per output (--benchmark-json, -save)
             continue
-        again = matmul_peak(device, dtype_of(dtype), first["threads"])
+        again = matmul_peak(device, torch_dtype(dtype), first["threads"])
         best = first if first["gflops"] >= again["gflops"] else again
         recs.peaks[(device, dtype)] = checked(
             Peak, best | {"gflops_start": first["gflops"], "gflops_end": again["gflops"]}, "peaks"
@@ -212,4 +216,55 @@ def _only_asked_cases(config: pytest.Config, items: list[pytest.Item]) -> None:
     if dropped:
         gone = set(map(id, dropped))
         config.hook.pytest_deselected(items=dropped)
+        items[:] = [i for i in items if id(i) not in gone]
+
+
+COLLECTED = pytest.StashKey[list[pytest.Item]]()
+
+
+class _Collected:
+    """Keeps every collected test before ``-k``, ``-m`` and the other hooks deselect (for ``_with_baselines``)."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        config.stash[COLLECTED] = list(items)
+
+
+def _bench_point(item: pytest.Item) -> Point | None:
+    point = getattr(getattr(item, "callspec", None), "params", {}).get("bench_point")
+    return point if isinstance(point, Point) else None
+
+
+def _with_baselines(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A selected hand-written model's benchmark brings its baseline's benchmark of the same shape, device, dtype,
+    pass and backend (the report's section (b) pairs them), whatever ``-k`` or ``--rnnsuite`` left out."""
+    wanted = {
+        (p.case.baseline, p.device, p.dtype, p.pass_, p.backend, p.size.label)
+        for p in map(_bench_point, items)
+        if p is not None and p.case.baseline is not None and p.size is not None
+    }
+    if not wanted:
+        return
+    kept = set(map(id, items))
+
+    def pairs(item: pytest.Item) -> bool:
+        p = _bench_point(item)
+        return (
+            p is not None
+            and p.size is not None
+            and ((p.case.name, p.device, p.dtype, p.pass_, p.backend, p.size.label) in wanted)
+        )
+
+    every = config.stash.get(COLLECTED, [])
+    items[:] = [i for i in every if id(i) in kept or pairs(i)]
+
+
+def _without_the_slow_tier(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slower tier (marker ``slow_tier``) runs only with ``--slow-tier`` or a ``-m`` that names it."""
+    if option(config, "slow_tier") or "slow_tier" in (config.getoption("markexpr", "") or ""):
+        return
+    slow = [i for i in items if i.get_closest_marker("slow_tier") is not None]
+    if slow:
+        gone = set(map(id, slow))
+        config.hook.pytest_deselected(items=slow)
         items[:] = [i for i in items if id(i) not in gone]

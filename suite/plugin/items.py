@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import torch
 
+from rnnsuite.cases import CASES
 from rnnsuite.suite.harness.kernels import DEFAULT_KERNEL, kernel_flags
 from rnnsuite.suite.harness.matrix import points
 from rnnsuite.suite.harness.records import Records, add_record
@@ -27,7 +28,10 @@ def matrix(opts: Options, kind: str = "check", only_cases: tuple[str, ...] | Non
     """``pytest.param(Point)`` for every point of ``kind`` the options allow (``suite.harness.matrix.points``);
     of the cases of ``only_cases`` (a test's marker) and ``opts.only_cases`` (``--rnnsuite``) where given."""
     if opts.only_cases is not None:
-        only_cases = tuple(c for c in (opts.only_cases if only_cases is None else only_cases) if c in opts.only_cases)
+        asked = opts.only_cases
+        if kind == "benchmark":  # their baselines too: the session keeps those that pair with one (hooks.py)
+            asked += tuple(b for c in asked if (b := CASES[c].baseline) is not None and b not in asked)
+        only_cases = tuple(c for c in (asked if only_cases is None else only_cases) if c in asked)
     found = points(opts, kind, only_cases=only_cases, **only)
     return [pytest.param(p, id=p.id, marks=device_marks(p.device)) for p in found]
 

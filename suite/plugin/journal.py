@@ -27,6 +27,7 @@ from rnnsuite.suite.plugin.hangs import checks_from_errors, hung_groups, skip_hu
 from rnnsuite.suite.plugin.options import OPTIONS_KEY, TIME_LIMIT
 from rnnsuite.suite.plugin.parsers import option, shard_text
 from rnnsuite.suite.plugin.resume import differs, fingerprint
+from rnnsuite.vocabulary import identity
 
 SESSION_ENV = "RNNSUITE_JOURNAL_SESSION"  # the session id, for the workers the session's process starts
 
@@ -36,12 +37,12 @@ def _ident(item: pytest.Item) -> dict[str, Any]:
     params = getattr(getattr(item, "callspec", None), "params", {})
     bench = params.get("bench_point")
     if bench is not None:
-        fields = {"key": bench.id, "case": bench.case.name, "device": bench.device, "dtype": bench.dtype_name}
+        fields = bench.identity
         return {"test": "benchmark", **fields, "pass": bench.pass_, "check": None}
     if item.get_closest_marker("correctness") is not None:
         ident, check = item_identity(item)
         return {"test": "check", **ident, "pass": None, "check": check}
-    return {"test": "other", "key": item.name, "case": None, "device": None, "dtype": None, "pass": None, "check": None}
+    return {"test": "other", **identity(item.name, None, None, None), "pass": None, "check": None}
 
 
 class JournalPlugin:

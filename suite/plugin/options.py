@@ -1,13 +1,12 @@
 """The suite's command-line options, declared and validated in one place (torch-free at import).
 
-The root conftest.py takes ``pytest_addoption`` from here, so that ``pytest tests`` knows the options
-without importing torch. An option whose values are known here is typed where it is declared (``type=``,
-which argparse also applies to a string default): its parser raises ``pytest.UsageError``, which argparse
-lets through, so a bad value is pytest's one-line usage error (exit 4) at parsing, where argparse's own
-error would print the usage block. ``parse_options`` checks the rest (the dtypes, kernels and cold
-processes, named by modules that import torch; the cases, which ``--cases`` loads later; options that
-depend on each other) and makes one typed ``Options``.
-"""
+Every option is typed where it is declared (``type=``, which argparse also applies to a string default),
+with the names of the vocabulary (rnnsuite/vocabulary.py): its parser raises ``pytest.UsageError``, which
+argparse lets through, so a bad value is pytest's one-line usage error (exit 4) at parsing, where
+argparse's own error would print the usage block. ``parse_options`` checks only what no single option's
+parser can: the cases (``--cases`` loads them later), options that depend on each other, the machine's
+thread count; and it makes one typed ``Options``. The rnnsuite plugin (rnnsuite/plugin.py) declares the
+options through ``add_options`` for every pytest run, ``pytest tests`` included, without importing torch."""
 
 from __future__ import annotations
 
@@ -18,16 +17,24 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from rnnsuite.suite.plugin.parsers import PREFIX, choices, comma_list, one_of, option, positive, shard_of, whole
+from rnnsuite.suite.plugin.parsers import PREFIX, comma_list, one_of, option, positive, shard_of, whole
+from rnnsuite.vocabulary import (
+    ALLOCATORS,
+    BACKENDS,
+    COLD_PROCESSES,
+    DEFAULT_KERNEL,
+    DEVICES,
+    DTYPES,
+    KERNELS,
+    METRICS,
+    PASSES,
+    SIZES,
+    torch_dtype,
+)
 
 if TYPE_CHECKING:
     import torch
 
-SIZES = ("seed", "deepbench", "sweep")
-BACKENDS = ("eager", "compile")
-PASSES = ("fwd", "fwd_bwd")
-DEVICES = ("cpu", "cuda")
-METRICS = ("time", "instructions")
 # The per-test time limit of rnnsuite isolate (docs/crashes.md): far above what a test takes here
 # (the DeepBench and sweep benchmarks in float32: 114 in 206 s; the slowest fwd_bwd call 510 ms).
 TIME_LIMIT = 600.0
@@ -47,17 +54,21 @@ def add_options(parser: pytest.Parser) -> None:
         help="comma list of devices: cpu, cuda (default: both)",
     )
     group.addoption(
-        "--dtype", default="float64,float32,bfloat16,float16", help="comma list of dtypes (default: all four)"
+        "--dtype",
+        type=comma_list("--dtype", DTYPES),
+        default=",".join(DTYPES),
+        help=f"comma list of dtypes: {', '.join(DTYPES)} (default: all four)",
     )
     group.addoption(
         "--size",
         type=comma_list("--size", SIZES),
-        default="seed",
-        help="comma list of size presets: seed, deepbench, sweep",
+        default=SIZES[0],
+        help=f"comma list of size presets: {', '.join(SIZES)}",
     )
     group.addoption(
         "--kernel",
-        default="vendor",
+        type=comma_list("--kernel", KERNELS),
+        default=DEFAULT_KERNEL,
         help="comma list of kernels of the fused layers: vendor (oneDNN / cuDNN, the default), native (both off)",
     )
     group.addoption(
@@ -87,9 +98,16 @@ def add_options(parser: pytest.Parser) -> None:
     group.addoption("--no-peak", action="store_true", help="skip the matmul peak (no peak_fraction; faster A/B rounds)")
     group.addoption(
         "--allocator",
+        type=comma_list("--allocator", ALLOCATORS),
         default=None,
         help="comma list of malloc implementations: glibc, jemalloc, tcmalloc (a process each, LD_PRELOAD; "
         "default: the one this process runs with)",
+    )
+    group.addoption(
+        "--slow-tier",
+        action="store_true",
+        help="also run the slower tier (the checks at the edges of each dtype: marker slow_tier; make test runs "
+        "it); a -m naming slow_tier selects it too",
     )
     group.addoption(
         "--no-cold", action="store_true", help="skip the cold variant (a process with no history per benchmark)"
@@ -102,7 +120,8 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--cold-process",
-        default="fork-then-fresh",
+        type=one_of("--cold-process", COLD_PROCESSES),
+        default=COLD_PROCESSES[0],
         help="how the cold variant gets a process with no history: fork-then-fresh (the default: a child of a "
         "server that imported torch and built nothing times one block, and a row whose page faults matter is "
         "timed in a new interpreter), fork (timed in the child) or fresh (a new interpreter per benchmark; slow)",
@@ -220,10 +239,10 @@ class Options:
     checks_json: str | None = None
     allocator: str = "glibc"
     cold: bool = True
-    cold_process: str = "fork-then-fresh"  # or "fork", "fresh" (suite/measure/cold.py)
+    cold_process: str = COLD_PROCESSES[0]  # the default: fork-then-fresh (suite/measure/cold.py)
     cold_every: bool = False  # time every cold variant, not only those that fault on every call
     min_rounds: int = 10
-    kernels: tuple[str, ...] = ("vendor",)  # suite.harness.kernels.DEFAULT_KERNEL
+    kernels: tuple[str, ...] = (DEFAULT_KERNEL,)
     metric: str = "time"  # or "instructions" (suite/measure/counting.py)
     extra_work: dict[str, float] = field(default_factory=dict)  # case -> extra fraction of its sequence
     only_cases: tuple[str, ...] | None = None  # --rnnsuite: the cases of its modules only (None: every case)
@@ -281,10 +300,6 @@ def parse_options(config: pytest.Config) -> Options:
     """Validate the options; a bad value stops pytest with a one-line usage error."""
     import torch
 
-    from rnnsuite.cases import DTYPES
-    from rnnsuite.suite.harness.kernels import KERNELS
-    from rnnsuite.suite.harness.points import dtype_of
-    from rnnsuite.suite.measure.cold import PROCESSES as COLD_PROCESSES
     from rnnsuite.suite.measure.memory import allocator
 
     metric = _metric(config)
@@ -297,7 +312,7 @@ def parse_options(config: pytest.Config) -> Options:
         raise pytest.UsageError(f"--checks-json: no folder for {checks_json!r}")
     return Options(
         devices=option(config, "device"),
-        dtypes=tuple(dtype_of(d) for d in choices(config, "dtype", "--dtype", tuple(DTYPES))),
+        dtypes=tuple(torch_dtype(d) for d in option(config, "dtype")),
         sizes=option(config, "size"),
         backends=option(config, "backend"),
         passes=option(config, "passes"),
@@ -310,10 +325,10 @@ def parse_options(config: pytest.Config) -> Options:
         checks_json=checks_json,
         allocator=allocator(),
         cold=not option(config, "no_cold"),
-        cold_process=one_of("--cold-process", COLD_PROCESSES)(str(option(config, "cold_process"))),
+        cold_process=option(config, "cold_process"),
         cold_every=option(config, "cold_every"),
         min_rounds=option(config, "min_rounds"),
-        kernels=choices(config, "kernel", "--kernel", KERNELS),
+        kernels=option(config, "kernel"),
         metric=metric,
         extra_work=_extra_work(option(config, "inject_work")),
     )

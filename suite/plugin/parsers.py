@@ -79,11 +79,6 @@ def option(config: pytest.Config, name: str, default: object = None) -> Any:
     return config.getoption(PREFIX + name, default)
 
 
-def choices(config: pytest.Config, opt: str, flag: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
-    """An option's comma list checked against ``allowed`` (values declared where torch is imported)."""
-    return comma_list(flag, allowed)(str(option(config, opt)))
-
-
 def shard_of(spec: str) -> tuple[int, int]:
     """The parser of ``--shard I/N``: ``(I, N)``.
 

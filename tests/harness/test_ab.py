@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from rnnsuite.suite.ab import cli
+from rnnsuite.suite.ab import ab_command as cli
 from rnnsuite.suite.ab import runner as ab
 from tests import synthetic_runs as syn
 

@@ -14,7 +14,7 @@ import torch
 
 from rnnsuite.cases import CASES
 from rnnsuite.cases.rounding import round_to, rounded, run_rounded
-from rnnsuite.reports import compare
+from rnnsuite.reports.gate import compare_command
 from rnnsuite.suite.harness import checks
 from rnnsuite.suite.harness.budget import FLOOR_U, UNIT_ROUNDOFF, budget_for, check_normwise, relative_errors
 from rnnsuite.suite.harness.points import Point
@@ -157,4 +157,4 @@ def test_a_check_that_passes_under_a_and_fails_under_b_fails_the_gate(tmp_path: 
         recs = json.loads(out.read_text(encoding="utf-8"))["correctness"]
         runs.append(syn.write(tmp_path / f"{side}-run.json", syn.run([], recs, label=side)))
     assert [r["outcome"] for r in json.loads(runs[1].read_text())["rnnsuite"]["correctness"]] == ["failed"]
-    assert compare.main([str(runs[0]), str(runs[1])]) == 1
+    assert compare_command.main([str(runs[0]), str(runs[1])]) == 1

@@ -291,8 +291,8 @@ def test_the_user_build_keeps_the_state_a_user_has() -> None:
 
 
 def test_the_report_states_the_suites_rule() -> None:
-    """reports/memory.py cannot import the suite (no torch there): its copy of the rule's threshold must agree."""
-    from rnnsuite.reports.memory import COLD_FAULT_SHARE
-    from rnnsuite.reports.memory import FAULT_COST_S as REPORT_FAULT_COST_S
+    """reports/output/sections/memory_section.py cannot import the suite (no torch there): its copy of the rule's threshold must agree."""
+    from rnnsuite.reports.output.sections.memory_section import COLD_FAULT_SHARE
+    from rnnsuite.reports.output.sections.memory_section import FAULT_COST_S as REPORT_FAULT_COST_S
 
     assert (COLD_FAULT_SHARE, REPORT_FAULT_COST_S) == (FAULT_SHARE, FAULT_COST_S)

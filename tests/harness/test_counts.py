@@ -17,11 +17,12 @@ import pytest
 import torch
 
 from rnnsuite.cases import CASES
-from rnnsuite.reports import compare, counts, gate
+from rnnsuite.reports import gate
+from rnnsuite.reports.gate import compare_command, count_rule
 from rnnsuite.reports.runfile.reader import load_run
 from rnnsuite.reports.runfile.schema import SCHEMA
-from rnnsuite.suite.ab import cli
-from rnnsuite.suite.ab import counts as ab_counts
+from rnnsuite.suite.ab import ab_command as cli
+from rnnsuite.suite.ab import counted as ab_counts
 from rnnsuite.suite.harness.points import Point
 from rnnsuite.suite.measure import counting
 from rnnsuite.suite.measure.inject import prefix_inputs
@@ -205,10 +206,10 @@ def test_injected_work_adds_that_share_of_the_sequence(pass_: str, pct: int) -> 
 
 
 def test_count_verdicts_against_the_threshold() -> None:
-    assert counts.count_verdict(100.0, 102.0, (0, 0), 0.01)[0] == "slower"
-    assert counts.count_verdict(100.0, 100.9, (0, 0), 0.01)[0] == "unchanged"
-    assert counts.count_verdict(100.0, 98.0, (0, 0), 0.01)[0] == "faster"
-    verdict, reason = counts.count_verdict(100.0, 102.0, (0.0, 0.02), 0.01)
+    assert count_rule.count_verdict(100.0, 102.0, (0, 0), 0.01)[0] == "slower"
+    assert count_rule.count_verdict(100.0, 100.9, (0, 0), 0.01)[0] == "unchanged"
+    assert count_rule.count_verdict(100.0, 98.0, (0, 0), 0.01)[0] == "faster"
+    verdict, reason = count_rule.count_verdict(100.0, 102.0, (0.0, 0.02), 0.01)
     assert verdict == "inconclusive"
     assert "cand 2.00%" in reason
 
@@ -225,7 +226,7 @@ def test_the_smallest_injected_change_fails_and_names_the_case(
 ) -> None:
     base = [counted("nn_lstm", LSTM), counted("nn_gru", GRU)]
     cand = [counted("nn_lstm", LSTM * SMALLEST_INJECTED), counted("nn_gru", GRU * LARGEST_AA)]
-    code = compare.main([str(p) for p in write_pair(tmp_path, base, cand)])
+    code = compare_command.main([str(p) for p in write_pair(tmp_path, base, cand)])
     out = capsys.readouterr().out
     assert code == 1
     lstm = next(line for line in out.splitlines() if line.startswith("nn_lstm-"))
@@ -246,21 +247,21 @@ def test_the_default_threshold_is_three_percent(tmp_path: Path, change: float, v
 def test_the_largest_aa_differences_pass(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = [counted("nn_lstm", LSTM), counted("nn_gru", GRU)]
     cand = [counted("nn_lstm", LSTM * 1.003), counted("nn_gru", GRU / LARGEST_AA)]
-    assert compare.main([str(p) for p in write_pair(tmp_path, base, cand)]) == 0
+    assert compare_command.main([str(p) for p in write_pair(tmp_path, base, cand)]) == 0
     assert "0 slower / 0 faster / 2 unchanged / 0 inconclusive" in capsys.readouterr().out
 
 
 def test_count_threshold_option(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     files = write_pair(tmp_path, [counted("nn_lstm", LSTM)], [counted("nn_lstm", LSTM * 1.02)])
-    assert compare.main([*map(str, files), "--count-threshold", "1"]) == 1
-    assert compare.main([*map(str, files), "--count-threshold", "3"]) == 0
-    assert compare.main([*map(str, files), "--count-threshold", "0"]) == 4
+    assert compare_command.main([*map(str, files), "--count-threshold", "1"]) == 1
+    assert compare_command.main([*map(str, files), "--count-threshold", "3"]) == 0
+    assert compare_command.main([*map(str, files), "--count-threshold", "0"]) == 4
     capsys.readouterr()
 
 
 def test_a_count_against_a_time_is_inconclusive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     timed = syn.bench("nn_lstm", samples=[2e-3] * 9)
-    code = compare.main([str(p) for p in write_pair(tmp_path, [timed], [counted("nn_lstm", LSTM)])])
+    code = compare_command.main([str(p) for p in write_pair(tmp_path, [timed], [counted("nn_lstm", LSTM)])])
     out = capsys.readouterr().out
     assert code == 3
     assert "the base has no instruction count" in out
@@ -272,7 +273,7 @@ def test_a_counted_benchmark_without_a_count_is_refused(
 ) -> None:
     broken = counted("nn_lstm", LSTM)
     broken["extra_info"]["instructions"] = bad
-    code = compare.main([str(p) for p in write_pair(tmp_path, [counted("nn_lstm", LSTM)], [broken])])
+    code = compare_command.main([str(p) for p in write_pair(tmp_path, [counted("nn_lstm", LSTM)], [broken])])
     err = capsys.readouterr().err
     assert code == 2
     assert err.count("\n") == 1
@@ -283,7 +284,7 @@ def test_a_counted_run_reports_instructions_not_its_time_under_valgrind(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The stats of a counted benchmark are the time of the count under valgrind: the report must not show them."""
-    from rnnsuite.reports import build
+    from rnnsuite.reports.output import build
 
     path = syn.write(tmp_path / "counted.json", syn.run([counted("nn_lstm", LSTM), counted("nn_gru", GRU)]))
     assert build.main([str(path), "--out", str(tmp_path / "rep")]) == 0

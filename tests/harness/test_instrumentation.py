@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from rnnsuite.reports import gate, page
+from rnnsuite.reports import gate
+from rnnsuite.reports.output import page
 from rnnsuite.reports.runfile.reader import load_run
 from rnnsuite.suite.measure import callgrind, counting
 from tests import synthetic_runs as syn

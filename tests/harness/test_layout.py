@@ -17,18 +17,24 @@ ROOT = Path(__file__).resolve().parents[2]
 # Most specific first: a module belongs to the first room its name starts with.
 ROOMS = (
     "suite.harness", "suite.measure", "suite.plugin", "suite.ab", "suite.commands",
-    "reports.runfile", "reports", "cases", "suite",
+    "reports.runfile", "reports.command_line", "reports.gate", "reports.output", "reports.runs", "reports",
+    "cases", "suite",
 )  # fmt: skip
-# room -> the rooms it may import. "suite" is suite/'s own tests (test_*.py) and conftest.py.
+# room -> the rooms it may import. "suite" is suite/'s own tests (test_*.py) and conftest.py; "reports" is
+# the reports' top level (the zoo report). reports.output holds the report's sections (output/sections/).
 ALLOWED = {
     "cases": set(),
     "reports.runfile": set(),
-    "reports": {"reports.runfile"},
+    "reports.command_line": set(),
+    "reports.gate": {"reports.runfile", "reports.command_line"},
+    "reports.output": {"reports.gate", "reports.runfile", "reports.command_line"},
+    "reports.runs": {"reports.gate", "reports.output", "reports.runfile", "reports.command_line"},
+    "reports": {"reports.output", "reports.runfile", "reports.command_line"},
     "suite.harness": {"cases", "reports.runfile"},
     "suite.measure": {"cases", "suite.harness"},
     "suite.plugin": {"cases", "reports.runfile", "suite.harness", "suite.measure"},
-    "suite.ab": {"reports", "reports.runfile", "suite.measure"},
-    "suite.commands": {"reports", "reports.runfile"},
+    "suite.ab": {"reports.gate", "reports.runfile", "reports.command_line", "suite.measure"},
+    "suite.commands": {"reports.output", "reports.runs", "reports.runfile", "reports.command_line"},
     "suite": {"cases", "reports.runfile", "suite.harness", "suite.measure", "suite.plugin"},
 }
 REVIEW_LINES = 400  # STYLE.md: "~400 lines is a hint for review"
@@ -255,3 +261,35 @@ def test_a_product_module_that_reaches_into_the_lab_is_caught(tmp_path: Path, te
         '"""Its figures: lab/fidelity.py."""\nfrom rnnsuite.suite.measure import inject\n', encoding="utf-8"
     )
     assert lab_imports({"suite.measure.bad": bad, "suite.measure.fine": fine}) == ["suite.measure.bad"]
+
+
+# The project's modules whose file names must differ (zoo/ and examples/ are packages of their own, a
+# user's; __init__.py and conftest.py are the folders' own).
+NAMED = ("cases", "suite", "reports", "rnnsuite", "tests", "lab")
+
+
+def same_names(paths: list[Path]) -> dict[str, list[str]]:
+    """File name -> the paths that share it (only names held by two or more)."""
+    by_name: dict[str, list[str]] = {}
+    for p in paths:
+        if p.name not in ("__init__.py", "conftest.py"):
+            by_name.setdefault(p.name, []).append(str(p))
+    return {n: sorted(ps) for n, ps in by_name.items() if len(ps) > 1}
+
+
+def project_modules() -> list[Path]:
+    linked = {ROOT / "rnnsuite" / top for top in ("cases", "suite", "reports")}  # links to the folders
+    return [p for top in NAMED for p in (ROOT / top).rglob("*.py") if not any(d in p.parents for d in linked)]
+
+
+def test_no_two_modules_share_a_file_name() -> None:
+    found = project_modules()
+    assert any(p.name == "api.py" for p in found), "the scan found no module"
+    assert same_names(found) == {}
+
+
+def test_a_shared_file_name_is_named(tmp_path: Path) -> None:
+    a, b = tmp_path / "a" / "memory.py", tmp_path / "b" / "memory.py"
+    assert same_names([a, b, tmp_path / "a" / "__init__.py", tmp_path / "b" / "__init__.py"]) == {
+        "memory.py": [str(a), str(b)]
+    }

@@ -136,3 +136,30 @@ def test_the_unfinished_run_is_the_newest_journal_without_a_run_file(
     for name in files:
         (tmp_path / name).write_text("", encoding="utf-8")
     assert unfinished(tmp_path) == expected
+
+
+def test_a_selected_hand_written_benchmark_brings_its_baseline_at_the_same_shape(tmp_path: Path) -> None:
+    """Section (b) pairs a user's model with its baseline: neither -k nor --rnnsuite may leave the baseline out."""
+    project = _project(tmp_path, tests="def test_own():\n    pass\n")
+    done = _pytest(project, "--collect-only", "-q", "--rnnsuite", "my_rnn.rnn_cases", "-m", "speed",
+                   "-k", "gate_gru and cpu and fwd-eager", "--rnnsuite-dtype", "float32")  # fmt: skip
+    ids = sorted(line.split("[", 1)[1].rstrip("]") for line in done.stdout.splitlines() if "test_speed[" in line)
+    assert ids == [
+        "gate_gru-cpu-float32-fwd-eager-seed-T100_B32_I10_H20_L1",
+        "nn_gru-cpu-float32-fwd-eager-seed-T100_B32_I10_H20_L1",  # the baseline, at the same shape only
+    ], done.stdout[-2000:]
+
+
+def test_the_slow_tier_runs_only_when_asked() -> None:
+    """pytest suite leaves the checks at the edges out; --slow-tier or a -m naming slow_tier brings them in."""
+    base = [sys.executable, "-m", "pytest", "suite/test_edges.py", "suite/test_correctness.py", "--collect-only", "-q",
+            "-p", "no:cacheprovider", "--device", "cpu", "--dtype", "float32", "-k", "nn_rnn-"]  # fmt: skip
+
+    def collected(*extra: str) -> set[str]:
+        done = subprocess.run([*base, *extra], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+        return {line.split("::")[1].split("[")[0] for line in done.stdout.splitlines() if "::" in line}
+
+    plain = {"test_forward", "test_backward", "test_deterministic"}
+    assert collected() == plain
+    assert collected("--slow-tier") == plain | {"test_saturated", "test_long_sequence"}
+    assert collected("-m", "slow_tier") == {"test_saturated", "test_long_sequence"}

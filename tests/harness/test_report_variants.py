@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from rnnsuite.reports import table as tb
-from rnnsuite.reports import variants
-from rnnsuite.reports.page import page
-from rnnsuite.reports.report_data import Data
+from rnnsuite.reports.output import table as tb
+from rnnsuite.reports.output.page import page
+from rnnsuite.reports.output.report_data import Data
+from rnnsuite.reports.output.sections import costs as cost_section
 from rnnsuite.reports.runfile.reader import load_run
 from rnnsuite.suite.harness.points import Point
 from tests import synthetic_runs as syn
@@ -45,7 +45,7 @@ def test_variant_cost_is_variant_over_plain(tmp_path: Path) -> None:
             _bench("nn_lstm[bidir]", 0.004, backend="compile", base="nn_lstm"),
         ],
     )
-    costs = variants.variant_costs(df)
+    costs = cost_section.variant_costs(df)
     assert list(costs["case"]) == ["nn_lstm[packed_sorted]"]
     assert costs["ratio"].iloc[0] == pytest.approx(1.5)
     assert costs["against_kernel"].iloc[0] == "mkldnn_rnn_layer x2"
@@ -61,7 +61,7 @@ def test_kernel_cost_is_native_over_vendor(tmp_path: Path) -> None:
             _bench("nn_lstm", 0.001),
         ],
     )
-    costs = variants.kernel_costs(df)
+    costs = cost_section.kernel_costs(df)
     assert list(costs["case"]) == ["nn_gru"]
     assert costs["ratio"].iloc[0] == pytest.approx(3.0)
 
@@ -69,8 +69,8 @@ def test_kernel_cost_is_native_over_vendor(tmp_path: Path) -> None:
 def test_old_run_files_have_no_costs_and_the_page_says_so(tmp_path: Path) -> None:
     """A run file without the kernel fields still builds; the section says there are no pairs."""
     df, run = _frame(tmp_path, [syn.bench("nn_lstm", samples=[0.001] * 5)])
-    assert variants.variant_costs(df).empty
-    assert variants.kernel_costs(df).empty
+    assert cost_section.variant_costs(df).empty
+    assert cost_section.kernel_costs(df).empty
     html = page(Data([run], df, tb.checks([run]), None))
     assert "Options of the layers: no pairs" in html
 

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from rnnsuite.reports import axis, build, intervals, table
-from tests.reports.cli import run_main
+from rnnsuite.reports.gate import intervals
+from rnnsuite.reports.output import build, table
+from rnnsuite.reports.output.sections import axis
+from tests.reports.in_process import run_main
 
 ROOT = Path(__file__).resolve().parents[2]
 H100 = ROOT / "docs" / "runs" / "h100-torch2.11.json"
@@ -80,9 +82,7 @@ def test_build_by_device_writes_the_section_and_its_csv(tmp_path: Path) -> None:
     ("args", "says"),
     [(["--by", "colour"], "choose one of"), (["--by", "torch"], "one torch")],
 )
-def test_a_bad_axis_is_one_line(
-    tmp_path: Path, args: list[str], says: str, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_bad_axis_is_one_line(tmp_path: Path, args: list[str], says: str, capsys: pytest.CaptureFixture[str]) -> None:
     """An unknown --by is a bad command line (exit 4); an axis the runs cannot be set apart by, bad input (2)."""
     code, err = run_main(["build", str(H100), "--out", str(tmp_path), *args], capsys)
     assert code == (4 if says == "choose one of" else 2)

@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from rnnsuite.reports import compare, stats
-from rnnsuite.reports.gate import compare_runs
-from rnnsuite.reports.gate_result import ComparisonResult
+from rnnsuite.reports.gate import compare_command, compare_runs, stats
+from rnnsuite.reports.gate.result import ComparisonResult
 from rnnsuite.reports.runfile.reader import load_run
 from tests import synthetic_runs as syn
 
@@ -61,7 +60,7 @@ def per_process(benches: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def gate(capsys: pytest.CaptureFixture[str], *argv: str | Path) -> tuple[int, str, str]:
-    code = compare.main([str(a) for a in argv])
+    code = compare_command.main([str(a) for a in argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -226,7 +225,7 @@ def test_sample_drift_needs_matching_samples(cand: dict[str, list[float]]) -> No
 def test_markdown_report_is_written(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     base = tight(1e-3)
     files = pair(tmp_path, [syn.bench(samples=base)], [syn.bench(samples=scaled(base, 1.25))])
-    md = tmp_path / "summary" / "compare.md"
+    md = tmp_path / "summary" / "compare_command.md"
     md.parent.mkdir()
     code, _, _ = gate(capsys, *files, "--markdown", md)
     assert code == 1
@@ -235,7 +234,7 @@ def test_markdown_report_is_written(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "| benchmark | base | cand | ratio |" in text
     assert "1.25x slower" in text
     assert "### Numerical drift" in text
-    assert [p.name for p in md.parent.iterdir()] == ["compare.md"]  # no temporary file left
+    assert [p.name for p in md.parent.iterdir()] == ["compare_command.md"]  # no temporary file left
 
 
 def test_output_is_reproducible(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,12 +25,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rnnsuite.reports import build, journal_cli, merge, store, table
+from rnnsuite.reports.output import build, table
 from rnnsuite.reports.runfile import journal as jr
 from rnnsuite.reports.runfile.paths import inside
 from rnnsuite.reports.runfile.reader import load_check_errors, load_checks, load_run
 from rnnsuite.reports.runfile.run import RunFileError
 from rnnsuite.reports.runfile.schema import SCHEMA
+from rnnsuite.reports.runs import journal_command, merge, store
 from tests import synthetic_runs as syn
 
 # Examples per property (the budget of make test: all of them together in about 20 s on two cores).
@@ -302,7 +303,7 @@ def test_a_journal_gives_a_run_file_or_one_line(raw: bytes) -> None:
             assert isinstance(journal.fingerprint, dict)
             journal.finished, journal.unfinished, journal.errors, journal.in_flight(), journal.ended
             journal.timeout_of(NODE)
-        code, _ = one_line(journal_cli.main, [str(path), "--out", str(tmp / "run.json")])
+        code, _ = one_line(journal_command.main, [str(path), "--out", str(tmp / "run.json")])
         assert (tmp / "run.json").exists() == (code == 0)
         if code == 0:
             load_run(tmp / "run.json")  # what it wrote reads back

@@ -14,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from rnnsuite.reports import build, history, store
-from rnnsuite.reports.page import CSP
+from rnnsuite.reports.output import build
+from rnnsuite.reports.output.page import CSP
 from rnnsuite.reports.runfile.record import Field
 from rnnsuite.reports.runfile.schema import BENCH, CHECK, ERROR, MACHINE, PEAK, RUN
+from rnnsuite.reports.runs import history, store
 from tests import synthetic_runs as syn
 
 # Fields whose value the reports act on (a check refused, a table's axis): they keep their value. The

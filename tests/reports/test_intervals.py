@@ -8,8 +8,11 @@ from typing import Any
 
 import pytest
 
-from rnnsuite.reports import ab_sections, build, intervals, side_by_side, table, variants
-from rnnsuite.reports.report_data import Data
+from rnnsuite.reports.gate import intervals
+from rnnsuite.reports.output import build, table
+from rnnsuite.reports.output.report_data import Data
+from rnnsuite.reports.output.sections import ab_sections, side_by_side
+from rnnsuite.reports.output.sections import costs as cost_section
 from rnnsuite.reports.runfile.reader import load_run
 from tests.synthetic_runs import bench, run, write
 
@@ -30,7 +33,7 @@ def _kernel_pair(vendor: list[float], native: list[float]) -> list[dict[str, Any
 def _kernels_html(tmp_path: Path, vendor: list[float], native: list[float]) -> str:
     r = load_run(write(tmp_path / "run.json", run(_kernel_pair(vendor, native))))
     df = table.tidy([r])
-    return variants.section(df, intervals.measures([r]))
+    return cost_section.section(df, intervals.measures([r]))
 
 
 def _ratio_cells_coloured(section: str) -> bool:

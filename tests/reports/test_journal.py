@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from rnnsuite.reports import build, table
 from rnnsuite.reports.gate import compare_runs
+from rnnsuite.reports.output import build, table
 from rnnsuite.reports.runfile import journal as jr
 from rnnsuite.reports.runfile.reader import load_run
 from rnnsuite.reports.runfile.record import names
@@ -242,7 +242,7 @@ def test_the_follower_returns_whole_lines_only(tmp_path: Path) -> None:
 def test_reports_journal_writes_the_run_file_and_names_what_did_not_finish(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from rnnsuite.reports.journal_cli import main
+    from rnnsuite.reports.runs.journal_command import main
 
     out = tmp_path / "run.json"
     assert main([str(_crash_run(tmp_path)), "--out", str(out)]) == 0

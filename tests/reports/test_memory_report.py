@@ -8,7 +8,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from rnnsuite.reports import build, memory, render, table
+from rnnsuite.reports.output import build, render, table
+from rnnsuite.reports.output.sections import memory_section
 from rnnsuite.reports.runfile.reader import load_run
 from rnnsuite.reports.runfile.record import names
 from rnnsuite.reports.runfile.schema import BENCH
@@ -39,12 +40,12 @@ def _bench(
     ("cold_ms", "expected"), [(11.5, True), (8.5, True), (10.8, False), (9.2, False), (None, False)]
 )
 def test_state_dependent_above_ten_percent(cold_ms: float | None, expected: bool) -> None:
-    assert memory.state_dependent(0.010, None if cold_ms is None else cold_ms / 1e3) is expected
+    assert memory_section.state_dependent(0.010, None if cold_ms is None else cold_ms / 1e3) is expected
 
 
 @pytest.mark.parametrize(("faults", "expected"), [(1200, True), (1000, True), (800, False), (0, False)])
 def test_allocation_bound_when_faults_make_a_tenth_of_the_time(faults: float, expected: bool) -> None:
-    assert memory.allocation_bound(0.010, faults) is expected  # 1 us a fault: 1,000 faults are 10% of 10 ms
+    assert memory_section.allocation_bound(0.010, faults) is expected  # 1 us a fault: 1,000 faults are 10% of 10 ms
 
 
 def _frame(tmp_path: Path, *benches: dict[str, Any], label: str = "a") -> Any:
@@ -71,7 +72,7 @@ def test_the_memory_section_names_the_process_that_gave_the_cold_figures(tmp_pat
     screened = _bench(0.0152, 0.0, None, case="nn_gru", family="gru")
     screened["extra_info"]["cold"] = {"median_s": None, "first_block_s": 0.0153, "minor_faults_per_call": 0.2}
     screened["extra_info"]["cold"] |= {"process": "fork"}
-    frame = memory.memory_frame(_frame(tmp_path, fresh, screened))
+    frame = memory_section.memory_frame(_frame(tmp_path, fresh, screened))
     assert dict(zip(frame["benchmark"].str.split("-").str[0], frame["cold in"], strict=True)) == {
         "nn_lstm": "fresh",
         "nn_gru": "fork",
@@ -80,7 +81,7 @@ def test_the_memory_section_names_the_process_that_gave_the_cold_figures(tmp_pat
 
 def test_headline_shows_faults_beside_the_time_and_the_note(tmp_path: Path) -> None:
     df = _frame(tmp_path, _bench(0.004, 1279.0, 0.0068, 2250.0))
-    from rnnsuite.reports.table import headline
+    from rnnsuite.reports.output.table import headline
 
     frame = render.headline_frame(headline(df, table.checks([])))
     cols = list(frame.columns)
@@ -96,7 +97,7 @@ def test_old_files_without_memory_fields_show_no_memory_columns(tmp_path: Path) 
     frame = render.headline_frame(table.headline(df, table.checks([])))
     assert "faults/call" not in frame
     assert "memory" not in frame
-    assert "no memory fields" in memory.section_html(df)
+    assert "no memory fields" in memory_section.section_html(df)
 
 
 def test_allocators_side_by_side(tmp_path: Path) -> None:
@@ -105,7 +106,7 @@ def test_allocators_side_by_side(tmp_path: Path) -> None:
         for name, t, f, c, cf in (("glibc", 0.0046, 0.0, 0.0075, 2243.0), ("tcmalloc", 0.0047, 0.0, 0.0047, 0.0))
     ]
     df = table.tidy([load_run(p) for p in paths])
-    side = memory.allocator_frame(df)
+    side = memory_section.allocator_frame(df)
     assert list(side.columns[:5]) == [
         "benchmark",
         "glibc warm ms",
@@ -118,4 +119,4 @@ def test_allocators_side_by_side(tmp_path: Path) -> None:
     html_text = build.render_all([load_run(p) for p in paths])["report.html"]
     assert "Allocators side by side" in html_text
     assert "state-dependent: cold 7.50 ms, warm 4.60 ms" in html_text
-    assert memory.allocator_frame(df[df["allocator"] == "glibc"]).empty
+    assert memory_section.allocator_frame(df[df["allocator"] == "glibc"]).empty

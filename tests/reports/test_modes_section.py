@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from rnnsuite.reports.build import load_runs, render_all
+from rnnsuite.reports.output.build import load_runs, render_all
 from tests import synthetic_runs as syn
 
 

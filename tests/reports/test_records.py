@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 
-from rnnsuite.reports import baselines, table, variants
 from rnnsuite.cli import main as reports_main
+from rnnsuite.reports.output import table
+from rnnsuite.reports.output.sections import baselines
+from rnnsuite.reports.output.sections import costs as cost_section
 from rnnsuite.reports.runfile.processes import add_processes
 from rnnsuite.reports.runfile.reader import load_checks, load_run
 from rnnsuite.reports.runfile.record import ABSENT, checked, from_dict, to_dict
@@ -231,7 +233,7 @@ def test_sections_b_and_h_tell_hand_written_cases_from_variants(tmp_path: Path) 
     assert list(zip(pairs["key"].str.split("-").str[0], pairs["builtin"], pairs["ratio"], strict=True)) == [
         ("lstm_cell", "nn_lstm", pytest.approx(3.0))
     ]
-    costs = variants.variant_costs(df)
+    costs = cost_section.variant_costs(df)
     assert list(zip(costs["case"], costs["against"], costs["ratio"], strict=True)) == [
         ("nn_lstm[bidir]", "nn_lstm", pytest.approx(2.0))
     ]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rnnsuite.reports import correctness
-from rnnsuite.reports import table as tb
-from rnnsuite.reports.report_data import Data
+from rnnsuite.reports.output import table as tb
+from rnnsuite.reports.output.report_data import Data
+from rnnsuite.reports.output.sections import correctness
 from rnnsuite.reports.runfile.reader import load_run
 from tests import synthetic_runs as syn
 

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from rnnsuite.reports import ab_sections, baselines, build, page, render, sweep, table
+from rnnsuite.reports.output import build, page, render, table
+from rnnsuite.reports.output.sections import ab_sections, baselines, sweep
 from rnnsuite.reports.runfile import atomic
 from rnnsuite.reports.runfile.reader import load_run
 from rnnsuite.reports.runfile.run import RunFile

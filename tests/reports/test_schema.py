@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rnnsuite.reports import compare, table
+from rnnsuite.reports.gate import compare_command
+from rnnsuite.reports.output import table
 from rnnsuite.reports.runfile import legacy
 from rnnsuite.reports.runfile.reader import load_run
 from rnnsuite.reports.runfile.record import Field, checked, describe, names, problems
@@ -173,5 +174,5 @@ def test_committed_run_file_loads_tidies_and_compares(path: Path, tmp_path: Path
     assert df["key"].notna().all()
     assert len(table.checks([run])) == len(run.correctness) > 0
     md = tmp_path / "c.md"
-    assert compare.main([str(path), str(path), "--markdown", str(md)]) not in (1, 2)  # itself: no failure
+    assert compare_command.main([str(path), str(path), "--markdown", str(md)]) not in (1, 2)  # itself: no failure
     assert "0 slower" in md.read_text(encoding="utf-8")

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from rnnsuite.reports import history, merge, store
 from rnnsuite.reports.runfile.reader import load_run
-from tests.reports.cli import run_main
+from rnnsuite.reports.runs import history, merge, store
+from tests.reports.in_process import run_main
 from tests.synthetic_runs import bench, run, write
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from rnnsuite.reports import store
 from rnnsuite.reports.runfile import journal as jr
 from rnnsuite.reports.runfile import limits
 from rnnsuite.reports.runfile.paths import UnsafePath, inside, slug
 from rnnsuite.reports.runfile.reader import load_checks, load_run
 from rnnsuite.reports.runfile.run import RunFileError
+from rnnsuite.reports.runs import store
 from tests import synthetic_runs as syn
-from tests.reports.cli import run_main
+from tests.reports.in_process import run_main
 
 
 def _run(**machine_info: Any) -> dict[str, Any]:

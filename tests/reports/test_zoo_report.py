@@ -1,4 +1,4 @@
-"""``rnnsuite zoo`` and reports/modes.py on a hand-made checks file and manifest (no torch, no model run)."""
+"""``rnnsuite zoo`` and reports/output/sections/modes.py on a hand-made checks file and manifest (no torch, no model run)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from rnnsuite.reports import zoo
-from rnnsuite.reports.modes import markdown, mode_rows
+from rnnsuite.reports.output.sections.modes import markdown, mode_rows
 
 MANIFEST = {"zoo_min": {"package": "minpkg", "version": "1.0", "summary": "s", "baseline": "nn_gru", "defects": []}}
 
