@@ -96,7 +96,7 @@ report: $(STAMP)
 MATRIX_ENVS ?= py311-torch2.13,py311-torch2.14,py311-torch2.15
 MATRIX_A ?= py311-torch2.13
 MATRIX_B ?= py311-torch2.15
-AB_ARGS ?= -m speed --device cpu --size seed --dtype float32,bfloat16 --min-time 0.2 --threads 1
+AB_ARGS ?= -m speed --device cpu --size chapter --dtype float32,bfloat16 --min-time 0.2 --threads 1
 
 matrix: $(STAMP)
 	$(PY) -m tox -e $(MATRIX_ENVS)
@@ -130,11 +130,12 @@ system-deps:
 # (its mlstm_kernels is for kernels the zoo does not check). Then every zoo layer's checks, their
 # reproducers (tests/zoo), a float32 forward timing beside the built-ins, and `rnnsuite zoo`'s report.
 # The checks run from an empty folder: a user's session, not this repository's pytest configuration.
+# --slow-tier: the checks at the edges (saturated inputs, 1,000 steps) too, which the tier leaves out.
 ZOO ?= .venv-zoo
 ZOO_STAMP := $(ZOO)/.installed
 ZOO_OUT ?= $(OUT)/zoo
 ZOO_MODULES := rnnsuite_zoo.mingru,rnnsuite_zoo.ncps,rnnsuite_zoo.mambapy,rnnsuite_zoo.sru,rnnsuite_zoo.xlstm
-ZOO_BENCH := -m speed --device cpu --dtype float32 --size seed --pass fwd --min-time 0.1 -p no:cacheprovider -q
+ZOO_BENCH := -m speed --device cpu --dtype float32 --size chapter --pass fwd --min-time 0.1 -p no:cacheprovider -q
 
 $(ZOO_STAMP): pyproject.toml constraints.txt zoo/pyproject.toml
 	test -x $(ZOO)/bin/python || $(PYTHON) -m venv $(ZOO)
@@ -146,7 +147,7 @@ $(ZOO_STAMP): pyproject.toml constraints.txt zoo/pyproject.toml
 zoo: $(ZOO_STAMP)
 	mkdir -p $(ZOO_OUT)/run
 	$(ZOO)/bin/python -c "import sru"  # compiles sru's CPU kernel once (about 50 s), before the parallel workers
-	cd $(ZOO_OUT)/run && $(CURDIR)/$(ZOO)/bin/python -m pytest --rnnsuite $(ZOO_MODULES) -m correctness \
+	cd $(ZOO_OUT)/run && $(CURDIR)/$(ZOO)/bin/python -m pytest --rnnsuite $(ZOO_MODULES) -m correctness --slow-tier \
 		--benchmark-disable -p no:cacheprovider -n auto -q --device cpu --checks-json ../checks.json \
 		|| echo "make zoo: some zoo checks failed (the report says which)"
 	$(ZOO)/bin/python -m pytest tests/zoo -q -p no:cacheprovider

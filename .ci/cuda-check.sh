@@ -11,7 +11,7 @@ py=${PYTHON:-python3}
 nvidia-smi -L
 "$py" -c "import torch, pytest, pytest_benchmark as b; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'pytest', pytest.__version__, 'pytest-benchmark', b.__version__)"
 start=$(date +%s)
-"$py" -m pytest suite -m "correctness or speed" --device cuda --size seed,deepbench --min-time 0.2 \
+"$py" -m pytest suite -m "correctness or speed" --device cuda --size chapter,deepbench --min-time 0.2 \
     -q -p no:cacheprovider --benchmark-quiet --benchmark-columns=median,iqr,rounds \
     --benchmark-json="$out/cuda.json" --run-label "cuda-torch$("$py" -c 'import torch; print(torch.__version__)')" \
     "$@" >"$out/pytest.log" 2>&1

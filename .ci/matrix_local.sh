@@ -52,7 +52,7 @@ if [ "${MATRIX_LOCAL_GATE:-1}" != 0 ] && command -v valgrind >/dev/null; then
     for shard in 1 2; do
         status=0
         .venv/bin/rnnsuite ab --metric instructions --a .venv/bin/python --b .venv/bin/python \
-            --out "$out/gate/artifacts/ab-instructions-shard$shard" --no-checks -m speed --device cpu --size seed \
+            --out "$out/gate/artifacts/ab-instructions-shard$shard" --no-checks -m speed --device cpu --size chapter \
             --dtype float32 -k "nn_rnn or nn_gru" --pass fwd --shard "$shard/2" || status=$?
         case "$status" in 0|1|3) ;; *) echo "error: shard $shard of the count gate failed ($status)" >&2; exit 2 ;; esac
     done

@@ -28,7 +28,7 @@ run)
     mkdir -p "$out"
     # The correctness tier and the seed-size benchmarks in one serial run, as make report runs them.
     "$py" -m pytest suite -m "correctness or speed" -q -p no:cacheprovider --benchmark-quiet \
-        --size seed --shard "$shard" --run-label "$label" --benchmark-json="$out/run.json" "$@"
+        --size chapter --shard "$shard" --run-label "$label" --benchmark-json="$out/run.json" "$@"
     ;;
 publish)
     py=$1 artifacts=$2 store=$3 site=$4

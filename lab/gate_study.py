@@ -38,7 +38,7 @@ from rnnsuite.reports.runfile.run import RunFile
 DEFAULT_SELECTION = [
     "--no-checks", "--no-peak", "-m", "speed",
     "-k", "nn_lstm-cpu-float32-fwd-eager-seed or char_rnn-cpu-float32-fwd-eager-seed",
-    "--device", "cpu", "--dtype", "float32", "--pass", "fwd", "--size", "seed", "--min-time", "0.5", "--threads", "1",
+    "--device", "cpu", "--dtype", "float32", "--pass", "fwd", "--size", "chapter", "--min-time", "0.5", "--threads", "1",
 ]  # fmt: skip
 FIELDS = ["trial", "key", "ratio", "p", "p_processes", "noise_base", "noise_cand", "verdict", "reason", "rc"]
 

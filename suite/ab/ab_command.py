@@ -23,7 +23,7 @@ from rnnsuite.suite.ab.runner import PROCESSES, AbError, Side, run_checks, run_c
 
 USAGE_EPILOG = """\
 Options this command does not know are passed to pytest as the selection, e.g.
-  rnnsuite ab --a venv-a/bin/python --b venv-b/bin/python --out out/ab -k "nn_lstm and float32" --size seed
+  rnnsuite ab --a venv-a/bin/python --b venv-b/bin/python --out out/ab -k "nn_lstm and float32" --size chapter
 Put them after "--" when one could be mistaken for an option of this command.
 Processes run in the order ABBA BAAB ... (Thue-Morse), so that neither side always goes first and a
 slow drift of the machine falls on both sides alike.

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from rnnsuite.suite.plugin.parsers import PREFIX, comma_list, one_of, option, positive, shard_of, whole
+from rnnsuite.suite.plugin.parsers import PREFIX, comma_list, one_of, option, positive, shard_of, size_list, whole
 from rnnsuite.vocabulary import (
     ALLOCATORS,
     BACKENDS,
@@ -61,9 +61,10 @@ def add_options(parser: pytest.Parser) -> None:
     )
     group.addoption(
         "--size",
-        type=comma_list("--size", SIZES),
+        type=size_list,
         default=SIZES[0],
-        help=f"comma list of size presets: {', '.join(SIZES)}",
+        help=f"comma list of size presets: {', '.join(SIZES)} (chapter: the chapter's sizes; seed, its old name, "
+        "is read as chapter for one release)",
     )
     group.addoption(
         "--kernel",

@@ -8,10 +8,14 @@ Torch-free: argparse runs a parser on a string default at every parse, ``pytest 
 from __future__ import annotations
 
 import math
+import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
+
+from rnnsuite.vocabulary import SIZE_ALIASES, SIZE_PRESETS, SIZES
 
 
 def comma_list(flag: str, allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
@@ -27,6 +31,27 @@ def comma_list(flag: str, allowed: tuple[str, ...]) -> Callable[[str], tuple[str
         return values
 
     return parse
+
+
+def size_list(text: str) -> tuple[str, ...]:
+    """The parser of ``--size``: its words (``chapter``, ``deepbench``, ``sweep``) to the cases' preset keys.
+
+    The old word ``seed`` is read as ``chapter`` with one note on stderr (not a warning: a warnings filter
+    that makes warnings errors would stop the run), printed by the process that parses the command line
+    first, not again by the processes it starts.
+    """
+    words = tuple(v.strip() for v in text.split(",") if v.strip())
+    old = [w for w in words if w in SIZE_ALIASES]
+    if old and not os.environ.get("PYTEST_XDIST_WORKER") and not os.environ.get(_NOTED):
+        print(
+            f"note: --size {old[0]} is deprecated: it is --size {SIZE_ALIASES[old[0]]} (one release)", file=sys.stderr
+        )
+        os.environ[_NOTED] = "1"
+    named = comma_list("--size", SIZES)(",".join(SIZE_ALIASES.get(w, w) for w in words))
+    return tuple(SIZE_PRESETS[w] for w in named)
+
+
+_NOTED = "RNNSUITE_SIZE_NOTE_GIVEN"
 
 
 def one_of(flag: str, allowed: tuple[str, ...]) -> Callable[[str], str]:

@@ -82,3 +82,21 @@ def test_the_typed_options_reach_the_run_as_values() -> None:
     proc = _pytest("--collect-only", "suite/test_correctness.py", "--device", "cpu", "--dtype", "float32",
                    "--size", "seed", "--threads", "1", "--shard", "1/1", "--metric", "time")  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def test_size_chapter_names_the_seed_preset_and_seed_is_a_noted_alias(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--size chapter is the chapter's sizes (the preset whose ids keep "seed"); the old word reads the same,
+    with one note on stderr, once; another word is one usage line naming the new ones."""
+    from rnnsuite.suite.plugin.parsers import size_list
+
+    monkeypatch.delenv("RNNSUITE_SIZE_NOTE_GIVEN", raising=False)
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
+    assert size_list("chapter,deepbench") == ("seed", "deepbench")
+    assert capsys.readouterr().err == ""
+    assert size_list("seed") == ("seed",)
+    assert size_list("seed,sweep") == ("seed", "sweep")
+    assert capsys.readouterr().err == "note: --size seed is deprecated: it is --size chapter (one release)\n"
+    with pytest.raises(pytest.UsageError, match="choose from chapter, deepbench, sweep"):
+        size_list("huge")
