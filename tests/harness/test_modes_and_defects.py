@@ -1,7 +1,10 @@
 """``case(..., modes=)`` and ``case(..., known_defects=)`` (cases/api.py, suite/harness/defects.py), fed defects.
 
 A mode that lags one step must fail while its sibling passes, each with its error at positions 1, 10 and
-100 in its record; a declared defect that shows is a known defect, one that no longer shows a failure.
+100 in its record; a declared defect that shows is a known defect, one that no longer shows a failure. The
+same for a check at the edges: a tanh written through ``exp(2a)`` turns NaN in float16 once its
+pre-activations pass 5.5, which the saturated check's inputs (times 16) reach, and not before 44 in float32;
+declared for float16, it is a known defect there, and the same declaration on ``torch.tanh`` is gone.
 """
 
 from __future__ import annotations
@@ -64,6 +67,23 @@ def off_in_float32(model, inputs):
     return out if out["output"].dtype != torch.float32 else {k: 1.01 * v for k, v in out.items()}
 
 
+def build_small(size, gen, dtype):  # weights of +-1/sqrt(H) and a small state: x 16 stays below 44
+    inst = build(size, gen, torch.float64)
+    with torch.no_grad():
+        for p in inst.model.parameters():
+            p.mul_(size.hidden_size**-0.5 / 0.3)
+    return Instance(inst.model.to(dtype), {"x": inst.inputs["x"].to(dtype), "h0": (0.1 * inst.inputs["h0"]).to(dtype)})
+
+
+def exp_tanh_loop(model, inputs):  # tanh(a) as (e - 1) / (e + 1), e = exp(2a): inf / inf = NaN beyond a = 5.5 in float16
+    h, outs = inputs["h0"], []
+    for x_t in inputs["x"]:
+        e = torch.exp(2 * (x_t @ model.weight_ih.T + model.bias_ih + h @ model.weight_hh.T + model.bias_hh))
+        h = (e - 1) / (e + 1)
+        outs.append(h)
+    return {"output": torch.stack(outs), "h_n": h}
+
+
 cell = same_as(nn.RNNCell, lambda p: dict(p))
 case("modal", build, modes={"loop": loop, "lagged": lagged}, same_as=cell)
 float32_off = known_defect("forward", reason="1% off in float32", reproducer="repro/off.py", dtypes=("float32",))
@@ -71,23 +91,40 @@ case("defect_shows", build, off_in_float32, same_as=cell, known_defects=[float32
 case("defect_gone", build, loop, same_as=cell, known_defects=[float32_off])
 case("modal_defect", build, modes={"loop": loop, "lagged": lagged}, same_as=cell, known_defects=[
     known_defect("forward", reason="lags one step", reproducer="repro/lag.py", modes=("lagged",))])
+overflow = known_defect("edge_saturated", reason="tanh through exp(2a) overflows in float16",
+                        reproducer="repro/exp_tanh.py", dtypes=("float16",))
+case("edge_defect_shows", build_small, exp_tanh_loop, same_as=cell, known_defects=[overflow])
+case("edge_defect_gone", build_small, loop, same_as=cell, known_defects=[overflow])
 """
+Run = tuple[subprocess.CompletedProcess[str], dict[str, dict[str, Any]]]
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess[str], dict[str, dict[str, Any]]]:
-    """The forward checks of CELL's cases in float64 and float32, with their records."""
-    folder = tmp_path_factory.mktemp("cases")
+def _checks(factory: pytest.TempPathFactory, tests: str, select: str, dtypes: str, check: str, *more: str) -> Run:
+    """CELL's cases through the suite's ``tests`` (``-k select``) on the CPU, with the records of ``check``."""
+    folder = factory.mktemp("cases")
     (folder / "modal_cases.py").write_text(CELL, encoding="utf-8")
     out = folder / "checks.json"
-    cmd = [sys.executable, "-m", "pytest", "suite/test_correctness.py", "-q", "-p", "no:cacheprovider",
-           "--benchmark-skip", "--cases", str(folder / "modal_cases.py"), "-k", "test_forward and (modal or defect_)",
-           "--device", "cpu", "--dtype", "float64,float32", "-rA", "--checks-json", str(out)]  # fmt: skip
+    cmd = [sys.executable, "-m", "pytest", tests, "-q", "-p", "no:cacheprovider", "--benchmark-skip",
+           "--cases", str(folder / "modal_cases.py"), "-k", select, "--device", "cpu", "--dtype", dtypes,
+           "-rA", "--checks-json", str(out), *more]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if k != "RNNSUITE_CASES"}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert out.exists(), proc.stdout[-3000:] + proc.stderr[-3000:]
-    records = {r["key"]: r for r in json.loads(out.read_text())["correctness"] if r["check"] == "forward"}
-    return proc, records
+    return proc, {r["key"]: r for r in json.loads(out.read_text())["correctness"] if r["check"] == check}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The forward checks of CELL's cases in float64 and float32, with their records."""
+    select = "test_forward and (modal or defect_) and not edge_"
+    return _checks(tmp_path_factory, "suite/test_correctness.py", select, "float64,float32", "forward")
+
+
+@pytest.fixture(scope="module")
+def edge_run(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """The saturated checks of CELL's edge cases in float32 and float16, with their records."""
+    select = "test_saturated and edge_defect_"
+    return _checks(tmp_path_factory, "suite/test_edges.py", select, "float32,float16", "edge_saturated", "--slow-tier")
 
 
 def test_each_mode_is_its_own_check_against_the_one_reference(run: tuple[Any, dict[str, dict[str, Any]]]) -> None:
@@ -131,6 +168,29 @@ def test_a_declared_defect_that_no_longer_shows_fails(run: tuple[Any, dict[str, 
     assert gone["outcome"] == "failed"
     assert "the known defect no longer shows (1% off in float32; reproducer repro/off.py)" in gone["message"]
     assert "remove its known_defect declaration from case 'defect_gone'" in proc.stdout
+
+
+def test_a_declared_edge_defect_that_shows_is_a_known_defect(edge_run: Run) -> None:
+    proc, records = edge_run
+    shown = records["edge_defect_shows-cpu-float16"]
+    assert shown["outcome"] == "known defect", shown
+    assert (shown["defect"], shown["reproducer"]) == ("tanh through exp(2a) overflows in float16", "repro/exp_tanh.py")
+    assert "holds NaN/Inf where the reference is finite" in shown["message"]
+    assert "at step" in shown["message"]  # the first bad step named
+    assert "XFAIL suite/test_edges.py::test_saturated[edge_defect_shows-cpu-float16]" in proc.stdout
+    assert records["edge_defect_shows-cpu-float32"]["outcome"] == "passed"  # declared for float16 only
+
+
+def test_a_declared_edge_defect_that_no_longer_shows_fails(edge_run: Run) -> None:
+    proc, records = edge_run
+    gone = records["edge_defect_gone-cpu-float16"]
+    assert gone["outcome"] == "failed"
+    assert (
+        "edge_saturated: the known defect no longer shows (tanh through exp(2a) overflows in float16" in gone["message"]
+    )
+    assert "remove its known_defect declaration from case 'edge_defect_gone'" in proc.stdout
+    assert records["edge_defect_gone-cpu-float32"]["outcome"] == "passed"
+    assert proc.returncode == 1  # the gone defect is a plain failure of the run
 
 
 # ------------------------------------------------------------------------------------ in this process
