@@ -17,6 +17,7 @@ import pytest
 REPRO = Path(__file__).resolve().parents[2] / "zoo" / "repro"
 NEEDS = {  # script -> the module it imports
     "minlstm_parallel_h0.py": "minGRU_pytorch",
+    "minlstm_sequential_gate_underflow.py": "minGRU_pytorch",
     "mingru_scan_error_grows.py": "minGRU_pytorch",
     "ncps_zero_state_dtype.py": "ncps",
     "mambapy_float32_upcast.py": "mambapy",

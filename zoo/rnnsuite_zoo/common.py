@@ -27,6 +27,8 @@ TINY = Size(seq_len=4, batch=3, input_size=5, hidden_size=6)
 SEED = Size(seq_len=100, batch=32, input_size=10, hidden_size=20)
 SIZES = {"tiny": (TINY,), "seed": (SEED,)}
 # Models whose output width is their input width (Mamba's block): the seed's T and B at width 20.
+# The checks at the edges (saturated inputs, 1,000 steps): a defect that shows at the seed size shows there too.
+EDGES = ("edge_saturated", "edge_long")
 ONE_WIDTH = {
     "tiny": (Size(seq_len=4, batch=3, input_size=6, hidden_size=6),),
     "seed": (Size(seq_len=100, batch=32, input_size=20, hidden_size=20),),

@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from rnnsuite import Instance, Size
 from rnnsuite_zoo import reference
-from rnnsuite_zoo.common import ONE_WIDTH, Defect, declare, draw, redraw_
+from rnnsuite_zoo.common import EDGES, ONE_WIDTH, Defect, declare, draw, redraw_
 
 VERSION = "1.2.0"
 D_STATE = 16
@@ -55,14 +55,14 @@ def _reference(params: Mapping, inputs: Mapping) -> dict:
 
 
 UPCAST = Defect(
-    ("forward", "gradcheck"),
+    ("forward", "gradcheck", *EDGES),
     (),
     ("float64",),
     "ssm() takes A = -exp(A_log.float()) and D.float(): a float64 model's A and D are rounded to float32",
     "mambapy_float32_upcast.py",
 )
 UPCAST_HALF = Defect(
-    ("forward", "determinism"),
+    ("forward", "determinism", "backward", *EDGES),
     (),
     ("bfloat16", "float16"),
     "ssm() takes A and D in float32 whatever the model's dtype: out_proj then raises 'expected m1 and m2 to have the same dtype'",

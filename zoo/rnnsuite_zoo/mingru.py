@@ -18,7 +18,7 @@ from torch import Tensor, nn
 
 from rnnsuite import CaseError, Instance, Size
 from rnnsuite_zoo import reference
-from rnnsuite_zoo.common import SIZES, Defect, declare, draw, redraw_, uniform
+from rnnsuite_zoo.common import EDGES, SIZES, Defect, declare, draw, redraw_, uniform
 
 VERSION = "0.2.1"
 
@@ -62,20 +62,29 @@ def out_shapes(size: Size) -> dict[str, tuple[int, ...]]:
     return {"output": (size.batch, size.seq_len, size.hidden_size)}
 
 
-MODES = {"parallel": parallel, "sequential": sequential}
+# The sequential mode first: without a NumPy backward, every mode's gradients are judged against the first
+# mode's float64 autograd (rnnsuite.case), and the parallel mode is the one with the defects.
+MODES = {"sequential": sequential, "parallel": parallel}
 SCAN = Defect(
-    ("forward",),
+    ("forward", "backward", *EDGES),
     ("parallel",),
     (),  # every dtype at T=100 (float32: 32.3u over its 32u budget at step 70; float64 33u)
     "the log-space scan's error grows with the position (exp of differences of growing cumulative sums)",
     "mingru_scan_error_grows.py",
 )
 H0 = Defect(
-    ("forward",),
+    ("forward", "backward", *EDGES),
     ("parallel",),
     (),
     "the parallel path takes log_g(h0), treating the initial state as a pre-activation",
     "minlstm_parallel_h0.py",
+)
+GATE_UNDERFLOW = Defect(
+    ("edge_saturated",),
+    ("sequential",),
+    ("float16",),
+    "the step's f / (f + i) of two sigmoids is 0 / 0 = NaN in float16 once both gates' pre-activations are below -17",
+    "minlstm_sequential_gate_underflow.py",
 )
 COMMON = {"family": "other", "sizes": SIZES, "time_axis": {"output": 1}, "out_shapes": out_shapes}
 
@@ -93,7 +102,7 @@ declare(
     "zoo_minlstm",
     build_lstm,
     MODES,
-    defects=(H0,),
+    defects=(H0, GATE_UNDERFLOW),
     reference=reference.min_lstm,
     baseline="nn_lstm",
     summary=f"minLSTM (mingru-pytorch {VERSION}), parallel log-space scan and sequential steps",

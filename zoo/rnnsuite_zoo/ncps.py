@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from rnnsuite import Instance, Size
 from rnnsuite_zoo import reference
-from rnnsuite_zoo.common import SIZES, Defect, declare, draw, redraw_, uniform
+from rnnsuite_zoo.common import EDGES, SIZES, Defect, declare, draw, redraw_, uniform
 
 VERSION = "1.0.1"
 BACKBONE = 16
@@ -83,7 +83,7 @@ def out_shapes(size: Size) -> dict[str, tuple[int, ...]]:
 
 MODES = {"state": state, "no_state": no_state}
 ZERO_STATE = Defect(
-    ("forward", "determinism"),
+    ("forward", "determinism", "backward", *EDGES),
     ("no_state",),
     ("bfloat16", "float16"),
     "the default zero state is made without a dtype (float32): 'mat1 and mat2 must have the same dtype'",
@@ -96,7 +96,15 @@ ZERO_STATE_LTC = Defect(
     "the default zero state is made without a dtype (float32): the outputs come back in float32",
     "ncps_zero_state_dtype.py",
 )
-COMMON = {"family": "other", "sizes": SIZES, "time_axis": {"output": 0}, "out_shapes": out_shapes}
+# h0 is the zero state the package would make, given to the "state" mode only: the "no_state" mode never reads
+# it, and options such as no_grad_inputs are per case, not per mode, so its gradient is checked in neither.
+COMMON = {
+    "family": "other",
+    "sizes": SIZES,
+    "time_axis": {"output": 0},
+    "out_shapes": out_shapes,
+    "no_grad_inputs": ("h0",),
+}
 
 declare(
     "zoo_cfc",

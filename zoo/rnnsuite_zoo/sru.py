@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from rnnsuite import Instance, Size
 from rnnsuite_zoo import reference
-from rnnsuite_zoo.common import SIZES, Defect, declare, draw, redraw_
+from rnnsuite_zoo.common import EDGES, SIZES, Defect, declare, draw, redraw_
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # "Just-in-time loading and compiling the CUDA kernels of SRU was unsuccessful"
@@ -54,7 +54,7 @@ def no_grad(model: nn.Module, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]
 
 
 FLOAT32_ONLY = Defect(
-    ("forward", "determinism", "gradcheck"),
+    ("forward", "determinism", "gradcheck", "backward", *EDGES),
     ("no_grad",),
     ("float64", "bfloat16", "float16"),
     "the CPU kernel takes float32 only: 'expected scalar type Float but found Double' (raised inside TorchScript)",

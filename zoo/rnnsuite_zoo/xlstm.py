@@ -23,7 +23,7 @@ from xlstm.blocks.slstm.cell import sLSTMCell, sLSTMCellConfig
 
 from rnnsuite import Instance, Size
 from rnnsuite_zoo import reference
-from rnnsuite_zoo.common import SIZES, Defect, declare, draw, redraw_
+from rnnsuite_zoo.common import EDGES, SIZES, Defect, declare, draw, redraw_
 
 VERSION = "2.0.6"
 HEADS = 2
@@ -122,7 +122,7 @@ IN_PLACE = Defect(
     "xlstm_mlstm_squeeze_inplace.py",
 )
 STEP_STATE = Defect(
-    ("forward",),
+    ("forward", "backward", *EDGES),
     ("step",),
     (),
     "sLSTMCell.step returns the state it was given, not the new one: every step starts from the first state",
