@@ -53,8 +53,8 @@ class Tol:
         """Widen for ``steps`` chained recurrent steps: rounding accumulates like a random walk.
 
         The growth is ``sqrt(steps)``, capped at 10 (100 steps): a contractive recurrence
-        forgets old rounding, so the error stops growing (the largest errors seen here stay
-        well inside the cap; see docs/tolerances.md).
+        forgets old rounding, so the error stops growing (the rule: docs/tolerances.md; the errors
+        measured against the cap: docs/notes/tolerances.md).
         """
         g = min(math.sqrt(max(steps, 1)), 10.0)
         return replace(self, rtol=self.rtol * g, atol=self.atol * g)
@@ -183,7 +183,7 @@ class Case:
             build in float64 and round that to each dtype (so every dtype sees the same values);
             the benchmarks time the model built in its dtype (no float64 copy made and freed:
             freeing large buffers changes what glibc's allocator does next; see
-            docs/page-faults.md). The suite moves an instance to the device (inputs drawn on the
+            docs/notes/page-faults.md). The suite moves an instance to the device (inputs drawn on the
             CPU do not depend on it), unless ``device_builder``.
         forward: runs the model on its inputs, returns named outputs.
         reference: independent NumPy float64 forward, ``(params, inputs) -> outputs``.

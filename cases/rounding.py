@@ -7,7 +7,7 @@ The references in ``cases/reference*.py`` are written once, in float64, with Num
 pluggable: it travels with the arrays, so a reference added later (a new case module) gets it
 with no change, as long as it computes with ufuncs and ``@``.
 
-The model of where torch rounds (see docs/tolerances.md for what was measured against it):
+The model of where torch rounds (docs/notes/tolerances.md has what was measured against it):
 
 - every elementwise op computes in float64 and rounds its result to the storage dtype (torch's
   CPU kernels compute a half-precision op in float32 and round the result: the same within

@@ -3,7 +3,7 @@
 For each seed, case and dtype (CPU, seed sizes) it runs torch's forward and backward as the
 correctness tier does and prints, per dtype, the largest norm-wise error of torch (whole tensor
 and per step), the largest emulated (emulated) error, the budget, and the smallest margin
-(budget / error; below 1 the tier would fail). docs/tolerances.md quotes its output.
+(budget / error; below 1 the tier would fail). docs/notes/tolerances.md quotes its output.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The examples' time against nn.LSTM, both kernels, from a run file (docs/benchmarks.md's table).
+"""The examples' time against nn.LSTM, both kernels, from a run file (docs/notes/examples.md's table).
 
     python lab/examples_table.py RUN.json [--cases premul_lstm,...]
 

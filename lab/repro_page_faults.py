@@ -1,6 +1,6 @@
 """Standalone reproducer: a fresh nn.LSTM faults its forward buffers in again on every no-grad call.
 
-Needs only torch (no rnnsuite). Usage (see docs/page-faults.md for the figures):
+Needs only torch (no rnnsuite). Usage (see docs/notes/page-faults.md for the figures):
     python lab/repro_page_faults.py                # fresh model
     python lab/repro_page_faults.py --round-trip   # the same after m.double().float()
     python lab/repro_page_faults.py --batch 64

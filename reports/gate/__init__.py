@@ -165,7 +165,7 @@ def time_verdict_text(
     """The wall-time verdict as the gate gives it: inconclusive without processes, and what a change was tested by.
 
     Without process medians on both sides the samples of one process are all there is, and the
-    pooled test false-alarmed on A/A runs (docs/gate.md); such a benchmark is inconclusive.
+    pooled test false-alarmed on A/A runs (docs/notes/gate.md, study 1); such a benchmark is inconclusive.
     """
     if processes is None:
         return "inconclusive", NO_ROUNDS

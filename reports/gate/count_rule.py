@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-# The smallest change of instructions per call that counts. docs/gate.md (study 3) measured the
-# same benchmark in independent processes (other hash seeds and memory layouts) here: nn.LSTM
-# moves by hundredths of a percent, nn.GRU by up to 1.41% (one process's three repeats all 1.4%
-# above the others: an offset of the process, which more repeats do not remove), and small
-# backward passes by up to 1.09% between repeats within a process. 3% is about twice the largest
-# difference seen, and half of the smallest injected change (2% more of the sequence: +6.3%
-# instructions for nn.LSTM).
+# The smallest change of instructions per call that counts. Study 3 of the gate counted the same
+# benchmark in independent processes (other hash seeds and memory layouts): a process's layout can
+# offset all its repeats together, which more repeats do not remove, and small backward passes
+# move between repeats within a process. 3% is about twice the largest difference seen, and half
+# of the smallest injected change (2% more of nn.LSTM's sequence, which costs more than 2% of its
+# instructions: each extra forward pays the call's fixed cost). The rule: docs/gate.md; the
+# figures: docs/notes/gate.md.
 COUNT_THRESHOLD = 0.03
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-ALPHA = 0.001  # family-wise; see docs/gate.md for where the figure comes from and what it did here
+ALPHA = 0.001  # family-wise; docs/gate.md says why, docs/notes/gate.md what it did in the gate's studies
 THRESHOLD = 0.05  # median ratio beyond which a significant change counts, for medians >= 1 ms
 SUB_MS = 1e-3  # below this base median the timer and per-call overhead make medians noisier ...
 SUB_MS_FACTOR = 2.0  # ... so the threshold there is twice the main one (10% by default)

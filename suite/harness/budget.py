@@ -17,7 +17,7 @@ against one fixed threshold):
   kernels rounding in another order; the floor for what the emulation cannot see: float64 is
   not emulated (emulated = 0), float32 sums in another order than the emulation's (MKL's blocked
   dot products), and a tensor of two elements can be lucky in the emulation. The constants
-  were chosen from the measured errors of 20 seeds (docs/tolerances.md), and are checked by the
+  were chosen from the measured errors of 20 seeds (docs/notes/tolerances.md), and are checked by the
   sensitivity tests (``tests/harness/test_sensitivity.py``): a 5% error must fail in every dtype.
 """
 
@@ -43,15 +43,15 @@ MULTIPLE = 2.0
 # another order than NumPy; float64 is not emulated). The half types: above the largest error
 # seen and below a 5% error (12.8u in bfloat16, 102u in float16). Gradients get more: autograd
 # sums a parameter's gradient over its uses in the dtype, which the NumPy backward does not
-# model (docs/tolerances.md has the figures).
+# model (docs/tolerances.md has the rule, docs/notes/tolerances.md the figures).
 FLOOR_U: dict[str, dict[torch.dtype, float]] = {
     "forward": {torch.float64: 32.0, torch.float32: 32.0, torch.bfloat16: 4.0, torch.float16: 4.0},
     "backward": {torch.float64: 64.0, torch.float32: 128.0, torch.bfloat16: 9.0, torch.float16: 24.0},
 }
-# Per device where it differs: cuDNN's float32 RNN kernels sum in another order than the CPU's. The
-# H100 run of docs/cuda.md shows float32 forward errors up to 109u (nn_rnn; from its stored output
-# samples), the other dtypes as on the CPU. Its gradients were not stored, only their largest
-# absolute error (6.5e-4 on gradients up to O(100), about 100u): the backward floor is an estimate.
+# Per device where it differs: cuDNN's float32 RNN kernels sum in another order than the CPU's, so
+# their float32 errors sit far above the CPU's floor while the other dtypes' do not (the H100 run's
+# figures, from its stored output samples: docs/notes/tolerances.md). That run stored no gradients,
+# only their largest absolute error: the backward floor is an estimate.
 FLOOR_U_DEVICE: dict[str, dict[tuple[str, torch.dtype], float]] = {
     "cuda": {("forward", torch.float32): 512.0, ("backward", torch.float32): 1024.0},
 }

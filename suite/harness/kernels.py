@@ -1,7 +1,7 @@
 """The kernel axis: run the fused layers through the vendor kernel or torch's native one, and record which ran.
 
 ``vendor`` is torch's default choice: oneDNN on the CPU (``aten::mkldnn_rnn_layer``, where torch
-takes it: nn.LSTM here) and cuDNN on CUDA (``aten::_cudnn_rnn``). ``native`` switches both
+takes it: which layers it takes depends on the build, docs/notes/cpu-speed.md) and cuDNN on CUDA (``aten::_cudnn_rnn``). ``native`` switches both
 libraries off (``torch.backends.mkldnn.enabled`` / ``torch.backends.cudnn.enabled``), so that
 the layer runs torch's own loop of per-step products and pointwise cell ops. Which one actually
 ran is not assumed: :func:`kernel_ops` runs one call under ``torch.profiler`` and returns the
@@ -69,9 +69,9 @@ def op_names(prof: Any) -> list[str]:
     """The names of every op a finished profile recorded.
 
     Read from the profiler's raw kineto events where they are exposed: ``prof.events()`` builds
-    the Python tree of every event first, which took 5.0 s for the 36,231 ops of one
-    nn_gru[bidir] bfloat16 forward+backward here (the raw list: 0.2 s), 60-70% of a benchmark
-    run. Elsewhere, ``prof.events()``.
+    the Python tree of every event first, which costs far more than the list of names (for a call
+    of tens of thousands of ops, most of a benchmark's time; the figures: docs/notes/make-costs.md).
+    Elsewhere, ``prof.events()``.
     """
     raw = getattr(getattr(prof, "profiler", None), "kineto_results", None)
     if raw is not None and hasattr(raw, "events"):

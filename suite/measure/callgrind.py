@@ -20,8 +20,8 @@ DUMP_DIR_ENV = "RNNSUITE_CALLGRIND_DIR"  # set in the process that runs under ca
 # none was found and the process is instrumented from the start.
 CONTROL_ENV = "RNNSUITE_CALLGRIND_CONTROL"
 SWITCHED, FULL = "switched", "full"  # machine_info.rnnsuite.instrumentation of a counted run
-# callgrind_control answers in about 2 s here (vgdb waits for the client's next poll); only a
-# hang takes minutes.
+# callgrind_control answers within seconds (vgdb waits for the client's next poll; the figure:
+# docs/notes/gate.md); only a hang takes minutes.
 SWITCH_TIMEOUT = 300.0
 # A probe block of pure Python (PROBE_LOOPS multiply-adds) counts well over PROBE_MIN
 # instructions once instrumentation is on, and 0 while it is off.
@@ -164,7 +164,7 @@ def instrument(toggle: Callable[[], None], dump: Callable[[], int]) -> None:
 
 def uninstrument() -> None:
     """Switch instrumentation off again once the last block is counted: the rest of the run
-    (pytest's run file and summary, the interpreter's exit: about 10 s here) then runs at valgrind's
+    (pytest's run file and summary, the interpreter's exit: docs/notes/gate.md) then runs at valgrind's
     bare speed. Best effort: where the switch fails, that rest only runs slower."""
     global _instrumented
     control = os.environ.get(CONTROL_ENV)

@@ -2,7 +2,7 @@
 
 The suite's own process has a history (earlier tests, the matmul peak, and ``memory.warm_allocator``
 before each build), and with glibc that history decides whether a no-grad forward's buffers fault
-in again on every call (docs/page-faults.md). A user's script that builds one model and times it
+in again on every call (docs/notes/page-faults.md). A user's script that builds one model and times it
 has none. So each benchmark of a state-dependent kind is also timed in a process that has imported
 torch and built nothing: it builds the model (``timing.make_call``), warms up as the suite does
 (``timing.calibrate``) and times blocks of calls for ``--min-time`` seconds, with the page faults
@@ -21,7 +21,7 @@ rnnsuite.suite.measure.cold KEY``, the same imports first), and its record keeps
 call (``screen_faults_per_call``). A fork is close to a fresh process but not equal to it: on a row
 that churns it may fault less and run faster than a fresh interpreter. A fresh interpreter pays for
 ``import torch``; the fork pays it once per run, so only the few rows that churn pay it again
-(the measured costs: docs/benchmarks.md, "Figures moved from the docstrings").
+(the measured costs: docs/notes/cold-state.md, "Figures moved from the docstrings").
 ``--cold-process fork`` times in the fork too, ``--cold-process fresh`` screens and times every
 row in a fresh interpreter (tests compare them).
 
@@ -53,11 +53,11 @@ from typing import IO, Any
 PROCESSES = ("fork-then-fresh", "fork", "fresh")  # --cold-process (run_cold)
 # The cold state is timed where the process with no history takes page faults that matter: the
 # state this suite found to move a timing (glibc returning a forward's buffers to the kernel, so
-# that every call faults them in again; docs/page-faults.md) shows as faults. A call whose first
+# that every call faults them in again; docs/notes/page-faults.md) shows as faults. A call whose first
 # block's faults, at FAULT_COST_S each, make under FAULT_SHARE of its time cannot move 10% (the
 # report's state-dependent line) that way: the process stops after that block, its first block is
 # recorded and its median is not measured. The rows measured so far lie far from the line either way
-# (docs/benchmarks.md, "Figures moved from the docstrings"), so the rule does not hang on the cost's exact value.
+# (docs/notes/cold-state.md, "Figures moved from the docstrings"), so the rule does not hang on the cost's exact value.
 # reports/output/sections/memory_section.py's cost of a minor fault: under the cost measured, so a row is timed if in doubt.
 FAULT_COST_S = 1e-6
 FAULT_SHARE = 0.01
@@ -87,7 +87,7 @@ def _imports() -> None:
     What a process imports decides where glibc's free chunks lie when the model is built, and on
     some rows that decides whether a no-grad forward faults its buffers in again on every call
     (a script that imports ``torch.utils.benchmark`` faults about twice as often on nn_lstm's churning
-    row as one that imports torch alone: docs/benchmarks.md, "Figures moved from the docstrings"). The cold state is that of a script
+    row as one that imports torch alone: docs/notes/cold-state.md, "Figures moved from the docstrings"). The cold state is that of a script
     that times with ``Timer``.
     """
     import torch

@@ -4,21 +4,20 @@ The whole pytest process runs under ``valgrind --tool=callgrind --instr-atstart=
 --collect-atstart=no``, so that torch is imported once for every benchmark of the run. Two
 switches, both off at the start:
 
-- **Instrumentation** (whether callgrind sees the code at all). Uninstrumented, torch's import
-  under valgrind took 16 s of CPU here, against about 70 s instrumented (2.3 s natively); that
+- **Instrumentation** (whether callgrind sees the code at all). Instrumented, torch's import
+  costs several times what it costs under valgrind uninstrumented, and counts nothing; so that
   import, pytest's start and the first model's build run uninstrumented. Before the first counted
   block, the process asks ``callgrind_control --instr=on <its pid>`` (valgrind's own command,
   through its gdbserver) to switch it on, and checks that a probe block is then counted
   (``instrument``); once every benchmark is counted, it switches it off again (``uninstrument``:
-  the run file and the interpreter's exit took 12.7 s instrumented, 2.1 s not). torch exposes no
+  the run file and the interpreter's exit are several times faster so). torch exposes no
   client request for this switch, only the collection toggle. Where ``callgrind_control`` is
   missing, the process is instrumented from the start, as before (the run file says which:
   ``machine_info.rnnsuite.instrumentation``). Counts do not depend on when instrumentation came
-  on: the issue measured 21,067,921 against 21,063,105 instructions (0.02%) for one nn.LSTM
-  forward, and tests/harness/test_instrumentation.py compares the two on real counts.
+  on (issue 19 compared one nn.LSTM forward both ways), and tests/harness/test_instrumentation.py
+  compares the two on real counts.
 - What instrumentation does not change: a call of a model costs about as much under valgrind
-  with it off as on (nn.LSTM's seed forward, 21M instructions: 1.75 s of CPU either way here,
-  about 1 ms natively). valgrind emulates FMA instructions one element at a time in a helper
+  with it off as on, about a thousand times its native cost either way. valgrind emulates FMA instructions one element at a time in a helper
   (the AVX2 kernels of MKL and oneDNN are full of them), so the counted calls and their warm-up
   set a run's length once torch is imported, and warm-up calls gain nothing from running
   uninstrumented.
@@ -27,6 +26,10 @@ switches, both off at the start:
   to a dump file, which is read back at once (the way ``torch.utils.benchmark.Timer.
   collect_callgrind`` does it, without one process per block). Warm-up calls run with collection
   off and are not counted.
+
+The figures behind these choices (the import's and the exit's cost, the counts' spread between
+calls and repeats, the cases of unsettled repeats), with their dates and commits: docs/notes/gate.md,
+studies 3 to 5 and "Figures moved from the docstrings".
 """
 
 from __future__ import annotations
@@ -42,22 +45,20 @@ from typing import Any
 
 from rnnsuite.suite.measure.callgrind import DUMP_DIR_ENV, CountError
 
-# A seed-size forward of nn.LSTM is about 21M instructions, 1-2 s under callgrind: the counted
-# calls, with torch's import, set a run's length. Counts barely move between calls once warm
-# (0.07% for nn.LSTM between 5-call blocks here), so one call a repeat does, and two repeats: the
-# per-call figure is their median (their mean). Two repeats that disagree by more than
-# RECOUNT_SPREAD are counted again after more warm-up (below), which is what a third repeat's
-# median was there to absorb; with the third gone, the CI example's count (28 benchmarks) took
-# 3 calls a benchmark instead of 4.
+# A seed-size forward of nn.LSTM takes seconds under callgrind: the counted calls, with torch's
+# import, set a run's length. Counts barely move between calls once warm, so one call a repeat
+# does, and two repeats: the per-call figure is their median (their mean). Two repeats that
+# disagree by more than RECOUNT_SPREAD are counted again after more warm-up (below), which is what
+# a third repeat's median was there to absorb; with the third gone, a benchmark costs 3 calls
+# instead of 4.
 WARMUP_CALLS = 1  # not counted: the first call allocates, fills the caches of torch's dispatcher, ...
 CALLS = 1  # calls per counted block (a repeat)
 REPEATS = 2  # counted blocks; their spread shows what is left of the first calls' extra work
 # Calls of a small model (a few million instructions: Python-bound) keep getting cheaper for
-# many calls: numpy_rnn's forward+backward counted 1.52M, 1.49M, 1.47M instructions in its three
-# repeats after one warm-up call (3.7% spread, which the gate rightly calls unsettled), and
-# 1.47M, 1.45M, 1.45M after 20. Such a benchmark is warmed up more and counted again; so is any
-# benchmark whose repeats spread over RECOUNT_SPREAD (a CI example's A/A had char_rnn's
-# forward+backward, 5.5M, at 5.49M, 5.73M, 5.46M: 4.95%, which the gate called inconclusive).
+# many calls: after one warm-up call their repeats can spread by more than the gate accepts (it
+# rightly calls them unsettled), after about 20 they agree. Such a benchmark is warmed up more and
+# counted again; so is any benchmark whose repeats spread over RECOUNT_SPREAD (one repeat that a
+# late warm-up or a collection falls in can make an A/A inconclusive on its own).
 # A large one whose repeats agree is not (its first count is settled, and a call costs seconds).
 SMALL_CALL = 5e6  # instructions per call
 RECOUNT_SPREAD = 0.01  # a third of the gate's 3% threshold (reports.counts.COUNT_THRESHOLD)

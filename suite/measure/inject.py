@@ -3,7 +3,7 @@
 ``--inject-slowdown CASE=FACTOR`` scales the work of each call (``scaled``, with blocks of
 ``block_for`` calls so that every sample runs the same extra work); ``--inject-work CASE=PCT``
 adds the pass on the first PCT% of the sequence (``prefix_inputs``, ``then``), as a change of
-the code would add work. docs/gate.md uses both to size the gate's power.
+the code would add work. docs/notes/gate.md uses both to size the gate's power.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def scaled(fn: Callable[[], object], factor: float) -> Callable[[], object]:
     ``factor - 1`` reaches a whole call (error diffusion), so that over ``N`` calls ``fn`` runs
     ``round(N * factor)`` times, up to one. The slowdown is real work on the device and in the
     interpreter, and follows the machine's speed as the real work does; a busy wait sized once
-    would not (it was calibrated when calls were still slow and overshot: x1.25 measured 1.31-1.64).
+    would not (it was sized once, when calls were still slow, and overshot: docs/notes/gate.md).
     """
     if factor == 1.0:
         return fn

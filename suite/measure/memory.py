@@ -10,7 +10,7 @@ The allocator is the process's ``malloc``: glibc's unless ``LD_PRELOAD`` names j
 tcmalloc. glibc returns a freed buffer above its mmap threshold to the kernel at once and trims
 the heap's top above twice that threshold; the threshold rises to the size of the largest mmapped
 buffer freed so far (up to 32 MiB). So a process's history decides whether a forward's buffers
-fault in again on every call (see docs/page-faults.md).
+fault in again on every call (see docs/notes/page-faults.md).
 """
 
 from __future__ import annotations

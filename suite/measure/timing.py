@@ -21,7 +21,7 @@ from rnnsuite.suite.measure.inject import block_for, prefix_inputs, scaled, then
 from rnnsuite.suite.measure.memory import Probe
 from rnnsuite.vocabulary import dtype_name
 
-MIN_BLOCK_S = 0.05  # a timed block lasts at least this long (10 ms blocks: IQR/median 15% here, 50 ms: 6.5%)
+MIN_BLOCK_S = 0.05  # a timed block lasts at least this long: shorter blocks spread more (docs/notes/cpu-speed.md)
 MIN_ROUNDS, MAX_ROUNDS = 10, 1000
 WARMUP_CALLS, WARMUP_S = 3, 0.05  # the warm-up before the timed rounds: at least this many calls and seconds
 PEAK_BLOCKS = 3  # matmul_peak: the best of this many blocks per size
@@ -131,11 +131,12 @@ def matmul_peak(device: str, dtype: torch.dtype, threads: int) -> dict[str, Any]
     """Dense matmul GFLOP/s of this device and dtype: the best of growing square sizes.
 
     Sizes double from 256 until the next size's product would take over ``PEAK_NEXT_S`` (8 times this
-    size's) or the size reaches 2048 (8192 on CUDA): float16 on a CPU without a float16 GEMM runs at
-    about 3 GFLOP/s at every size, and its 1024 took 0.7 s a product here, measured twice a run.
+    size's) or the size reaches 2048 (8192 on CUDA): float16 on a CPU without a float16 GEMM is slow
+    at every size, and a product that takes most of a second, measured twice a run, would set the run's
+    length (the figures: docs/notes/make-costs.md).
     Each size: one warm-up product, then the best of ``PEAK_BLOCKS`` blocks of at least
     ``MIN_BLOCK_S`` (a product is one kernel with no state to settle: the RNN calibration's
-    warm-up is not needed, and at 2048 in float64 here each product costs half a second).
+    warm-up is not needed, and a large product on a CPU costs a good part of a second).
     """
     sync, best, best_n = synchronizer(device), 0.0, 0
     gen = torch.Generator().manual_seed(0)

@@ -35,8 +35,8 @@ from rnnsuite.vocabulary import (
 if TYPE_CHECKING:
     import torch
 
-# The per-test time limit of rnnsuite isolate (docs/crashes.md): far above what a test takes here
-# (the DeepBench and sweep benchmarks in float32: 114 in 206 s; the slowest fwd_bwd call 510 ms).
+# The per-test time limit of rnnsuite isolate (docs/crashes.md): far above what any one test takes,
+# even the DeepBench and sweep benchmarks (their times: docs/notes/cpu-speed.md).
 TIME_LIMIT = 600.0
 RESUME_DESTS: list[str] = []  # filled by pytest_addoption
 

@@ -118,7 +118,7 @@ def _faults(recs: list[dict]) -> list[float]:
 
 @pytest.mark.slow
 def test_a_forked_child_churns_as_a_fresh_process_does() -> None:
-    """The row of docs/page-faults.md (nn.LSTM(512, 512), T25 B16, no-grad forward): a fresh process faults its
+    """The row of docs/notes/page-faults.md (nn.LSTM(512, 512), T25 B16, no-grad forward): a fresh process faults its
     buffers in on every call; a fork of the server must too (their counts vary from block to block, 270-2,470 a
     call here, in both), and both are timed by the faults rule."""
     if allocator() != "glibc":
@@ -155,7 +155,7 @@ _IMPORTED = "import sys; print(sorted(m for m in ('torch.utils.benchmark', 'ml_d
 )
 def test_a_cold_process_imports_what_a_users_timer_script_does(start: str) -> None:
     # What a process imported decides, on nn_lstm T25 B16, whether its forward faults 1,150 or 2,270 times a
-    # call (docs/benchmarks.md): the cold state is a Timer script's (torch.utils.benchmark), and ml_dtypes,
+    # call (docs/notes/cold-state.md): the cold state is a Timer script's (torch.utils.benchmark), and ml_dtypes,
     # which only the references' low-precision emulation needs, would move it.
     assert _python(f"{start}\n{_IMPORTED}") == "['torch.utils.benchmark']"
 
@@ -286,7 +286,7 @@ def test_the_user_build_keeps_the_state_a_user_has() -> None:
     if allocator() != "glibc":
         pytest.skip("the suite runs under a preloaded allocator; this is glibc's behaviour")
     user = float(_python(STATE, "user"))
-    assert user > 500  # 900-1,350 at one thread, 2,250 at two here (docs/page-faults.md)
+    assert user > 500  # 900-1,350 at one thread, 2,250 at two here (docs/notes/page-faults.md)
     assert float(_python(STATE, "warm")) < user / 10  # 0 here
 
 

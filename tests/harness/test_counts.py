@@ -214,7 +214,7 @@ def test_count_verdicts_against_the_threshold() -> None:
     assert "cand 2.00%" in reason
 
 
-# Measured in docs/gate.md, study 3: nn_lstm forward with 2% more of its sequence (2 more steps of
+# Measured in docs/notes/gate.md, study 3: nn_lstm forward with 2% more of its sequence (2 more steps of
 # 100) counted 22.37M instructions a call against 21.05M (+6.3%), the smallest injected change the
 # gate must catch; nn_gru's largest A/A difference between processes was 1.41%.
 SMALLEST_INJECTED = 22.37 / 21.05

@@ -22,7 +22,7 @@ from tests import synthetic_runs as syn
 
 ROOT = Path(__file__).resolve().parents[2]
 # The largest difference between independent counts of one benchmark in the count study
-# (docs/gate.md, study 3): nn_gru forward, 1.41% between two processes of one suite.ab run.
+# (docs/notes/gate.md, study 3): nn_gru forward, 1.41% between two processes of one suite.ab run.
 LARGEST_AA = 0.0141
 VALGRIND = shutil.which("valgrind")
 CONTROL = shutil.which("callgrind_control")

@@ -8,9 +8,9 @@ faults make 1% or more of a call; elsewhere its median is null). The rules here:
 - **state-dependent**: the cold and warm medians differ by more than ``STATE_DIFF`` (10%) of the
   warm one. The row then reads "state-dependent: cold X ms, warm Y ms".
 - **allocation-bound**: the page faults of a call would cost at least ``BOUND_SHARE`` (10%) of
-  its time at ``FAULT_COST_S`` each, in either state. A minor fault here cost about 2 us (a fresh
-  nn.LSTM(512, 512) at T25 B16: 2,250 faults per call more and about 4 ms slower,
-  docs/page-faults.md); 1 us keeps the flag conservative on faster machines.
+  its time at ``FAULT_COST_S`` each, in either state. 1 us is under the cost of a minor fault
+  measured on the project's machine (docs/notes/page-faults.md, docs/notes/cold-state.md), which
+  keeps the flag conservative on faster machines.
 """
 
 from __future__ import annotations

@@ -52,8 +52,9 @@ def append(path: str | Path, record: Mapping[str, Any]) -> None:
 
     Once ``os.write`` returns, the line is the kernel's: it survives the writer's crash, ``kill -9``
     and the out-of-memory killer. The rare records (``SYNCED``) are also ``fsync``-ed, so that a
-    power cut keeps the session's bounds and errors; an ``fsync`` per record cost 3.6 ms here
-    (lab/journal_cost.py), about 20 s over a full ``make report``'s 2,500 checks.
+    power cut keeps the session's bounds and errors; an ``fsync`` per record would cost milliseconds
+    each, seconds over a full ``make report``'s checks (lab/journal_cost.py; the figures:
+    docs/notes/crash-runs.md).
 
     Args:
         path: the journal (created if missing).
