@@ -10,11 +10,10 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from rnnsuite import vocabulary
-from rnnsuite.vocabulary import torch_dtype
+from rnnsuite.vocabulary import DEVICES, torch_dtype
+from rnnsuite.vocabulary import DTYPES as DTYPE_NAMES
 
-DTYPES: dict[str, torch.dtype] = {name: torch_dtype(name) for name in vocabulary.DTYPES}  # in their order
-DEVICES = vocabulary.DEVICES
+DTYPES: dict[str, torch.dtype] = {name: torch_dtype(name) for name in DTYPE_NAMES}  # in their order
 # The long sequence of the checks at the edges (suite/harness/edges.py): steps, and sequences. A step's error
 # is a norm over B x H values: at the tiny size's 3 rows the largest of 1,000 steps' errors is noise; 4 rows
 # hold every shipped case within budget, and each row more costs the emulated half-precision references.
@@ -115,7 +114,7 @@ def _copy_module(model: nn.Module) -> nn.Module:
 
 
 # The checks of a matrix point that a case may declare a known defect of (``KnownDefect.check``); each is a
-# name of reports/runfile/checks.py (tests/harness/test_case_api.py checks it; cases never import reports).
+# name of reports/runfile/declared_checks.py (tests/harness/test_case_api.py checks it; cases never import reports).
 DEFECT_CHECKS = (
     "forward",
     "backward",

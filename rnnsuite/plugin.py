@@ -31,7 +31,7 @@ MARKERS = (
     "slow_tier: a correctness test kept out of the tier's 60 s (`-m 'not slow_tier'`); make test runs it",
     "cases(*names): restrict a matrix test to these cases",
     "check(name, also=()): a correctness test's check name in the run file (declared in "
-    "rnnsuite/reports/runfile/checks.py; also: other names it records)",
+    "rnnsuite/reports/runfile/declared_checks.py; also: other names it records)",
 )
 
 

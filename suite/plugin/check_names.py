@@ -1,4 +1,4 @@
-"""The check name and identity of each correctness test (names declared in reports/runfile/checks.py)."""
+"""The check name and identity of each correctness test (names declared in reports/runfile/declared_checks.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from rnnsuite.cases import CASES
-from rnnsuite.reports.runfile.checks import CHECK_NAMES
+from rnnsuite.reports.runfile.declared_checks import CHECK_NAMES
 from rnnsuite.suite.harness.points import Point
 from rnnsuite.suite.harness.records import Records
 from rnnsuite.vocabulary import identity
@@ -43,7 +43,7 @@ WORKER_RECORDS = "rnnsuite_correctness"  # the key of an xdist worker's records 
 
 
 def check_name(item: pytest.Item) -> str:
-    """A correctness test's check name: its ``@pytest.mark.check(NAME)``, declared in reports/runfile/checks.py.
+    """A correctness test's check name: its ``@pytest.mark.check(NAME)``, declared in reports/runfile/declared_checks.py.
 
     Raises:
         pytest.UsageError: the test has no such marker, or its name is not declared.
@@ -55,6 +55,6 @@ def check_name(item: pytest.Item) -> str:
     for claimed in (name, *marker.kwargs.get("also", ())):
         if claimed not in CHECK_NAMES:
             raise pytest.UsageError(
-                f"{item.nodeid}: check name {claimed!r} is not declared in reports/runfile/checks.py"
+                f"{item.nodeid}: check name {claimed!r} is not declared in reports/runfile/declared_checks.py"
             )
     return name

@@ -1,4 +1,4 @@
-"""Check names are declared (reports/runfile/checks.py) and claimed by markers, never derived from function names."""
+"""Check names are declared (reports/runfile/declared_checks.py) and claimed by markers, never derived from function names."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import suite
-from rnnsuite.reports.runfile.checks import CHECK_NAMES, Claim, problems
+from rnnsuite.reports.runfile.declared_checks import CHECK_NAMES, Claim, problems
 from rnnsuite.suite.plugin.check_names import check_name
 
 

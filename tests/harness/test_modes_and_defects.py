@@ -24,7 +24,7 @@ from torch import nn
 from rnnsuite.cases import CASES
 from rnnsuite.cases.api import CaseError, Instance, Size, case, known_defect
 from rnnsuite.cases.registry import DEFECT_CHECKS
-from rnnsuite.reports.runfile.checks import CHECK_NAMES
+from rnnsuite.reports.runfile.declared_checks import CHECK_NAMES
 from rnnsuite.suite.harness.builds import build
 from tests.harness.scratch import scratch  # noqa: F401  (a fixture)
 
