@@ -248,7 +248,7 @@ def own_float64_grads(name: str, params: Arrays, inputs: Arrays, cot: Arrays) ->
         else torch.from_numpy(np.asarray(v))
         for k, v in inputs.items()
     }
-    wrt = dict(model.named_parameters()) | {
+    wrt = {k: p for k, p in model.named_parameters() if p.requires_grad} | {  # a frozen parameter has no gradient
         k: t.requires_grad_(True) for k, t in tensors.items() if t.is_floating_point() and k not in case.no_grad_inputs
     }
     with torch.enable_grad():

@@ -181,7 +181,8 @@ def backward_grads(point: Point, seed: int, backend: str = "eager", swap: Swap |
     cot = cotangents(case, size, seed, point.dtype)
     assert set(cot) == set(out), f"{point.id}: outputs {sorted(out)} differ from the declared {sorted(cot)}"
     torch.autograd.backward(list(out.values()), [cot[k].to(point.device) for k in out])
-    leaves = dict(model.named_parameters()) | {k: inst.inputs[k] for k in wrt}
+    trainable = {k: p for k, p in model.named_parameters() if p.requires_grad}  # a frozen one (a mask) has none
+    leaves = trainable | {k: inst.inputs[k] for k in wrt}
     grads = {k: v.grad for k, v in leaves.items()}
     unused = [k for k, g in grads.items() if g is None]
     assert not unused, f"{point.id}: no gradient reaches {', '.join(unused)} (the outputs do not depend on it)"

@@ -52,12 +52,24 @@ class MinGRU(nn.Module):
         return torch.stack(outs)
 
 
-def build(size, gen, dtype, mask=False):
+class Frozen(MinGRU):
+    """MinGRU times a fixed mask held as a parameter that asks for no gradient (as ncps's LTC holds its masks)."""
+
+    def __init__(self, width, heads, dtype):
+        super().__init__(width, heads, dtype)
+        self.keep = nn.Parameter(torch.ones(width, dtype=dtype), requires_grad=False)
+
+    def forward(self, x, h, mask=None):
+        return super().forward(x, h, mask) * self.keep
+
+
+def build(size, gen, dtype, mask=False, cls=MinGRU):
     assert size.input_size == size.hidden_size and size.heads == 2
-    model = MinGRU(size.hidden_size, size.heads, torch.float64)
+    model = cls(size.hidden_size, size.heads, torch.float64)
     with torch.no_grad():
         for p in model.parameters():
-            p.uniform_(-size.hidden_size ** -0.5, size.hidden_size ** -0.5, generator=gen)
+            if p.requires_grad:
+                p.uniform_(-size.hidden_size ** -0.5, size.hidden_size ** -0.5, generator=gen)
     draw = lambda *s: torch.randn(*s, generator=gen, dtype=torch.float64).to(dtype)
     inputs = {"x": draw(size.seq_len, size.batch, size.hidden_size), "h0": draw(size.batch, size.hidden_size)}
     if mask:
@@ -115,6 +127,8 @@ case("fr_bad_grad", build, bad_grad_forward, reference=reference, **kw)        #
 mask = lambda s, g, d: build(s, g, d, mask=True)
 case("fr_mask", mask, forward, reference=reference, no_grad_inputs=("mask",), **kw)   # 8
 case("fr_mask_undeclared", mask, forward, reference=reference, **kw)                  # 8: the control
+frozen = lambda s, g, d: build(s, g, d, cls=Frozen)
+case("fr_frozen", frozen, forward, reference=reference, **kw)  # a frozen parameter: no gradient asked of it
 '''
 
 
@@ -193,3 +207,11 @@ def test_an_input_declared_non_differentiable_gets_no_gradient_check(run: tuple[
     undeclared = records[("fr_mask_undeclared-cpu-float64", "backward")]
     assert undeclared["outcome"] == "failed"
     assert "no gradient reaches mask" in undeclared["message"]
+
+
+def test_a_parameter_that_asks_for_no_gradient_is_not_checked_for_one(run: tuple[str, dict[Any, Any]]) -> None:
+    """A model's frozen parameter (requires_grad=False, a fixed mask) gets no gradient check; the others do."""
+    _, records = run
+    for dtype in ("float64", "float32"):
+        assert records[(f"fr_frozen-cpu-{dtype}", "backward")]["outcome"] == "passed"
+    assert records[("fr_frozen-cpu-float64", "reference_fd")]["outcome"] == "passed"
