@@ -14,7 +14,7 @@ NOTORCH_STAMP := $(NOTORCH)/.installed
 # `import torch` took 3.4 s here without bytecode, 1.5 s with it, and make test starts dozens.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help venv test lint tests-without-torch correctness report matrix loop-bench allocators system-deps clean zoo zoo-fast
+.PHONY: help venv test lint tests-without-torch compiled-checks correctness report matrix loop-bench allocators system-deps clean zoo zoo-fast
 
 help:
 	@echo "make report   correctness tier (every core), benchmarks at the seed size (one process), then the report in $(OUT)/"
@@ -42,22 +42,24 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-# The slower tier (the checks at the edges of each dtype, suite/test_edges.py) runs on its own, with the
-# default kernel: `pytest suite` leaves it out (--slow-tier brings it in).
-# The compiled-model checks compile each model (slow): make test runs those of numpy_rnn and nn_lstm
-# in float32; `pytest suite --backend compile` runs them all.
-# The steps before the torch tests (two installs, lint, the torch-free tests) run two at a time.
+# The steps before the torch tests (the installs, lint, the torch-free tests) run two at a time. The torch
+# tests include the slower tier (--slow-tier: the checks at the edges of each dtype, suite/test_edges.py,
+# with the first kernel asked), which `pytest suite` leaves out. The compiled checks and the zoo's part
+# then run two at a time too (the zoo's checks wait on their processes' start more than on the CPU).
 # tests/reports runs once, in .venv-notorch (it needs no torch). The tooling's tests come first
 # and xdist's worksteal rebalances the tail: their slow ones (subprocesses, time limits) start
 # while the suite's thousands of short ones fill the gaps.
 test:
-	$(MAKE) -j2 --output-sync=target --no-print-directory lint system-deps tests-without-torch
+	$(MAKE) -j2 --output-sync=target --no-print-directory lint system-deps tests-without-torch $(ZOO_FAST_STAMP)
 	$(PY) -m pytest tests/harness suite -n auto --dist worksteal --benchmark-disable -q --durations=15 \
-		--kernel vendor,native
-	$(PY) -m pytest suite/test_edges.py --slow-tier -n auto --benchmark-disable -q -p no:cacheprovider
+		--kernel vendor,native --slow-tier
+	$(MAKE) -j2 --output-sync=target --no-print-directory compiled-checks zoo-fast
+
+# The compiled-model checks compile each model (slow): make test runs those of numpy_rnn and nn_lstm
+# in float32; `pytest suite --backend compile` runs them all.
+compiled-checks: $(STAMP)
 	$(PY) -m pytest suite/test_compiled.py --backend compile --device cpu --dtype float32 \
 		-k "numpy_rnn or nn_lstm" -q -p no:cacheprovider
-	$(MAKE) --no-print-directory zoo-fast
 
 # The reports need no torch: a second venv with the project's dependencies less torch proves it
 # (the reports' tests and a report from the committed CUDA run file, there).

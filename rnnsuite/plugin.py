@@ -28,7 +28,7 @@ HOOKS = "rnnsuite.suite.plugin.hooks"
 MARKERS = (
     "correctness: value, shape and gradient checks against the references",
     "speed: the benchmark tier (timed with pytest-benchmark)",
-    "slow_tier: a correctness test kept out of the tier's 60 s (`-m 'not slow_tier'`); make test runs it",
+    "slow_tier: a correctness test of the slower tier, run only with --slow-tier or a -m naming it (make test does)",
     "cases(*names): restrict a matrix test to these cases",
     "check(name, also=()): a correctness test's check name in the run file (declared in "
     "rnnsuite/reports/runfile/declared_checks.py; also: other names it records)",
@@ -70,7 +70,9 @@ def asked_cases(config: pytest.Config) -> list[str]:
 
 
 def _covers(arg: str, folder: Path, pyargs: bool) -> bool:
-    """Whether a command-line argument names ``folder``, a path in it, or a folder above it."""
+    """Whether a command-line argument names ``folder`` or a path in it; or, in a checkout, a folder above it
+    (``pytest .`` there collects suite/). An installed suite lies in site-packages, which a project's own
+    ``pytest`` never collects even when its venv is inside the project: that folder above it does not count."""
     text = arg.split("::", 1)[0]
     if pyargs and not Path(text).exists():
         spec = find_spec(text) if text and not text.startswith(".") else None
@@ -78,7 +80,8 @@ def _covers(arg: str, folder: Path, pyargs: bool) -> bool:
             return False
         text = str(Path(spec.origin).parent if spec.origin.endswith("__init__.py") else spec.origin)
     path = Path(text).resolve()
-    return path == folder or folder in path.parents or path in folder.parents
+    installed = "site-packages" in folder.parts
+    return path == folder or folder in path.parents or (not installed and path in folder.parents)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 import rnnsuite
 
@@ -60,20 +61,35 @@ def _fresh_venv(where: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """The sdist, the wheel, a fresh venv with the wheel installed, and a copy of the example project."""
-    base = tmp_path_factory.mktemp("wheel")
-    done = _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(base / "dist"), str(ROOT)], base)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    """The sdist, the wheel, a fresh venv with the wheel installed, and a copy of the example project.
+
+    Made once per session: xdist's workers share it through a lock (two builds of one source tree at once
+    would write its build/ and egg-info together).
+    """
+    base = tmp_path_factory.getbasetemp().parent / "rnnsuite-wheel"
+    base.mkdir(exist_ok=True)
+    with FileLock(str(base) + ".lock"):
+        if not (base / "done").exists():
+            _build(base)
+            (base / "done").write_text("", encoding="utf-8")
+    python = base / "venv" / "bin" / "python"
     wheel = next((base / "dist").glob("rnnsuite-*.whl"))
     sdist = next((base / "dist").glob("rnnsuite-*.tar.gz"))
+    return {"wheel": wheel, "sdist": sdist, "python": python, "bin": python.parent, "project": base / "project"}
+
+
+def _build(base: Path) -> None:
+    done = _run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(base / "dist"), str(ROOT)], base)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     python = _fresh_venv(base / "venv")
-    for what in ([str(wheel)], ["--no-build-isolation", str(PROJECT)]):
-        done = _run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", *what], base)
-        assert done.returncode == 0, done.stderr[-2000:]
     project = base / "project"
     shutil.copytree(PROJECT, project, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__"))
+    wheel = next((base / "dist").glob("rnnsuite-*.whl"))
+    for what in ([str(wheel)], ["--no-build-isolation", str(project)]):
+        done = _run([str(python), "-m", "pip", "install", "-q", "--no-deps", "--no-index", *what], base)
+        assert done.returncode == 0, done.stderr[-2000:]
     shutil.rmtree(project / "my_rnn")  # the installed package is the one imported, as in the user's CI
-    return {"wheel": wheel, "sdist": sdist, "python": python, "bin": python.parent, "project": project}
+    shutil.rmtree(project / "build", ignore_errors=True)
 
 
 def test_the_distributions_pass_twine_check(built: dict[str, Path]) -> None:
@@ -87,7 +103,8 @@ def test_the_wheel_claims_only_its_own_name_and_carries_no_tests_or_data(built: 
     assert tops == {"rnnsuite", f"rnnsuite-{rnnsuite.__version__}.dist-info"}, tops
     assert "rnnsuite/suite/test_correctness.py" in names  # the suite's tests are the product
     assert "rnnsuite/cases/api.py" in names
-    assert not [n for n in names if n.startswith(("tests/", "rnnsuite/tests/", "docs/", "lab/")) or "/runs/" in n]
+    data = [n for n in names if n.endswith((".json", ".csv"))]  # docs/runs' and tests/runs' run files, lab/runs' csv
+    assert not [n for n in names if n.startswith(("tests/", "rnnsuite/tests/", "docs/", "lab/"))] + data
     meta = zipfile.ZipFile(built["wheel"]).read(f"rnnsuite-{rnnsuite.__version__}.dist-info/entry_points.txt")
     assert b"[pytest11]" in meta
     assert b"rnnsuite = rnnsuite.cli:main" in meta
@@ -123,10 +140,20 @@ def test_every_command_has_help_and_a_bad_option_is_one_line_exit_4(built: dict[
     top = _run([exe, "--help"], built["project"])
     assert top.returncode == 0
     assert all(re.search(rf"^  {c}\b", top.stdout, re.M) for c in COMMANDS), top.stdout
-    for command in COMMANDS:
-        done = _run([exe, command, "--help"], built["project"])
-        assert done.returncode == 0, (command, done.stderr)
-        assert done.stdout.strip(), command
+    # Each command's --help through the command's own entry, in one process (a process each costs seconds of
+    # imports; the console script itself is run above and below).
+    each = (
+        "import contextlib, io; from rnnsuite.cli import COMMANDS, main\n"
+        "for c in COMMANDS:\n"
+        "    out = io.StringIO()\n"
+        "    with contextlib.redirect_stdout(out):\n"
+        "        code = main([c, '--help'])\n"
+        "    print(c, code, len(out.getvalue().strip()))\n"
+    )
+    done = _run([str(built["python"]), "-c", each], built["project"])
+    helped = {c: (int(code), int(size)) for c, code, size in (line.split() for line in done.stdout.splitlines())}
+    assert set(helped) >= set(COMMANDS), done.stderr
+    assert all(code == 0 and size > 0 for code, size in helped.values()), helped
     for bad in (["frobnicate"], ["build", "--no-such-option"], ["check", "--dtype", "float8"]):
         done = _run([exe, *bad], built["project"])
         assert done.returncode == 4, (bad, done.stdout[-500:], done.stderr[-500:])
@@ -187,6 +214,19 @@ def test_rnnsuite_bench_writes_a_run_file_with_the_same_version(built: dict[str,
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     data = json.loads(run.read_text(encoding="utf-8"))
     assert data["machine_info"]["rnnsuite"]["rnnsuite"] == rnnsuite.__version__
-    assert [b["name"] for b in data["benchmarks"]] == [
-        "test_speed[gate_gru-cpu-float32-fwd-eager-seed-T100_B32_I10_H20_L1]"
+    assert sorted(b["name"] for b in data["benchmarks"]) == [  # its baseline at the same shape comes with it
+        "test_speed[gate_gru-cpu-float32-fwd-eager-seed-T100_B32_I10_H20_L1]",
+        "test_speed[nn_gru-cpu-float32-fwd-eager-seed-T100_B32_I10_H20_L1]",
     ]
+
+
+def test_a_folder_that_holds_the_venv_does_not_ask_for_the_installed_suite(built: dict[str, Path]) -> None:
+    """A project whose venv lies inside it runs plain ``pytest`` there: the installed suite (in site-packages,
+    below that folder) must not count as asked for, or the plugin would import torch into every run."""
+    code = "import sys; from rnnsuite.plugin import _covers, suite_dir; print(_covers(sys.argv[1], suite_dir(), False))"
+    above = built["python"].parents[2]  # the folder that holds the venv
+    inside = _run([str(built["python"]), "-c", "from rnnsuite.plugin import suite_dir; print(suite_dir())"], above)
+    assert "site-packages" in inside.stdout
+    for arg, expected in ((above, "False"), (Path(inside.stdout.strip()), "True")):
+        done = _run([str(built["python"]), "-c", code, str(arg)], above)
+        assert done.stdout.strip() == expected, (arg, done.stdout, done.stderr)
