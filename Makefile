@@ -14,7 +14,7 @@ NOTORCH_STAMP := $(NOTORCH)/.installed
 # `import torch` took 3.4 s here without bytecode, 1.5 s with it, and make test starts dozens.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help venv test lint tests-without-torch compiled-checks correctness report matrix loop-bench allocators system-deps clean zoo zoo-fast
+.PHONY: help venv test lint tests-without-torch torch-tests compiled-checks correctness report matrix loop-bench allocators system-deps clean zoo zoo-fast
 
 help:
 	@echo "make report   correctness tier (every core), benchmarks at the seed size (one process), then the report in $(OUT)/"
@@ -42,18 +42,21 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-# The steps before the torch tests (the installs, lint, the torch-free tests) run two at a time. The torch
-# tests include the slower tier (--slow-tier: the checks at the edges of each dtype, suite/test_edges.py,
+# The torch tests run beside the installs, lint and the torch-free tests (three at a time: the installs
+# wait on pip more than on the CPU, which the torch tests then fill). The torch tests include the slower tier (--slow-tier: the checks at the edges of each dtype, suite/test_edges.py,
 # with the first kernel asked), which `pytest suite` leaves out. The compiled checks and the zoo's part
 # then run two at a time too (the zoo's checks wait on their processes' start more than on the CPU).
 # tests/reports runs once, in .venv-notorch (it needs no torch). The tooling's tests come first
 # and xdist's worksteal rebalances the tail: their slow ones (subprocesses, time limits) start
 # while the suite's thousands of short ones fill the gaps.
 test:
-	$(MAKE) -j2 --output-sync=target --no-print-directory lint system-deps tests-without-torch $(ZOO_FAST_STAMP)
+	$(MAKE) -j3 --output-sync=target --no-print-directory lint system-deps tests-without-torch torch-tests \
+		$(ZOO_FAST_STAMP)
+	$(MAKE) -j2 --output-sync=target --no-print-directory compiled-checks zoo-fast
+
+torch-tests: $(STAMP)
 	$(PY) -m pytest tests/harness suite -n auto --dist worksteal --benchmark-disable -q --durations=15 \
 		--kernel vendor,native --slow-tier
-	$(MAKE) -j2 --output-sync=target --no-print-directory compiled-checks zoo-fast
 
 # The compiled-model checks compile each model (slow): make test runs those of numpy_rnn and nn_lstm
 # in float32; `pytest suite --backend compile` runs them all.

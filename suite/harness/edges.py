@@ -1,6 +1,6 @@
 """Checks at the edges of a dtype, for every case (users' too): saturated pre-activations and one long sequence.
 
-- **Saturated** (``edge_saturated``): the case's seed-size inputs and states, every floating one, times
+- **Saturated** (``edge_saturated``): the case's tiny-size inputs and states, every floating one, times
   the first of :data:`SCALES` at which the float64 reference is still finite. Standard-normal inputs
   keep a layer's pre-activations within about +-3; times 16 they reach tens, where gates saturate and
   an activation written through ``exp`` overflows in float16 (``(exp(2x) - 1) / (exp(2x) + 1)`` is NaN
@@ -62,7 +62,7 @@ def edge_instance(point: Point, seed: int, edge: str) -> tuple[Instance, dict[st
     if edge == "long":
         inst = build(case, case.long_size(), seed, "cpu", point.dtype)
         return inst, case.reference(inst.numpy_params(), inst.numpy_inputs()), 1.0
-    base = build(case, case.size("seed"), seed, "cpu", torch.float64)
+    base = build(case, case.size("tiny"), seed, "cpu", torch.float64)  # saturation is a scale, not a size
     for scale in SCALES:
         inst = _scaled(base, scale).to("cpu", point.dtype)
         expected = case.reference(inst.numpy_params(), inst.numpy_inputs())

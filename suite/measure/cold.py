@@ -50,7 +50,9 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
-PROCESSES = ("fork-then-fresh", "fork", "fresh")  # --cold-process (run_cold)
+from rnnsuite.vocabulary import COLD_PROCESSES
+
+PROCESSES = COLD_PROCESSES  # --cold-process (run_cold): the vocabulary's
 # The cold state is timed where the process with no history takes page faults that matter: the
 # state this suite found to move a timing (glibc returning a forward's buffers to the kernel, so
 # that every call faults them in again; docs/notes/page-faults.md) shows as faults. A call whose first

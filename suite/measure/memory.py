@@ -21,11 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rnnsuite.vocabulary import ALLOCATORS
+
 CLEAR_REFS = Path("/proc/self/clear_refs")
 STATUS = Path("/proc/self/status")
 # Debian's packages (apt-get install libjemalloc2 libtcmalloc-minimal4): the library each preloads.
 PRELOADS = {"jemalloc": "libjemalloc.so.2", "tcmalloc": "libtcmalloc_minimal.so.4"}
-ALLOCATORS = ("glibc", *PRELOADS)
+assert set(ALLOCATORS) == {"glibc", *PRELOADS}, "an allocator of the vocabulary without its library, or the reverse"
 LIB_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib", "/usr/local/lib")
 # Just under glibc's largest dynamic mmap threshold (DEFAULT_MMAP_THRESHOLD_MAX, 32 MiB on 64-bit): a freed
 # mmapped buffer raises the threshold to its size only up to that maximum (the chunk header counts).
