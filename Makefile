@@ -42,17 +42,16 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-# The torch tests run beside the installs, lint and the torch-free tests (three at a time: the installs
-# wait on pip more than on the CPU, which the torch tests then fill). The torch tests include the slower tier (--slow-tier: the checks at the edges of each dtype, suite/test_edges.py,
-# with the first kernel asked), which `pytest suite` leaves out. The compiled checks and the zoo's part
-# then run two at a time too (the zoo's checks wait on their processes' start more than on the CPU).
+# Every step runs beside the others, three at a time (the installs wait on pip more than on the CPU,
+# which the torch tests then fill), the torch tests first: they take longest. They include the slower
+# tier (--slow-tier: the checks at the edges of each dtype, suite/test_edges.py, with the first kernel
+# asked), which `pytest suite` leaves out.
 # tests/reports runs once, in .venv-notorch (it needs no torch). The tooling's tests come first
 # and xdist's worksteal rebalances the tail: their slow ones (subprocesses, time limits) start
 # while the suite's thousands of short ones fill the gaps.
 test:
-	$(MAKE) -j3 --output-sync=target --no-print-directory lint system-deps tests-without-torch torch-tests \
-		$(ZOO_FAST_STAMP)
-	$(MAKE) -j2 --output-sync=target --no-print-directory compiled-checks zoo-fast
+	$(MAKE) -j3 --output-sync=target --no-print-directory torch-tests lint system-deps tests-without-torch \
+		compiled-checks zoo-fast
 
 torch-tests: $(STAMP)
 	$(PY) -m pytest tests/harness suite -n auto --dist worksteal --benchmark-disable -q --durations=15 \

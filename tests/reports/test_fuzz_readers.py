@@ -35,7 +35,7 @@ from rnnsuite.reports.runs import journal_command, merge, store
 from tests import synthetic_runs as syn
 
 # Examples per property (the budget of make test: all of them together in about 20 s on two cores).
-EXAMPLES = {"bytes": 300, "run": 300, "report": 25, "checks": 200, "journal": 250, "machine": 150}
+EXAMPLES = {"bytes": 300, "run": 300, "report": 12, "checks": 200, "journal": 250, "machine": 150}
 
 
 def fuzz(kind: str) -> settings:
