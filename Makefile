@@ -26,6 +26,14 @@ help:
 
 venv: $(STAMP)
 
+# One process imports what the test processes import and so writes its bytecode once (the installs are
+# --no-compile): else the dozens of processes a fresh clone's make test starts at once each compile torch
+# and pandas from source, all together. What it saves: docs/notes/make-costs.md.
+WARM_REPORTS := import pandas, scipy.stats, matplotlib.pyplot, jinja2, pytest, xdist, pytest_benchmark, hypothesis, \
+	rnnsuite.cli, rnnsuite.reports.output.build, rnnsuite.reports.runs.history
+WARM := $(WARM_REPORTS), torch, torch.utils.benchmark, rnnsuite.cases, rnnsuite.suite.plugin.hooks, \
+	rnnsuite.suite.measure.cold, rnnsuite_examples.cases
+
 # --no-compile: Python compiles what it imports on first use; compiling all of torch's modules at
 # install took about 25 of the install's 54 s here.
 # The examples (examples/: fastrnns' LSTM variants through the public case API) are installed too:
@@ -35,6 +43,7 @@ $(STAMP): pyproject.toml constraints.txt examples/pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q --no-compile -c constraints.txt -e '.[dev]'
 	$(PY) -m pip install -q --no-compile --no-deps -e examples
+	$(PY) -c "$(WARM)"
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -42,8 +51,9 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-# Every step runs beside the others, three at a time (the installs wait on pip more than on the CPU,
-# which the torch tests then fill), the torch tests first: they take longest. They include the slower
+# The torch tests run beside the other installs, lint and the torch-free tests, three at a time (the
+# installs wait on pip more than on the CPU, which the torch tests then fill); the compiled checks and
+# the zoo's part follow, two at a time. They include the slower
 # tier (--slow-tier: the checks at the edges of each dtype, suite/test_edges.py, with the first kernel
 # asked), which `pytest suite` leaves out.
 # tests/reports runs once, in .venv-notorch (it needs no torch). The tooling's tests come first
@@ -51,7 +61,8 @@ lint: $(STAMP)
 # while the suite's thousands of short ones fill the gaps.
 test:
 	$(MAKE) -j3 --output-sync=target --no-print-directory torch-tests lint system-deps tests-without-torch \
-		compiled-checks zoo-fast
+		$(ZOO_FAST_STAMP)
+	$(MAKE) -j2 --output-sync=target --no-print-directory compiled-checks zoo-fast
 
 torch-tests: $(STAMP)
 	$(PY) -m pytest tests/harness suite -n auto --dist worksteal --benchmark-disable -q --durations=15 \
@@ -72,6 +83,7 @@ $(NOTORCH_STAMP): pyproject.toml
 	$(NOTORCH)/bin/python -m pip install -q --no-compile -r $(NOTORCH)/requirements.txt
 	$(NOTORCH)/bin/python -m pip install -q --no-deps -e .
 	$(NOTORCH)/bin/python -m pip install -q --no-compile "hypothesis>=6.100"  # tests/reports fuzz the readers
+	$(NOTORCH)/bin/python -c "$(WARM_REPORTS)"
 	touch $(NOTORCH_STAMP)
 
 tests-without-torch: $(NOTORCH_STAMP)
