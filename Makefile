@@ -51,9 +51,9 @@ lint: $(STAMP)
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
 
-# The torch tests run beside the other installs, lint, the torch-free tests and the compiled checks,
-# three at a time (the installs wait on pip more than on the CPU, which the torch tests then fill); the
-# zoo's part follows. They include the slower
+# The torch tests run beside the other installs, lint and the torch-free tests, three at a time (the
+# installs wait on pip more than on the CPU, which the torch tests then fill); the compiled checks and
+# the zoo's part follow, two at a time. They include the slower
 # tier (--slow-tier: the checks at the edges of each dtype, suite/test_edges.py, with the first kernel
 # asked), which `pytest suite` leaves out.
 # tests/reports runs once, in .venv-notorch (it needs no torch). The tooling's tests come first
@@ -61,8 +61,8 @@ lint: $(STAMP)
 # while the suite's thousands of short ones fill the gaps.
 test:
 	$(MAKE) -j3 --output-sync=target --no-print-directory torch-tests lint system-deps tests-without-torch \
-		compiled-checks $(ZOO_FAST_STAMP)
-	$(MAKE) --no-print-directory zoo-fast
+		$(ZOO_FAST_STAMP)
+	$(MAKE) -j2 --output-sync=target --no-print-directory compiled-checks zoo-fast
 
 torch-tests: $(STAMP)
 	$(PY) -m pytest tests/harness suite -n auto --dist worksteal --benchmark-disable -q --durations=15 \
