@@ -26,11 +26,16 @@ def item_identity(item: pytest.Item) -> tuple[dict[str, Any], str]:
     return point_identity(item), check_name(item)
 
 
+def point_of(item: pytest.Item) -> Point | None:
+    """The matrix point a test runs on (a check's, a float64 check's, a compiled check's or a benchmark's), else None."""
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    return next((params[p] for p in POINT_PARAMS if isinstance(params.get(p), Point)), None)
+
+
 def point_identity(item: pytest.Item) -> dict[str, Any]:
     """The ``key, case, device, dtype`` (and ``kernel``) of any test: its point, its case's reference, or its id."""
-    callspec = getattr(item, "callspec", None)
-    params = callspec.params if callspec is not None else {}
-    point = next((params[p] for p in POINT_PARAMS if isinstance(params.get(p), Point)), None)
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    point = point_of(item)
     if point is not None:
         return point.identity | {"kernel": point.kernel}
     if params.get("name") in CASES:

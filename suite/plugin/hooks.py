@@ -16,12 +16,11 @@ from rnnsuite.reports.runfile.record import checked
 from rnnsuite.reports.runfile.run import RunFileError
 from rnnsuite.reports.runfile.schema import Peak
 from rnnsuite.reports.runfile.writer import checks_file, run_section
-from rnnsuite.suite.harness.points import Point
 from rnnsuite.suite.harness.records import Records
 from rnnsuite.suite.measure.allocators import check_available, run_each
 from rnnsuite.suite.measure.memory import allocator
 from rnnsuite.suite.plugin import journal
-from rnnsuite.suite.plugin.check_names import RECORDS_KEY, WORKER_RECORDS, check_name, point_identity
+from rnnsuite.suite.plugin.check_names import RECORDS_KEY, WORKER_RECORDS, check_name, point_identity, point_of
 from rnnsuite.suite.plugin.machine import describe_machine
 from rnnsuite.suite.plugin.options import OPTIONS_KEY, parse_options
 from rnnsuite.suite.plugin.parsers import option, shard_text
@@ -121,11 +120,15 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if shard is None:
         return
     i, n = shard
-    kept = [item for k, item in enumerate(items) if k % n == i - 1]
-    dropped = [item for k, item in enumerate(items) if k % n != i - 1]
+    _deselect(config, items, [item for k, item in enumerate(items) if k % n != i - 1])
+
+
+def _deselect(config: pytest.Config, items: list[pytest.Item], dropped: list[pytest.Item]) -> None:
+    """Take ``dropped`` out of the session's ``items`` and say so (pytest counts them as deselected)."""
     if dropped:
+        gone = set(map(id, dropped))
         config.hook.pytest_deselected(items=dropped)
-    items[:] = kept
+        items[:] = [i for i in items if id(i) not in gone]
 
 
 @pytest.hookimpl(wrapper=True)
@@ -212,11 +215,11 @@ def _only_asked_cases(config: pytest.Config, items: list[pytest.Item]) -> None:
     if only is None:
         return
     folder = suite_dir()
-    dropped = [i for i in items if folder in i.path.resolve().parents and point_identity(i)["case"] not in only]
-    if dropped:
-        gone = set(map(id, dropped))
-        config.hook.pytest_deselected(items=dropped)
-        items[:] = [i for i in items if id(i) not in gone]
+    _deselect(
+        config,
+        items,
+        [i for i in items if folder in i.path.resolve().parents and point_identity(i)["case"] not in only],
+    )
 
 
 COLLECTED = pytest.StashKey[list[pytest.Item]]()
@@ -230,17 +233,12 @@ class _Collected:
         config.stash[COLLECTED] = list(items)
 
 
-def _bench_point(item: pytest.Item) -> Point | None:
-    point = getattr(getattr(item, "callspec", None), "params", {}).get("bench_point")
-    return point if isinstance(point, Point) else None
-
-
 def _with_baselines(config: pytest.Config, items: list[pytest.Item]) -> None:
     """A selected hand-written model's benchmark brings its baseline's benchmark of the same shape, device, dtype,
     pass and backend (the report's section (b) pairs them), whatever ``-k`` or ``--rnnsuite`` left out."""
     wanted = {
         (p.case.baseline, p.device, p.dtype, p.pass_, p.backend, p.size.label)
-        for p in map(_bench_point, items)
+        for p in map(point_of, items)
         if p is not None and p.case.baseline is not None and p.size is not None
     }
     if not wanted:
@@ -248,7 +246,7 @@ def _with_baselines(config: pytest.Config, items: list[pytest.Item]) -> None:
     kept = set(map(id, items))
 
     def pairs(item: pytest.Item) -> bool:
-        p = _bench_point(item)
+        p = point_of(item)
         return (
             p is not None
             and p.size is not None
@@ -263,8 +261,4 @@ def _without_the_slow_tier(config: pytest.Config, items: list[pytest.Item]) -> N
     """The slower tier (marker ``slow_tier``) runs only with ``--slow-tier`` or a ``-m`` that names it."""
     if option(config, "slow_tier") or "slow_tier" in (config.getoption("markexpr", "") or ""):
         return
-    slow = [i for i in items if i.get_closest_marker("slow_tier") is not None]
-    if slow:
-        gone = set(map(id, slow))
-        config.hook.pytest_deselected(items=slow)
-        items[:] = [i for i in items if id(i) not in gone]
+    _deselect(config, items, [i for i in items if i.get_closest_marker("slow_tier") is not None])

@@ -17,7 +17,7 @@ from rnnsuite.cases.api import CaseError, KnownDefect
 from rnnsuite.cases.load import LoadError, export, load, load_module
 from rnnsuite.suite.harness import defects
 from rnnsuite.suite.harness.points import Point
-from rnnsuite.suite.plugin.check_names import POINT_PARAMS, RECORDS_KEY, check_name
+from rnnsuite.suite.plugin.check_names import RECORDS_KEY, check_name, point_of
 from rnnsuite.suite.plugin.parsers import option
 
 
@@ -51,8 +51,7 @@ def _known_defect(item: pytest.Item) -> tuple[Point, str, KnownDefect] | None:
     """The point, check name and known defect of a correctness test whose case declares one for it."""
     if item.get_closest_marker("correctness") is None:
         return None
-    params = getattr(getattr(item, "callspec", None), "params", {})
-    point = next((params[p] for p in POINT_PARAMS if isinstance(params.get(p), Point)), None)
+    point = point_of(item)
     if point is None:
         return None
     check = check_name(item)
